@@ -1,0 +1,5 @@
+"""`python -m imsdata` runs the command line."""
+
+from imsdata.cli import main
+
+main()

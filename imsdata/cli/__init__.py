@@ -1,0 +1,60 @@
+"""The `imsdata` command: a thin typer layer over plain functions, one module per verb.
+
+Each module in this package defines `register(app)`, which adds its commands. Errors a user can
+cause (`ImsdataError`) become one line on stderr and the exit code of DESIGN.md, never a
+traceback; `--debug` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+
+import typer
+
+from imsdata.errors import ImsdataError
+
+app = typer.Typer(
+    name="imsdata",
+    help="Reconcile the GST IMS download against your purchase register, decide, upload.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+_state = {"debug": False}
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
+) -> None:
+    """imsdata: the whole IMS month, locally and fast."""
+    _state["debug"] = debug
+
+
+def _register_commands() -> None:
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(module, "register"):
+            module.register(app)
+
+
+_register_commands()
+
+
+def main() -> None:
+    """Console entry point: run the app, turning our errors into one line and an exit code."""
+    try:
+        app()
+    except ImsdataError as exc:
+        if _state["debug"]:
+            raise
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)

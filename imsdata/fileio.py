@@ -1,0 +1,60 @@
+"""Atomic file writes (temp file + rename) and frame writers chosen by file suffix."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import polars as pl
+
+from imsdata.errors import UsageError
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it over `path` only if the block succeeds."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[Any]]:
+    """Open a temporary file for writing; it replaces `path` when the block succeeds."""
+    encoding = None if "b" in mode else "utf-8"
+    with atomic_path(path) as tmp, open(tmp, mode, encoding=encoding, newline="") as fh:
+        yield fh
+
+
+def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
+    """Write a JSON document atomically, keys in the order given, UTF-8, indented."""
+    with atomic_open(path) as fh:
+        json.dump(obj, fh, ensure_ascii=False, indent=2)
+        fh.write("\n")
+    return Path(path)
+
+
+def write_frame(frame: pl.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write a frame as .parquet or .csv (by suffix), atomically; CSV dates are ISO."""
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if suffix not in {".parquet", ".csv"}:
+        raise UsageError(f"{target}: output must end in .parquet or .csv")
+    with atomic_path(target) as tmp:
+        if suffix == ".parquet":
+            frame.write_parquet(tmp)
+        else:
+            frame.write_csv(tmp, date_format="%Y-%m-%d")
+    return target

@@ -1,0 +1,146 @@
+"""The canonical frames' column contracts (DESIGN.md): names, dtypes and order.
+
+Every module builds and consumes frames with exactly these columns; the Pandera models in
+`imsdata.schemas.ims` and `imsdata.schemas.register` validate values on top of these contracts.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+MONEY = pl.Decimal(18, 2)
+
+#: One row per IMS document (DESIGN.md, "Canonical IMS document frame").
+IMS_COLUMNS: dict[str, pl.DataType] = {
+    "doc_key": pl.String(),  # section|supplier_gstin|doc_number|doc_date ISO: stable identity
+    "section": pl.String(),  # registry key: b2b, b2ba, ...
+    "doc_type": pl.String(),  # INV / DN / CN
+    "is_amendment": pl.Boolean(),
+    "supplier_gstin": pl.String(),
+    "supplier_pan": pl.String(),
+    "supplier_name": pl.String(),  # tradenm when present
+    "doc_number": pl.String(),
+    "doc_date": pl.Date(),
+    "orig_doc_number": pl.String(),
+    "orig_doc_date": pl.Date(),
+    "supply_type": pl.String(),  # inv_typ, verbatim
+    "source_form": pl.String(),  # srcform, verbatim
+    "supplier_period": pl.String(),  # rtnprd, verbatim (MMYYYY)
+    "supplier_filing_status": pl.String(),  # srcfilstatus, verbatim
+    "supplier_filed": pl.Boolean(),
+    "doc_value": MONEY,
+    "taxable_value": MONEY,
+    "igst": MONEY,
+    "cgst": MONEY,
+    "sgst": MONEY,
+    "cess": MONEY,
+    "pos": pl.String(),
+    "portal_action": pl.String(),  # N / A / R / P as downloaded
+    "pending_blocked": pl.Boolean(),
+    "itc_reduction_blocked": pl.Boolean(),
+    "remarks_blocked": pl.Boolean(),
+    "itc_reduction": pl.String(),  # Y / N / null
+    "declared_igst": MONEY,
+    "declared_cgst": MONEY,
+    "declared_sgst": MONEY,
+    "declared_cess": MONEY,
+    "remarks": pl.String(),
+    "hash": pl.String(),  # the portal's hash; never sent back
+    "record_hash": pl.String(),  # hash if present, else sha256 of the record's canonical JSON
+    "recipient_gstin": pl.String(),  # from the envelope (rtin / gstin) when present
+    "extra_json": pl.String(),  # unknown keys of the record, as a JSON object, for round trip
+    "source_file": pl.String(),
+    "source_index": pl.Int64(),  # 0-based index of the record within its section in that file
+}
+
+#: One row per purchase-register document (issue 3).
+REGISTER_COLUMNS: dict[str, pl.DataType] = {
+    "register_id": pl.String(),  # the user's id column (voucher no), else the 1-based data row
+    "recipient_gstin": pl.String(),
+    "supplier_gstin": pl.String(),
+    "supplier_pan": pl.String(),
+    "supplier_name": pl.String(),
+    "doc_type": pl.String(),  # INV / DN / CN
+    "doc_number": pl.String(),
+    "doc_date": pl.Date(),
+    "taxable_value": MONEY,  # positive; a negative booking becomes a CN with positive amounts
+    "igst": MONEY,
+    "cgst": MONEY,
+    "sgst": MONEY,
+    "cess": MONEY,
+    "doc_value": MONEY,
+    "pos": pl.String(),
+    "reverse_charge": pl.Boolean(),
+    "in_scope": pl.Boolean(),  # False: not an IMS document (blank GSTIN, reverse charge)
+    "scope_reason": pl.String(),
+    "source_file": pl.String(),
+    "source_row": pl.Int64(),  # 1-based data row in the file (header excluded)
+}
+
+#: Reconciliation output: one row per IMS document and one per register row left unmatched.
+MATCH_STATUSES: tuple[str, ...] = (
+    "exact", "within_tolerance", "probable", "mismatch", "pan_match",
+    "missing_in_register", "missing_in_ims",
+)  # fmt: skip
+MATCH_COLUMNS: dict[str, pl.DataType] = {
+    "doc_key": pl.String(),  # null for missing_in_ims
+    "register_id": pl.String(),  # null for missing_in_register
+    "match_status": pl.String(),
+    "match_score": pl.Int32(),  # 0 to 100
+    "match_pass": pl.String(),  # the named step that paired them (null when unpaired)
+    "reasons": pl.String(),  # plain words, "; "-separated, each naming a field and by how much
+    "diff_taxable_value": MONEY,  # IMS minus register
+    "diff_igst": MONEY,
+    "diff_cgst": MONEY,
+    "diff_sgst": MONEY,
+    "diff_cess": MONEY,
+    "diff_doc_value": MONEY,
+    "diff_days": pl.Int32(),  # IMS date minus register date
+    "duplicate_of": pl.String(),  # register row: register_id of the booking that was paired
+    "superseded_by": pl.String(),  # IMS original: doc_key of the amendment replacing it
+}
+
+#: Actions in words (the wire codes live in imsdata.portal.sections.ACTION_CODES).
+ACTIONS: tuple[str, ...] = ("accept", "reject", "pending", "no_action")
+DECISION_SOURCES: tuple[str, ...] = ("rule", "manual", "excel", "portal")
+
+#: One row per decision in the append-only log; the current decision is the latest per doc_key.
+DECISION_COLUMNS: dict[str, pl.DataType] = {
+    "doc_key": pl.String(),
+    "action": pl.String(),  # one of ACTIONS
+    "source": pl.String(),  # one of DECISION_SOURCES
+    "rule_id": pl.String(),
+    "reason": pl.String(),
+    "remarks": pl.String(),
+    "itc_reduction": pl.String(),  # Y / N / null (only with accept, specified sections)
+    "declared_igst": MONEY,
+    "declared_cgst": MONEY,
+    "declared_sgst": MONEY,
+    "declared_cess": MONEY,
+    "user": pl.String(),
+    "decided_at": pl.Datetime("us"),
+}
+
+
+def empty(columns: dict[str, pl.DataType]) -> pl.DataFrame:
+    """An empty frame with the given contract."""
+    return pl.DataFrame(schema=columns)
+
+
+def conform(frame: pl.DataFrame, columns: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Select the contract's columns in order, adding missing ones as nulls and casting dtypes."""
+    return frame.select(
+        (pl.col(name) if name in frame.columns else pl.lit(None)).cast(dtype).alias(name)
+        for name, dtype in columns.items()
+    )
+
+
+def doc_key_expr() -> pl.Expr:
+    """The IMS document identity: section|supplier GSTIN|document number|ISO document date."""
+    return pl.concat_str(
+        pl.col("section"),
+        pl.col("supplier_gstin"),
+        pl.col("doc_number"),
+        pl.col("doc_date").dt.strftime("%Y-%m-%d"),
+        separator="|",
+    )

@@ -1,0 +1,115 @@
+"""Tiny canonical frames for tests and notebooks: give the fields you care about, get the rest.
+
+`ims_frame([{"doc_number": "INV-1", "taxable_value": "100"}])` returns a frame with every IMS
+column, sensible defaults filled in and dtypes cast, so a test reads as the case it checks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+
+from imsdata import gstin as gst
+from imsdata.portal.sections import SECTIONS
+from imsdata.schemas import IMS_COLUMNS, REGISTER_COLUMNS, conform, doc_key_expr
+
+SUPPLIER = "27AAPFU0939F1ZV"  # valid check character
+RECIPIENT = "24AAQCA8719H1ZC"
+
+
+def make_gstin(state: str, pan: str, entity: str = "1") -> str:
+    """A GSTIN with a correct check character from state code, PAN and entity number."""
+    first14 = f"{state}{pan}{entity}Z"
+    return first14 + gst.check_char(first14)
+
+
+def _money(v: Any) -> Any:
+    return None if v is None else Decimal(str(v))
+
+
+IMS_DEFAULTS: dict[str, Any] = {
+    "section": "b2b",
+    "supplier_gstin": SUPPLIER,
+    "doc_date": dt.date(2025, 11, 5),
+    "supply_type": "R",
+    "source_form": "R1",
+    "supplier_period": "112025",
+    "supplier_filing_status": "Filed",
+    "supplier_filed": True,
+    "taxable_value": "10000.00",
+    "igst": "0",
+    "cgst": "900.00",
+    "sgst": "900.00",
+    "cess": "0",
+    "pos": "27",
+    "portal_action": "N",
+    "pending_blocked": False,
+    "itc_reduction_blocked": False,
+    "remarks_blocked": False,
+    "recipient_gstin": RECIPIENT,
+    "source_file": "test.json",
+}
+
+
+def ims_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    """Canonical IMS frame from partial rows (defaults above; doc_value = taxable + taxes)."""
+    full = []
+    for i, row in enumerate(rows):
+        r = {**IMS_DEFAULTS, "doc_number": f"INV-{i + 1}", "source_index": i, **row}
+        sec = SECTIONS[r["section"]]
+        r.setdefault("doc_type", sec.doc_type)
+        r.setdefault("is_amendment", sec.is_amendment)
+        for k in ("taxable_value", "igst", "cgst", "sgst", "cess"):
+            r[k] = _money(r[k])
+        r.setdefault(
+            "doc_value", sum(r[k] for k in ("taxable_value", "igst", "cgst", "sgst", "cess"))
+        )
+        r["doc_value"] = _money(r["doc_value"])
+        for k in ("declared_igst", "declared_cgst", "declared_sgst", "declared_cess"):
+            r[k] = _money(r.get(k))
+        r.setdefault("supplier_pan", gst.pan(r["supplier_gstin"]))
+        r.setdefault("hash", f"h{i}")
+        r.setdefault("record_hash", r["hash"])
+        full.append(r)
+    frame = pl.DataFrame(full, infer_schema_length=None) if full else pl.DataFrame()
+    frame = conform(frame, IMS_COLUMNS)
+    return frame.with_columns(doc_key=pl.coalesce(pl.col("doc_key"), doc_key_expr()))
+
+
+REGISTER_DEFAULTS: dict[str, Any] = {
+    "supplier_gstin": SUPPLIER,
+    "doc_type": "INV",
+    "doc_date": dt.date(2025, 11, 5),
+    "taxable_value": "10000.00",
+    "igst": "0",
+    "cgst": "900.00",
+    "sgst": "900.00",
+    "cess": "0",
+    "pos": "27",
+    "reverse_charge": False,
+    "in_scope": True,
+    "recipient_gstin": None,
+    "source_file": "register.csv",
+}
+
+
+def register_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    """Canonical register frame from partial rows (defaults above)."""
+    full = []
+    for i, row in enumerate(rows):
+        r = {**REGISTER_DEFAULTS, "doc_number": f"INV-{i + 1}", "source_row": i + 1, **row}
+        r.setdefault("register_id", str(r["source_row"]))
+        for k in ("taxable_value", "igst", "cgst", "sgst", "cess"):
+            r[k] = _money(r[k])
+        r.setdefault(
+            "doc_value", sum(r[k] for k in ("taxable_value", "igst", "cgst", "sgst", "cess"))
+        )
+        r["doc_value"] = _money(r["doc_value"])
+        if r["supplier_gstin"]:
+            r.setdefault("supplier_pan", gst.pan(r["supplier_gstin"]))
+        full.append(r)
+    frame = pl.DataFrame(full, infer_schema_length=None) if full else pl.DataFrame()
+    return conform(frame, REGISTER_COLUMNS)

@@ -1,0 +1,69 @@
+"""The foundation: GSTIN check characters, the section registry, atomic writes, the engine."""
+
+import polars as pl
+import pytest
+
+from imsdata import gstin
+from imsdata.engine import DuckDBEngine
+from imsdata.errors import SQLError
+from imsdata.fileio import atomic_open, write_frame
+from imsdata.portal.sections import SECTIONS, section
+from imsdata.testing import ims_frame, make_gstin
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("27AAPFU0939F1ZV", True),
+        ("24AAQCA8719H1ZC", True),
+        ("24AABCR6898M1ZN", True),
+        ("24MAYAS0100J1JD", False),  # the public fixture's GSTIN fails the check
+        ("27AAPFU0939F1ZW", False),
+    ],
+)
+def test_gstin_check_character_scalar_and_column_agree(value, ok):
+    assert gstin.has_valid_check(value) is ok
+    column = pl.DataFrame({"g": [value]}).select(gstin.check_expr(pl.col("g"))).item()
+    assert column is ok
+
+
+def test_make_gstin_builds_valid_gstin():
+    made = make_gstin("29", "AABCT1332L", "2")
+    assert gstin.has_valid_check(made)
+    assert gstin.is_valid_format(made)
+    assert gstin.pan(made) == "AABCT1332L"
+
+
+def test_registry_has_every_section_with_its_keys():
+    assert list(SECTIONS) == ["b2b", "b2ba", "b2bdn", "b2bdna", "b2bcn", "b2bcna", "ecom", "ecoma"]
+    assert section("B2BCNA").identity_keys == ("stin", "nt_num", "nt_dt", "ont_num", "ont_dt")
+    assert {s.key for s in SECTIONS.values() if s.doc_type == "CN"} == {"b2bcn", "b2bcna"}
+
+
+def test_atomic_open_leaves_old_file_when_writer_fails(tmp_path):
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+
+    def write_then_fail():
+        with atomic_open(target) as fh:
+            fh.write("new")
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        write_then_fail()
+    assert target.read_text() == "old"
+    assert list(tmp_path.iterdir()) == [target]
+
+
+def test_write_frame_csv_dates_iso(tmp_path):
+    path = write_frame(ims_frame([{}]).select("doc_number", "doc_date"), tmp_path / "x.csv")
+    assert path.read_text().splitlines() == ["doc_number,doc_date", "INV-1,2025-11-05"]
+
+
+def test_engine_keeps_decimal_and_names_failing_step():
+    with DuckDBEngine() as engine:
+        engine.register("ims", ims_frame([{"taxable_value": "0.10"}, {"taxable_value": "0.20"}]))
+        total = engine.query("SELECT sum(taxable_value) AS t FROM ims").item()
+        assert str(total) == "0.30"
+        with pytest.raises(SQLError, match="step 'broken'"):
+            engine.query("SELECT nope FROM ims", step="broken")
