@@ -1,0 +1,389 @@
+"""The IMS upload JSON (ims-spec.md §2.2-2.3): SAVE and RESET payloads from the current decisions.
+
+Only changed records are sent, every record first passes the rule engine's portal guards, records
+are rendered to JSON text in polars (money as exact decimal text, never float) and written
+atomically, split into several files when a record or byte limit is exceeded.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from imsdata.errors import GuardError, InputError, UsageError
+from imsdata.fileio import atomic_open
+from imsdata.portal.sections import (
+    ACTION_CODES,
+    ACTION_WORDS,
+    DECLARED_KEYS,
+    MONEY_KEYS,
+    SECTIONS,
+    VALUE_KEYS,
+    Section,
+)
+from imsdata.schemas import ACTIONS, DECISION_COLUMNS, MONEY, conform
+
+#: Limits per upload file. The portal's own limits are not published (ims-spec.md §6); these are
+#: conservative defaults, overridable on every call and on the CLI.
+DEFAULT_MAX_RECORDS = 10_000
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+
+#: Wire key -> canonical IMS column, for the keys the upload carries (ims-spec.md §1.2, §2.2).
+WIRE_COLUMNS: dict[str, str] = {
+    "stin": "supplier_gstin",
+    "inum": "doc_number",
+    "nt_num": "doc_number",
+    "idt": "doc_date",
+    "nt_dt": "doc_date",
+    "oinum": "orig_doc_number",
+    "ont_num": "orig_doc_number",
+    "oidt": "orig_doc_date",
+    "ont_dt": "orig_doc_date",
+    "inv_typ": "supply_type",
+    "srcform": "source_form",
+    "rtnprd": "supplier_period",
+    "val": "doc_value",
+    "pos": "pos",
+    "txval": "taxable_value",
+    "iamt": "igst",
+    "camt": "cgst",
+    "samt": "sgst",
+    "cess": "cess",
+}
+#: Declaration keys -> decision columns (same order as DECLARED_KEYS).
+DECLARED_COLUMNS: dict[str, str] = dict(
+    zip(
+        DECLARED_KEYS,
+        ("declared_igst", "declared_cgst", "declared_sgst", "declared_cess"),
+        strict=True,
+    )
+)
+#: Keys written only when the decision carries them (dropped when null).
+OPTIONAL_KEYS: tuple[str, ...] = ("remarks", "itcRedReq", *DECLARED_KEYS)
+# Download-only keys are never sent: hash, srcfilstatus, the blocked flags, tradenm (§2.2). The
+# unknown keys kept from the download (`extra_json`) are not sent either: §2.2 lists every key an
+# upload record carries, so none of them belongs in the API channel's SAVE/RESET records.
+
+_WIRE_MONEY = frozenset((*MONEY_KEYS, *DECLARED_KEYS))
+_NULL_OPTIONAL = re.compile(',"(?:' + "|".join(OPTIONAL_KEYS) + ')":null')
+_QUOTED_MONEY = re.compile('([{,]"(?:' + "|".join(sorted(_WIRE_MONEY)) + ')"):"([0-9.]+)"')
+
+
+@dataclass(frozen=True)
+class Payloads:
+    """The records to upload: one row per record (doc_key, section, prev_status, action, json).
+
+    `save` and `reset` are sorted in upload order (sections in registry order, then supplier,
+    date, number); `skipped` lists decisions whose document is not in the IMS snapshot.
+    """
+
+    rtin: str
+    save: pl.DataFrame
+    reset: pl.DataFrame
+    skipped: pl.DataFrame
+
+    @property
+    def is_empty(self) -> bool:
+        """True when nothing changed: no file should be written."""
+        return self.save.is_empty() and self.reset.is_empty()
+
+    def documents(self) -> pl.DataFrame:
+        """Every record to upload: doc_key, kind (save/reset), section, prev_status, action."""
+        cols = ["doc_key", "kind", "section", "prev_status", "action"]
+        return pl.concat([self.save.select(cols), self.reset.select(cols)])
+
+    def text(self, kind: str = "save", *, api: bool = False) -> str:
+        """The whole payload of one kind as JSON text (unsplit), e.g. for display or tests."""
+        return render_payload(self.rtin, kind, _frame(self, kind), api=api)
+
+    def to_dict(self, kind: str = "save", *, api: bool = False) -> dict[str, Any]:
+        """The whole payload of one kind as a dict; money as Decimal, parsed from the exact text."""
+
+        return json.loads(self.text(kind, api=api), parse_float=Decimal)
+
+
+def _frame(payloads: Payloads, kind: str) -> pl.DataFrame:
+    if kind not in ("save", "reset"):
+        raise UsageError(f"unknown payload kind {kind!r}: use save or reset")
+    return payloads.save if kind == "save" else payloads.reset
+
+
+def current_decisions(decisions: pl.DataFrame) -> pl.DataFrame:
+    """The latest decision per doc_key (by decided_at, then log order), as DECISION_COLUMNS."""
+    frame = conform(decisions, DECISION_COLUMNS).with_row_index("_order")
+    return (
+        frame.sort(["decided_at", "_order"], nulls_last=False)
+        .unique("doc_key", keep="last", maintain_order=True)
+        .drop("_order")
+        .sort("doc_key")
+    )
+
+
+def changed_documents(ims: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame:
+    """IMS rows joined to their current decision, with `kind` save/reset/null and `target` code.
+
+    save: the decided action (A/R/P) differs from the downloaded one, or the decision carries
+    remarks or an ITC declaration that differ from the download; reset: decided No action on a
+    record the portal holds as A/R/P (ims-spec.md §2.3, §5.2).
+    """
+    current = current_decisions(decisions)
+    bad = current.filter(~pl.col("action").is_in(ACTIONS) | pl.col("action").is_null())
+    if not bad.is_empty():
+        first = bad.row(0, named=True)
+        raise InputError(
+            f"decisions: {bad.height} decision(s) with an unknown action, e.g. "
+            f"{first['doc_key']!r}: {first['action']!r} (allowed: {', '.join(ACTIONS)})"
+        )
+    dec = current.rename({c: f"d_{c}" for c in current.columns if c != "doc_key"})
+    joined = ims.join(dec, on="doc_key", how="inner")
+    target = pl.col("d_action").replace_strict(ACTION_WORDS, return_dtype=pl.String)
+    remarks_changed = pl.col("d_remarks").is_not_null() & pl.col("d_remarks").ne_missing(
+        pl.col("remarks")
+    )
+    decl_changed = pl.col("d_itc_reduction").is_not_null() & pl.col("d_itc_reduction").ne_missing(
+        pl.col("itc_reduction")
+    )
+    for col in DECLARED_COLUMNS.values():
+        decl_changed = decl_changed | (
+            pl.col(f"d_{col}").is_not_null() & pl.col(f"d_{col}").ne_missing(pl.col(col))
+        )
+    held = [code for code in ACTION_CODES if code != ACTION_WORDS["no_action"]]
+    return joined.with_columns(target=target).with_columns(
+        kind=pl.when(
+            pl.col("target").is_in(held)
+            & (
+                pl.col("target").ne_missing(pl.col("portal_action"))
+                | remarks_changed
+                | decl_changed
+            )
+        )
+        .then(pl.lit("save"))
+        .when((pl.col("target") == ACTION_WORDS["no_action"]) & pl.col("portal_action").is_in(held))
+        .then(pl.lit("reset"))
+        .otherwise(pl.lit(None, pl.String))
+    )
+
+
+def _money_text(expr: pl.Expr) -> pl.Expr:
+    """Positive money as exact decimal text with at most 2 decimals: 0.30 -> 0.3, 100.00 -> 100."""
+    return (
+        expr.cast(MONEY)
+        .abs()
+        .cast(pl.String)
+        .str.replace(r"\.00$", "")
+        .str.replace(r"^(\d+\.\d)0$", "${1}")
+    )
+
+
+def _section_records(rows: pl.DataFrame, sec: Section, kind: str) -> pl.DataFrame:
+    """Render one section's rows to compact JSON text, keys in spec order (§2.2)."""
+    fields: list[pl.Expr] = []
+    for key in (*sec.identity_keys, *VALUE_KEYS):
+        col = pl.col(WIRE_COLUMNS[key])
+        if key in _WIRE_MONEY:
+            col = _money_text(col)
+        elif rows.schema[WIRE_COLUMNS[key]] == pl.Date():
+            col = col.dt.strftime("%d-%m-%Y")
+        fields.append(col.alias(key))
+    fields.append(pl.col("portal_action").alias("prev_status"))
+    if kind == "save":
+        fields.append(pl.col("target").alias("action"))
+        fields.append(pl.col("d_remarks").alias("remarks"))
+        fields.append(pl.col("d_itc_reduction").alias("itcRedReq"))
+        fields.extend(_money_text(pl.col(f"d_{c}")).alias(k) for k, c in DECLARED_COLUMNS.items())
+    text = (
+        pl.struct(fields)
+        .struct.json_encode()
+        .str.replace_all(_NULL_OPTIONAL.pattern, "")
+        .str.replace_all(_QUOTED_MONEY.pattern, "${1}:${2}")
+    )
+    return rows.select(
+        "doc_key",
+        pl.lit(kind).alias("kind"),
+        pl.lit(sec.key).alias("section"),
+        pl.col("portal_action").alias("prev_status"),
+        (pl.col("target") if kind == "save" else pl.lit(None, pl.String)).alias("action"),
+        text.alias("json"),
+    )
+
+
+def _records(changed: pl.DataFrame, kind: str) -> pl.DataFrame:
+    """All records of one kind, sorted: sections in registry order, supplier, date, number."""
+    rows = changed.filter(pl.col("kind") == kind).sort(
+        ["supplier_gstin", "doc_date", "doc_number", "orig_doc_number", "orig_doc_date", "doc_key"],
+        nulls_last=True,
+    )
+    parts = [
+        _section_records(rows.filter(pl.col("section") == sec.key), sec, kind)
+        for sec in SECTIONS.values()
+    ]
+    unknown = rows.filter(~pl.col("section").is_in(list(SECTIONS)))
+    if not unknown.is_empty():
+        raise InputError(
+            f"IMS frame: unknown section {unknown['section'][0]!r} for {unknown['doc_key'][0]!r}"
+        )
+    return pl.concat(parts)
+
+
+def guard_violations(
+    ims: pl.DataFrame,
+    decisions: pl.DataFrame,
+    *,
+    matches: pl.DataFrame | None = None,
+    rules: Any = None,
+) -> pl.DataFrame:
+    """Portal-guard violations (doc_key, guard_id, message) of the rule engine for decisions."""
+    from imsdata import rules as rule_engine
+
+    return rule_engine.check(ims, matches, decisions, rules=rules)
+
+
+def build_payloads(
+    ims: pl.DataFrame,
+    decisions: pl.DataFrame,
+    *,
+    rtin: str,
+    matches: pl.DataFrame | None = None,
+    rules: Any = None,
+    only: Iterable[str] | None = None,
+) -> Payloads:
+    """SAVE and RESET records for the changed documents, after the portal guards pass.
+
+    `only` restricts the upload to these doc_keys (e.g. the failures of the last upload). A guard
+    violation raises GuardError listing each offending document and message; nothing is built.
+    """
+    current = current_decisions(decisions)
+    if only is not None:
+        current = current.filter(pl.col("doc_key").is_in(list(only)))
+    skipped = (
+        current.join(ims.select("doc_key"), on="doc_key", how="anti")
+        .select("doc_key", "action")
+        .with_columns(reason=pl.lit("document not in the IMS snapshot"))
+    )
+    changed = changed_documents(ims, current).filter(pl.col("kind").is_not_null())
+    if not changed.is_empty():
+        outgoing = current.join(changed.select("doc_key"), on="doc_key", how="semi")
+        violations = guard_violations(ims, outgoing, matches=matches, rules=rules)
+        if violations.height:
+            raise GuardError(_guard_message(violations))
+    return Payloads(
+        rtin=rtin,
+        save=_records(changed, "save"),
+        reset=_records(changed, "reset"),
+        skipped=skipped,
+    )
+
+
+def _guard_message(violations: pl.DataFrame, limit: int = 20) -> str:
+    """One line naming every offending document (up to `limit`) and the guard's message."""
+    rows = violations.sort("doc_key", "guard_id").head(limit)
+    items = "; ".join(
+        f"{r['doc_key']}: {r['message']} [{r['guard_id']}]" for r in rows.iter_rows(named=True)
+    )
+    more = f"; and {violations.height - limit} more" if violations.height > limit else ""
+    return f"export refused, {violations.height} guard violation(s): {items}{more}"
+
+
+def _request_type(kind: str) -> tuple[str, str]:
+    """(reqtyp, API action) of a payload kind (ims-spec.md §2.2-2.3)."""
+    return ("SAVE", "SAVE") if kind == "save" else ("RESET", "RESETIMS")
+
+
+def render_payload(rtin: str, kind: str, records: pl.DataFrame, *, api: bool = False) -> str:
+    """The payload text: one record per line, sections in registry order, empty ones omitted.
+
+    Offline-tool shape `{"rtin","reqtyp","invdata"}` by default; `api=True` wraps it for the
+    API channel as `{"action": "SAVE"|"RESETIMS", "data": {...}}`.
+    """
+    reqtyp, api_action = _request_type(kind)
+    pad = "  " if api else ""
+    lines = [
+        f'{pad}  "rtin": {json.dumps(rtin)},',
+        f'{pad}  "reqtyp": "{reqtyp}",',
+        f'{pad}  "invdata": {{',
+    ]
+    blocks = []
+    for key, group in records.group_by("section", maintain_order=True):
+        body = f",\n{pad}      ".join(group["json"].to_list())
+        blocks.append(f'{pad}    "{key[0]}": [\n{pad}      {body}\n{pad}    ]')
+    lines.append(",\n".join(blocks))
+    lines.append(f"{pad}  }}")
+    inner = "\n".join(line for line in lines if line)
+    if api:
+        return f'{{\n  "action": "{api_action}",\n  "data": {{\n{inner}\n  }}\n}}\n'
+    return f"{{\n{inner}\n}}\n"
+
+
+def split_records(
+    records: pl.DataFrame, *, max_records: int, max_bytes: int, rtin: str, api: bool = False
+) -> list[pl.DataFrame]:
+    """Cut the sorted records into consecutive chunks that each fit the record and byte limits."""
+    if max_records < 1 or max_bytes < 1:
+        raise UsageError("upload limits must be positive (--max-records, max bytes)")
+    if records.is_empty():
+        return []
+    # Fixed cost of a file: the envelope plus a header for every section it may hold; each
+    # record costs its UTF-8 length plus the separator and indent written before it.
+    sections = records["section"].n_unique()
+    overhead = len(render_payload(rtin, "reset", records.head(0), api=api).encode()) + 64 * sections
+    per_record = records["json"].str.len_bytes() + 12
+    budget = max_bytes - overhead
+    too_big = per_record > budget
+    if too_big.any():
+        doc = records.filter(too_big)["doc_key"][0]
+        raise UsageError(f"upload byte limit {max_bytes} is smaller than the record of {doc}")
+    cum = per_record.cum_sum()
+    chunks, start, n = [], 0, records.height
+    while start < n:
+        before = cum[start - 1] if start else 0
+        end = min(cum.search_sorted(before + budget, side="right"), start + max_records)
+        chunks.append(records.slice(start, end - start))
+        start = end
+    return chunks
+
+
+def write_upload(
+    payloads: Payloads,
+    out_dir: str | Path,
+    *,
+    max_records: int = DEFAULT_MAX_RECORDS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    api: bool = False,
+) -> list[Path]:
+    """Write save_001.json... and reset_001.json... atomically; returns the paths written.
+
+    Nothing is written when nothing changed. Older numbered files of the same kind left in the
+    folder by a previous, larger export are removed so the folder holds exactly this upload.
+    """
+    out = Path(out_dir)
+    plan: list[tuple[Path, str]] = []
+    for kind in ("save", "reset"):
+        chunks = split_records(
+            _frame(payloads, kind),
+            max_records=max_records,
+            max_bytes=max_bytes,
+            rtin=payloads.rtin,
+            api=api,
+        )
+        for i, chunk in enumerate(chunks, start=1):
+            text = render_payload(payloads.rtin, kind, chunk, api=api)
+            plan.append((out / f"{kind}_{i:03d}.json", text))
+    if not plan:
+        return []
+    for path, text in plan:
+        with atomic_open(path) as fh:
+            fh.write(text)
+    written = {p for p, _ in plan}
+    for stale in sorted(out.glob("save_[0-9][0-9][0-9].json")) + sorted(
+        out.glob("reset_[0-9][0-9][0-9].json")
+    ):
+        if stale not in written:
+            stale.unlink()
+    return [p for p, _ in plan]
