@@ -1,0 +1,268 @@
+"""The portal's error report for an upload (ims-spec.md §2.4): read it, match it, advise.
+
+Reads the status response (`error_report` keyed by section, possibly wrapped in `data`) and the
+offline tool's `imsDetailsErr` file, matches each error to its document (unmatched errors are
+kept, never dropped), and turns every other uploaded document into a `portal` decision.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from imsdata.errors import InputError
+from imsdata.portal.sections import ACTION_CODES, SECTIONS
+from imsdata.schemas import DECISION_COLUMNS, conform
+
+#: One row per reported error (per document when the entry lists documents).
+ERROR_COLUMNS: dict[str, pl.DataType] = {
+    "source_file": pl.String(),
+    "entry": pl.Int64(),  # 0-based position of the entry in the report (file order)
+    "status": pl.String(),  # the report's status_cd (P / PE / ER / IP) when present
+    "section": pl.String(),  # null for an error about the whole request
+    "supplier_gstin": pl.String(),
+    "doc_number": pl.String(),
+    "supplier_period": pl.String(),
+    "error_code": pl.String(),
+    "error_message": pl.String(),
+}
+
+#: Plain-words advice for the error codes we know (ims-spec.md §2.4); others show the message.
+ADVICE: dict[str, str] = {
+    "IMSSAV0010": (
+        "Download IMS again: the supplier changed the record or the previous action we sent is "
+        "stale; then decide again and re-upload."
+    ),
+    "IMSSAV005": "The portal's schema validation failed: check this record's fields and values.",
+    "GEN5001": "Mandatory parameters were missing from the request: regenerate the upload.",
+}
+
+_UNWRAP = ("data", "imsDetailsErr")
+_NUMBER_KEYS = ("inum", "nt_num")
+
+
+def _section_key(raw: str) -> str:
+    """Registry key for a section as written in a report (key or API parameter), else lowercase."""
+    low = raw.lower()
+    if low in SECTIONS:
+        return low
+    for sec in SECTIONS.values():
+        if sec.api_param.lower() == low:
+            return sec.key
+    return low
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _number(item: dict[str, Any], section: str) -> str | None:
+    """The document number of an `inv` item or an offline record (inum even for notes, §2.4)."""
+    keys: tuple[str, ...] = _NUMBER_KEYS
+    if section in SECTIONS:
+        keys = (SECTIONS[section].number_key, *_NUMBER_KEYS)
+    for key in keys:
+        if item.get(key) is not None:
+            return str(item[key])
+    return None
+
+
+def _rows_from_report(report: dict[str, Any], status: str | None) -> list[dict[str, Any]]:
+    """Rows of the API `error_report`: one per listed document, one per entry without any."""
+    rows: list[dict[str, Any]] = []
+    for raw_section, entries in report.items():
+        section = _section_key(raw_section)
+        for entry in entries if isinstance(entries, list) else [entries]:
+            if not isinstance(entry, dict):
+                raise InputError(f"error_report.{raw_section}: entry is not an object: {entry!r}")
+            base = {
+                "status": status,
+                "section": section,
+                "supplier_gstin": _text(entry.get("stin") or entry.get("ctin")),
+                "error_code": _text(entry.get("error_cd") or entry.get("err_cd")),
+                "error_message": _text(entry.get("error_msg") or entry.get("err_msg")),
+            }
+            items = entry.get("inv") or entry.get("nt") or []
+            if not items:
+                number = _number(entry, section)
+                rows.append({**base, "doc_number": number, "supplier_period": None})
+            for item in items:
+                rows.append(
+                    {
+                        **base,
+                        "doc_number": _number(item, section),
+                        "supplier_period": _text(item.get("rtnprd")),
+                    }
+                )
+    return rows
+
+
+def _rows_from_offline(records: dict[str, Any], status: str | None) -> list[dict[str, Any]]:
+    """Rows of the offline tool's `imsDetailsErr`: records keyed by section with error_msg."""
+    rows: list[dict[str, Any]] = []
+    for raw_section, items in records.items():
+        if not isinstance(items, list):
+            continue
+        section = _section_key(raw_section)
+        for item in items:
+            if not isinstance(item, dict):
+                raise InputError(f"imsDetailsErr.{raw_section}: record is not an object: {item!r}")
+            rows.append(
+                {
+                    "status": status,
+                    "section": section,
+                    "supplier_gstin": _text(item.get("stin")),
+                    "doc_number": _number(item, section),
+                    "supplier_period": _text(item.get("rtnprd")),
+                    "error_code": _text(item.get("error_cd") or item.get("err_cd")),
+                    "error_message": _text(item.get("error_msg") or item.get("err_msg")),
+                }
+            )
+    return rows
+
+
+def parse_error_report(obj: Any, source_file: str = "<report>") -> pl.DataFrame:
+    """Error rows (ERROR_COLUMNS) of an already-parsed report; InputError for an unknown shape."""
+    if not isinstance(obj, dict):
+        raise InputError(f"{source_file}: not an IMS error report (expected a JSON object)")
+    status: str | None = None
+    offline = False
+    while True:
+        if "status_cd" in obj and obj["status_cd"] not in ("0", "1", 0, 1):
+            status = _text(obj["status_cd"])
+        wrapper = next((k for k in _UNWRAP if isinstance(obj.get(k), dict)), None)
+        if wrapper is None:
+            break
+        offline = offline or wrapper == "imsDetailsErr"
+        obj = obj[wrapper]
+    if isinstance(obj.get("error_report"), dict):
+        rows = _rows_from_report(obj["error_report"], status)
+    elif offline or any(_section_key(k) in SECTIONS for k in obj):
+        rows = _rows_from_offline(obj, status)
+    elif obj.get("err_cd") or obj.get("err_msg") or status in ("P", "ER", "IP"):
+        rows = []
+    else:
+        raise InputError(
+            f"{source_file}: not an IMS error report (no error_report, imsDetailsErr or status_cd)"
+        )
+    if obj.get("err_cd") or obj.get("err_msg"):
+        # An error about the whole request (status ER): no document was processed.
+        rows.insert(
+            0,
+            {
+                "status": status,
+                "section": None,
+                "supplier_gstin": None,
+                "doc_number": None,
+                "supplier_period": None,
+                "error_code": _text(obj.get("err_cd")),
+                "error_message": _text(obj.get("err_msg")),
+            },
+        )
+    frame = pl.DataFrame(rows, schema={k: v for k, v in ERROR_COLUMNS.items() if k != "entry"})
+    frame = frame.with_row_index("entry").with_columns(
+        pl.col("entry").cast(pl.Int64), source_file=pl.lit(source_file)
+    )
+    return conform(frame, ERROR_COLUMNS)
+
+
+def read_error_report(path: str | Path) -> pl.DataFrame:
+    """Read a portal error report file into one row per error (ERROR_COLUMNS)."""
+    p = Path(path)
+    try:
+        obj = json.loads(p.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise InputError(f"{p}: file not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{p}: not valid JSON ({exc})") from None
+    return parse_error_report(obj, str(p))
+
+
+def advice_expr() -> pl.Expr:
+    """Plain-words advice per error code; the portal's own message for codes we do not know."""
+    known = pl.col("error_code").replace_strict(ADVICE, default=None, return_dtype=pl.String)
+    return pl.coalesce(
+        known,
+        pl.concat_str(pl.lit("The portal says: "), pl.col("error_message")),
+        pl.lit("The portal gave no message: check the record and re-upload."),
+    )
+
+
+def _norm(col: str) -> pl.Expr:
+    return pl.col(col).str.strip_chars().str.to_uppercase()
+
+
+def match_errors(errors: pl.DataFrame, documents: pl.DataFrame) -> pl.DataFrame:
+    """Attach each error to its document(s) by section + supplier + number; adds doc_key, advice.
+
+    `documents` holds doc_key, section, supplier_gstin, doc_number (the uploaded documents, or
+    the downloaded ones). An entry naming a supplier but no document applies to every document
+    of that supplier in that section. Unmatched errors keep a null doc_key: they are listed.
+    """
+    docs = documents.select(
+        "doc_key",
+        "section",
+        _norm("supplier_gstin").alias("_stin"),
+        _norm("doc_number").alias("_num"),
+    ).unique()
+    errs = errors.with_columns(_stin=_norm("supplier_gstin"), _num=_norm("doc_number"))
+    by_doc = errs.filter(pl.col("_num").is_not_null()).join(
+        docs, on=["section", "_stin", "_num"], how="left"
+    )
+    by_supplier = errs.filter(pl.col("_num").is_null()).join(
+        docs.drop("_num"), on=["section", "_stin"], how="left"
+    )
+    matched = pl.concat([by_doc.drop("_num"), by_supplier], how="diagonal")
+    return (
+        matched.drop("_stin", "_num", strict=False)
+        .with_columns(advice=advice_expr())
+        .sort("entry", "doc_key", nulls_last=True)
+    )
+
+
+def request_failed(errors: pl.DataFrame) -> bool:
+    """True when the report is an error about the whole request (nothing was processed)."""
+    whole = errors.filter(pl.col("section").is_null() & pl.col("doc_number").is_null())
+    return not whole.is_empty() or bool((errors["status"] == "ER").any())
+
+
+def portal_decisions(
+    uploaded: pl.DataFrame, matched: pl.DataFrame, *, user: str = "portal"
+) -> pl.DataFrame:
+    """`portal` decisions for every uploaded document the report does not list (§2.4).
+
+    `uploaded` holds doc_key and action (wire code A/R/P, or null/N for a reset). Its portal
+    action becomes the uploaded action. A request-level error accepts nothing.
+    """
+    if request_failed(matched):
+        return conform(pl.DataFrame(), DECISION_COLUMNS)
+    failed = matched.filter(pl.col("doc_key").is_not_null()).select("doc_key").unique()
+    no_action = next(code for code, word in ACTION_CODES.items() if word == "no_action")
+    accepted = uploaded.join(failed, on="doc_key", how="anti").select(
+        "doc_key",
+        pl.col("action")
+        .fill_null(no_action)
+        .replace_strict(ACTION_CODES, return_dtype=pl.String)
+        .alias("action"),
+        source=pl.lit("portal"),
+        reason=pl.lit("processed by the portal without error"),
+        user=pl.lit(user),
+    )
+    return conform(accepted.sort("doc_key"), DECISION_COLUMNS)
+
+
+def to_fix(matched: pl.DataFrame) -> pl.DataFrame:
+    """What the user must fix: one row per error and document, with the advice in plain words."""
+    return matched.select(
+        "doc_key",
+        "section",
+        "supplier_gstin",
+        "doc_number",
+        "error_code",
+        "error_message",
+        "advice",
+        matched_document=pl.col("doc_key").is_not_null(),
+    )
