@@ -1,0 +1,153 @@
+"""Reconcile IMS documents against the purchase register: prepare keys in polars, match in SQL.
+
+Matching is one-to-one and best-first over the whole candidate set: each round keeps the pairs
+that are the best candidate of both their IMS document and their register row (ties broken by a
+total order), removes everything they touch and repeats until nothing changes. The loop is over
+rounds, never over documents.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from imsdata import gstin as gst
+from imsdata.engine import DuckDBEngine
+from imsdata.errors import InputError
+from imsdata.reconcile import sql
+from imsdata.reconcile.numbers import with_number_keys
+from imsdata.reconcile.tolerances import HEADS, Tolerances
+from imsdata.schemas import IMS_COLUMNS, MATCH_COLUMNS, REGISTER_COLUMNS, conform
+
+AMOUNTS: tuple[str, ...] = (*HEADS, "doc_value")
+#: Safety stop for the assignment rounds (each round pairs at least one candidate).
+MAX_ROUNDS = 10_000
+
+
+def _check_columns(frame: pl.DataFrame, columns: dict[str, pl.DataType], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(f"{what} frame lacks column(s) {missing}")
+
+
+def _check_unique(frame: pl.DataFrame, column: str, what: str) -> None:
+    dup = frame.group_by(column).len().filter(pl.col("len") > 1).sort(column)
+    if dup.height:
+        first = dup.row(0, named=True)
+        raise InputError(
+            f"{what}: {column} {first[column]!r} appears {first['len']} times "
+            f"({dup.height} duplicated value(s)); identities must be unique"
+        )
+
+
+def _block(prefix: str = "num") -> pl.Expr:
+    core, norm = pl.col(f"{prefix}_core"), pl.col(f"{prefix}_norm")
+    return pl.when(core != "").then(core).otherwise(pl.lit("#") + norm).alias("block")
+
+
+def prepare_ims(ims: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(ims_docs, ims_keys): one row per document, one per number it can be found by."""
+    _check_columns(ims, IMS_COLUMNS, "IMS")
+    _check_unique(ims, "doc_key", "IMS")
+    docs = ims.select(
+        "doc_key", "section", "doc_type", "is_amendment", "supplier_gstin",
+        pl.coalesce("supplier_pan", gst.pan_expr(pl.col("supplier_gstin"))).alias("supplier_pan"),
+        "recipient_gstin", "doc_number", "doc_date", "orig_doc_number", "orig_doc_date",
+        *AMOUNTS,
+    ).with_columns(pl.col("is_amendment").fill_null(False))  # fmt: skip
+    ident = ["doc_key", "supplier_gstin", "supplier_pan", "doc_type", "recipient_gstin"]
+    current = docs.select(
+        *ident,
+        pl.lit("current").alias("variant"),
+        pl.col("doc_number").alias("key_number"),
+        pl.col("doc_date").alias("key_date"),
+    )
+    original = docs.filter(pl.col("is_amendment") & pl.col("orig_doc_number").is_not_null()).select(
+        *ident,
+        pl.lit("original").alias("variant"),
+        pl.col("orig_doc_number").alias("key_number"),
+        pl.coalesce("orig_doc_date", "doc_date").alias("key_date"),
+    )
+    keys = with_number_keys(pl.concat([current, original]), "key_number", "key_date")
+    return docs, keys.with_columns(_block())
+
+
+def prepare_register(register: pl.DataFrame) -> pl.DataFrame:
+    """In-scope register rows with number keys (out-of-scope rows are never reported)."""
+    _check_columns(register, REGISTER_COLUMNS, "register")
+    _check_unique(register, "register_id", "register")
+    rows = register.filter(pl.col("in_scope").fill_null(True)).select(
+        "register_id", "recipient_gstin", "supplier_gstin",
+        pl.coalesce("supplier_pan", gst.pan_expr(pl.col("supplier_gstin"))).alias("supplier_pan"),
+        "doc_type", "doc_number", "doc_date", *AMOUNTS,
+    )  # fmt: skip
+    return with_number_keys(rows, "doc_number", "doc_date").with_columns(_block())
+
+
+def load(engine: DuckDBEngine, ims: pl.DataFrame, register: pl.DataFrame) -> None:
+    """Register the prepared inputs (ims_docs, ims_keys, reg_rows) with the engine."""
+    docs, keys = prepare_ims(ims)
+    engine.register("ims_docs", docs)
+    engine.register("ims_keys", keys)
+    engine.register("reg_rows", prepare_register(register))
+
+
+def score_candidates(engine: DuckDBEngine, tolerances: Tolerances) -> None:
+    """Steps superseded, live_keys, cand, scored: every admissible pair with status and score."""
+    for name, step in (
+        ("superseded", sql.SUPERSEDED),
+        ("live_keys", sql.LIVE_KEYS),
+        ("cand", sql.candidate_pairs()),
+        ("scored", sql.pair_features(tolerances)),
+    ):
+        engine.materialise(name, step)
+
+
+def assign(engine: DuckDBEngine) -> int:
+    """Mutual-best rounds over `scored` into the table `pairs`; returns the number of rounds."""
+    engine.materialise("pairs", "SELECT * FROM scored WHERE FALSE")
+    engine.materialise("live", "SELECT * FROM scored")
+    for rounds in range(1, MAX_ROUNDS + 1):
+        engine.materialise("round_pairs", sql.ROUND_PAIRS)
+        found = engine.execute("SELECT count(*) FROM round_pairs", step="round_pairs").fetchone()
+        if not found or found[0] == 0:
+            return rounds
+        engine.execute("INSERT INTO pairs SELECT * FROM round_pairs", step="pairs")
+        engine.materialise(
+            "live",
+            "SELECT * FROM live l WHERE NOT EXISTS "
+            "(SELECT 1 FROM round_pairs p WHERE p.doc_key = l.doc_key "
+            "OR p.register_id = l.register_id)",
+        )
+    raise InputError(f"reconciliation did not settle after {MAX_ROUNDS} assignment rounds")
+
+
+def reconcile(
+    ims: pl.DataFrame,
+    register: pl.DataFrame,
+    *,
+    engine: DuckDBEngine | None = None,
+    tolerances: Tolerances | None = None,
+) -> pl.DataFrame:
+    """Pair IMS documents with register rows one-to-one; MATCH_COLUMNS, sorted.
+
+    One row per IMS document and one per in-scope register row left unpaired, each with a status,
+    a 0-100 score and reasons in words.
+    """
+    tol = tolerances or Tolerances()
+    own = engine is None
+    eng = engine or DuckDBEngine()
+    try:
+        load(eng, ims, register)
+        score_candidates(eng, tol)
+        assign(eng)
+        eng.materialise("duplicates", sql.DUPLICATES)
+        out = eng.query(sql.RESULT, step="result")
+    finally:
+        if own:
+            eng.close()
+    return (
+        conform(out, MATCH_COLUMNS)
+        .with_columns(pl.col("doc_key").is_null().alias("_books_only"))
+        .sort(["_books_only", "doc_key", "register_id"], nulls_last=True)
+        .drop("_books_only")
+    )

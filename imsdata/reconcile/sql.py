@@ -1,0 +1,281 @@
+"""The reconciliation SQL as small named steps (plain SQL; engine-specific bits in `Dialect`).
+
+Inputs (registered by `imsdata.reconcile.match`): `ims_docs` (one row per IMS document),
+`ims_keys` (one row per number a document can be found by: its own, and an amendment's original),
+`reg_rows` (in-scope register rows). Every key table carries `num_norm`, `num_core` and `block`
+(the numeric core, or '#'+key when the number has no digits): candidates are only ever generated
+within a block, so numbers whose numeric cores differ never meet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from imsdata.reconcile.tolerances import HEADS, Tolerances
+
+#: Words for each amount field in reasons.
+LABELS: dict[str, str] = {
+    "taxable_value": "taxable value",
+    "igst": "IGST",
+    "cgst": "CGST",
+    "sgst": "SGST",
+    "cess": "cess",
+    "doc_value": "document value",
+    "total_tax": "total tax",
+}
+#: How far apart (days) two documents with the same number may be and still be compared.
+CANDIDATE_DAYS = 366
+#: Fuzzy numbers (equal numeric cores, different keys) need this similarity of their keys,
+#: unless one key has no letters at all (then the letters are a prefix/suffix on one side only).
+FUZZY_MIN_SIMILARITY = 0.8
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The few engine-specific SQL expressions (splink style); DuckDB is the reference."""
+
+    name: str = "duckdb"
+
+    def similarity(self, a: str, b: str) -> str:
+        """String similarity 0..1 of two SQL string expressions."""
+        return f"jaro_winkler_similarity({a}, {b})"
+
+    def money_text(self, expr: str) -> str:
+        """A DECIMAL as text with thousands separators and 2 decimals ('10,012.40')."""
+        return f"format('{{:,.2f}}', {expr})"
+
+
+DUCKDB = Dialect()
+
+
+def _lit(value: Decimal) -> str:
+    return f"CAST('{value}' AS DECIMAL(18,4))"
+
+
+def within(diff: str, ims_value: str, abs_tol: Decimal, pct_tol: Decimal) -> str:
+    """SQL boolean: |diff| within max(absolute, percent of the IMS value)."""
+    return f"(abs({diff}) <= greatest({_lit(abs_tol)}, {_lit(pct_tol)} / 100 * abs({ims_value})))"
+
+
+SUPERSEDED = """
+SELECT o.doc_key, max(a.doc_key) AS superseded_by
+FROM ims_docs o
+JOIN ims_docs a
+  ON a.is_amendment AND a.orig_doc_number IS NOT NULL
+ AND a.supplier_gstin = o.supplier_gstin AND a.doc_type = o.doc_type
+ AND a.orig_doc_number = o.doc_number
+ AND (a.orig_doc_date IS NULL OR a.orig_doc_date = o.doc_date)
+ AND a.doc_key <> o.doc_key
+GROUP BY o.doc_key
+"""
+
+LIVE_KEYS = """
+SELECT k.* FROM ims_keys k
+WHERE NOT EXISTS (SELECT 1 FROM superseded s WHERE s.doc_key = k.doc_key)
+"""
+
+
+def candidate_pairs(dialect: Dialect = DUCKDB) -> str:
+    """Blocking: same supplier GSTIN (tier 0) or same PAN, other GSTIN (tier 1), same class,
+    same block; one row per (document, register row), the best way the numbers agree."""
+    sim = dialect.similarity("k.num_norm", "r.num_norm")
+    common = f"""
+    k.doc_key, r.register_id, k.variant, k.key_number, k.key_date, k.num_core,
+    CASE WHEN k.key_number = r.doc_number THEN 'raw'
+         WHEN k.num_norm = r.num_norm THEN 'normalised' ELSE 'fuzzy' END AS number_level,
+    CASE WHEN k.num_norm = r.num_norm THEN 1.0 ELSE {sim} END AS similarity,
+    (regexp_replace(k.num_norm, '[0-9]', '', 'g') = ''
+      OR regexp_replace(r.num_norm, '[0-9]', '', 'g') = '') AS one_side_digits_only
+    """
+    window = f"abs(date_diff('day', r.doc_date, k.key_date)) <= {CANDIDATE_DAYS}"
+    return f"""
+WITH gstin_level AS (
+  SELECT 0 AS tier, {common}
+  FROM live_keys k JOIN reg_rows r
+    ON r.supplier_gstin = k.supplier_gstin AND r.doc_type = k.doc_type AND r.block = k.block
+  WHERE {window}
+), pan_level AS (
+  SELECT 1 AS tier, {common}
+  FROM live_keys k JOIN reg_rows r
+    ON r.supplier_pan = k.supplier_pan AND r.doc_type = k.doc_type AND r.block = k.block
+   AND r.supplier_gstin <> k.supplier_gstin
+  WHERE {window} AND k.num_norm = r.num_norm
+), both_levels AS (
+  SELECT * FROM gstin_level UNION ALL SELECT * FROM pan_level
+)
+SELECT * FROM both_levels
+QUALIFY row_number() OVER (
+  PARTITION BY doc_key, register_id
+  ORDER BY tier, CASE number_level WHEN 'raw' THEN 0 WHEN 'normalised' THEN 1 ELSE 2 END,
+           variant, similarity DESC) = 1
+"""
+
+
+def pair_features(tol: Tolerances, dialect: Dialect = DUCKDB, source: str = "cand") -> str:
+    """Differences (IMS minus books), tolerance tests, status if paired, score 0-100, reasons."""
+    diffs = ",\n  ".join(
+        f"coalesce(i.{h}, 0) - coalesce(r.{h}, 0) AS diff_{h}" for h in (*HEADS, "doc_value")
+    )
+    tax = "coalesce({t}.igst, 0) + coalesce({t}.cgst, 0) + coalesce({t}.sgst, 0) + coalesce({t}.cess, 0)"
+    oks = []
+    for h in HEADS:
+        a, p = tol.head(h)
+        oks.append(f"{within(f'diff_{h}', f'coalesce(i_{h}, 0)', a, p)} AS ok_{h}")
+    oks.append(
+        f"{within('diff_doc_value', 'coalesce(i_doc_value, 0)', tol.total_abs, tol.total_pct)}"
+        " AS ok_doc_value"
+    )
+    oks.append(
+        f"{within('diff_total_tax', 'i_total_tax', tol.total_abs, tol.total_pct)} AS ok_total_tax"
+    )
+    ok_heads = " AND ".join(f"ok_{h}" for h in (*HEADS, "doc_value"))
+    n_ok = " + ".join(f"CAST(ok_{h} AS INTEGER)" for h in (*HEADS, "doc_value"))
+    gap = " + ".join(f"abs(diff_{h})" for h in (*HEADS, "doc_value"))
+    money = dialect.money_text
+    money_reasons = []
+    for h in (*HEADS, "doc_value"):
+        money_reasons.append(
+            f"CASE WHEN diff_{h} <> 0 AND (tier = 0 OR '{h}' IN ('taxable_value', 'doc_value')) "
+            f"THEN '{LABELS[h]} differs by Rs ' || {money(f'abs(diff_{h})')} || ' (IMS ' || "
+            f"{money(f'coalesce(i_{h}, 0)')} || ', books ' || {money(f'coalesce(r_{h}, 0)')} || ')'"
+            f" || CASE WHEN ok_{h} THEN '' ELSE ', beyond tolerance' END END"
+        )
+    money_reasons.append(
+        f"CASE WHEN tier = 1 AND diff_total_tax <> 0 THEN 'total tax differs by Rs ' || "
+        f"{money('abs(diff_total_tax)')} || ' (IMS ' || {money('i_total_tax')} || ', books ' || "
+        f"{money('r_total_tax')} || ')' END"
+    )
+    money_sql = ",\n    ".join(money_reasons)
+    days = tol.date_days
+    return f"""
+WITH diffs AS (
+  SELECT c.*,
+  i.supplier_gstin AS ims_gstin, r.supplier_gstin AS reg_gstin,
+  i.recipient_gstin AS ims_recipient, r.recipient_gstin AS reg_recipient,
+  r.doc_number AS reg_number, r.doc_date AS reg_date,
+  {", ".join(f"i.{h} AS i_{h}, r.{h} AS r_{h}" for h in (*HEADS, "doc_value"))},
+  {tax.format(t="i")} AS i_total_tax, {tax.format(t="r")} AS r_total_tax,
+  {diffs},
+  ({tax.format(t="i")}) - ({tax.format(t="r")}) AS diff_total_tax,
+  CAST(date_diff('day', r.doc_date, c.key_date) AS INTEGER) AS diff_days,
+  coalesce(i.recipient_gstin <> r.recipient_gstin, FALSE) AS other_recipient
+  FROM {source} c
+  JOIN ims_docs i ON i.doc_key = c.doc_key
+  JOIN reg_rows r ON r.register_id = c.register_id
+), tests AS (
+  SELECT *, {", ".join(oks)},
+  abs(diff_days) <= {days} AS ok_date
+  FROM diffs
+), judged AS (
+  SELECT *,
+  ({ok_heads}) AS ok_amounts,
+  CASE WHEN tier = 1 THEN ok_taxable_value AND ok_total_tax
+       WHEN number_level = 'fuzzy' THEN
+            (({ok_heads}) OR ok_date)
+            AND (one_side_digits_only OR similarity >= {FUZZY_MIN_SIMILARITY})
+       ELSE TRUE END AS admitted,
+  {gap} AS amount_gap
+  FROM tests
+), statused AS (
+  SELECT *,
+  CASE WHEN tier = 1 THEN 'pan_match'
+       WHEN other_recipient THEN 'mismatch'
+       WHEN number_level = 'raw' AND variant = 'current' AND diff_days = 0 AND amount_gap = 0
+            THEN 'exact'
+       WHEN ok_amounts AND ok_date AND number_level = 'fuzzy' THEN 'probable'
+       WHEN ok_amounts AND ok_date THEN 'within_tolerance'
+       ELSE 'mismatch' END AS status,
+  CASE WHEN tier = 1 THEN 'pan_' ELSE 'gstin_' END || number_level
+    || CASE WHEN variant = 'original' THEN '_original' ELSE '' END AS match_pass,
+  CAST(
+    CASE number_level WHEN 'raw' THEN 40 WHEN 'normalised' THEN 36
+         ELSE 20 + round(12 * similarity) END
+    - CASE WHEN variant = 'original' THEN 2 ELSE 0 END
+    + CASE WHEN tier = 1 THEN 40 * (CAST(ok_taxable_value AS INTEGER)
+                                    + CAST(ok_total_tax AS INTEGER)) / 2
+           ELSE 40 * ({n_ok}) / 6 END
+    - CASE WHEN amount_gap > 0 THEN 2 ELSE 0 END
+    + CASE WHEN diff_days = 0 THEN 15
+           WHEN ok_date THEN 14 - round(9.0 * abs(diff_days) / greatest({days}, 1))
+           ELSE greatest(0, 4 - abs(diff_days) // 30) END
+    + CASE WHEN other_recipient OR tier = 1 THEN 0 ELSE 5 END
+    AS INTEGER) AS raw_score
+  FROM judged WHERE admitted
+)
+SELECT *,
+  CAST(least(100, greatest(0, raw_score)) AS INTEGER) AS score,
+  coalesce(nullif(concat_ws('; ',
+    CASE WHEN tier = 1 THEN 'booked under GSTIN ' || reg_gstin
+         || ' (same PAN, another branch; IMS from ' || ims_gstin || ')' END,
+    CASE WHEN other_recipient THEN 'booked under recipient GSTIN ' || reg_recipient
+         || ', IMS is for ' || ims_recipient || ' (another registration of the buyer)' END,
+    CASE WHEN variant = 'original' THEN 'matched through the amendment''s original number '''
+         || key_number || ''' of ' || strftime(key_date, '%Y-%m-%d') END,
+    CASE WHEN number_level = 'normalised' THEN 'number matched after normalisation: '''
+         || key_number || ''' ~ ''' || reg_number || ''''
+         WHEN number_level = 'fuzzy' THEN 'number only fuzzily similar (numeric core '
+         || num_core || ' agrees): ''' || key_number || ''' ~ ''' || reg_number || '''' END,
+    {money_sql},
+    CASE WHEN diff_days < 0 THEN 'date ' || (-diff_days) || ' day'
+              || CASE WHEN diff_days = -1 THEN '' ELSE 's' END || ' later in the books'
+         WHEN diff_days > 0 THEN 'date ' || diff_days || ' day'
+              || CASE WHEN diff_days = 1 THEN '' ELSE 's' END || ' earlier in the books' END
+      || CASE WHEN diff_days <> 0 AND NOT ok_date
+              THEN ' (outside the {days}-day window)' ELSE '' END
+  ), ''), 'all fields agree') AS reasons
+FROM statused
+"""
+
+
+#: Ordering of candidates: PAN level only after GSTIN level, then score, then the closest.
+CANDIDATE_ORDER = (
+    "tier, score DESC, amount_gap, abs(diff_days), similarity DESC, register_id, doc_key"
+)
+
+ROUND_PAIRS = f"""
+SELECT * FROM live
+QUALIFY row_number() OVER (PARTITION BY doc_key ORDER BY {CANDIDATE_ORDER}) = 1
+    AND row_number() OVER (PARTITION BY register_id ORDER BY {CANDIDATE_ORDER}) = 1
+"""
+
+DUPLICATES = f"""
+WITH extra AS (
+  SELECT c.*, p.register_id AS duplicate_of
+  FROM scored c
+  JOIN pairs p ON p.doc_key = c.doc_key AND p.register_id <> c.register_id
+  WHERE c.tier = 0 AND c.number_level IN ('raw', 'normalised')
+    AND NOT EXISTS (SELECT 1 FROM pairs q WHERE q.register_id = c.register_id)
+)
+SELECT register_id, duplicate_of, doc_key AS duplicate_doc FROM extra
+QUALIFY row_number() OVER (PARTITION BY register_id ORDER BY {CANDIDATE_ORDER}) = 1
+"""
+
+RESULT = """
+SELECT d.doc_key, p.register_id,
+  coalesce(p.status, 'missing_in_register') AS match_status,
+  coalesce(p.score, 0) AS match_score,
+  p.match_pass,
+  CASE WHEN p.doc_key IS NOT NULL THEN p.reasons
+       ELSE 'no booking of this document found in the register' END
+    || CASE WHEN s.superseded_by IS NOT NULL
+            THEN '; superseded by amendment ' || s.superseded_by ELSE '' END AS reasons,
+  p.diff_taxable_value, p.diff_igst, p.diff_cgst, p.diff_sgst, p.diff_cess, p.diff_doc_value,
+  p.diff_days,
+  CAST(NULL AS VARCHAR) AS duplicate_of,
+  s.superseded_by
+FROM ims_docs d
+LEFT JOIN pairs p ON p.doc_key = d.doc_key
+LEFT JOIN superseded s ON s.doc_key = d.doc_key
+UNION ALL
+SELECT NULL, r.register_id, 'missing_in_ims', 0, NULL,
+  CASE WHEN u.duplicate_of IS NOT NULL
+       THEN 'booked twice: the IMS document ' || u.duplicate_doc
+            || ' is already paired with register row ' || u.duplicate_of
+       ELSE 'not in the IMS download' END,
+  NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  u.duplicate_of, NULL
+FROM reg_rows r
+LEFT JOIN duplicates u ON u.register_id = r.register_id
+WHERE NOT EXISTS (SELECT 1 FROM pairs p WHERE p.register_id = r.register_id)
+"""
