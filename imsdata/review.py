@@ -1,0 +1,453 @@
+"""The Excel review workbook, like the portal's IMS offline tool: written out, edited, read back.
+
+`write_review` writes a Home sheet (GSTIN, period, summary, instructions) and one protected sheet
+per section with the documents, the reconciliation outcome, the suggestion and an editable Action
+dropdown and Remarks column. `read_review` reads the edited workbook with a real reader
+(fastexcel) and turns changed rows into `excel` decisions, checked by the rule engine's guards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import xlsxwriter
+
+from imsdata.errors import GuardError, InputError
+from imsdata.fileio import atomic_path
+from imsdata.portal.sections import ACTION_CODES, SECTIONS, Section
+from imsdata.schemas import ACTIONS, DECISION_COLUMNS, MATCH_COLUMNS, conform
+
+HOME = "Home"
+#: Indian digit grouping (lakh, crore) for money cells.
+INR_FORMAT = r"[>=10000000]##\,##\,##\,##0.00;[>=100000]##\,##\,##0.00;##,##0.00"
+DATE_FORMAT = "dd-mm-yyyy"
+#: Labels of the Action dropdown, derived from the action words (accept -> Accept, ...).
+ACTION_LABELS: dict[str, str] = {a: a.replace("_", " ").capitalize() for a in ACTIONS}
+_LABEL_TO_ACTION: dict[str, str] = {
+    **{label.lower(): a for a, label in ACTION_LABELS.items()},
+    **{a: a for a in ACTIONS},
+}
+#: Cells of the Home sheet that identify the workbook (row, column), 0-based.
+_GSTIN_CELL = (2, 1)
+_PERIOD_CELL = (3, 1)
+
+# Column headers the reader relies on.
+DOC_KEY = "doc_key"
+ACTION = "Action"
+REMARKS = "Remarks"
+WRITTEN_ACTION = "action as written"
+WRITTEN_REMARKS = "remarks as written"
+
+
+@dataclass(frozen=True)
+class _Column:
+    header: str
+    source: str  # column of the sheet frame
+    kind: str  # text / date / money / int / editable / hidden
+    width: float = 14
+
+
+def _columns(sec: Section) -> list[_Column]:
+    """The columns of a section sheet, in order (original details first for amendments)."""
+    cols = [_Column(DOC_KEY, "doc_key", "hidden", 10)]
+    if sec.is_amendment:
+        cols += [
+            _Column("Original number", "orig_doc_number", "text", 16),
+            _Column("Original date", "orig_doc_date", "date", 12),
+        ]
+    cols += [
+        _Column("Supplier GSTIN", "supplier_gstin", "text", 18),
+        _Column("Supplier name", "supplier_name", "text", 24),
+        _Column("Number", "doc_number", "text", 16),
+        _Column("Date", "doc_date", "date", 12),
+        _Column("Supply type", "supply_type", "text", 8),
+        _Column("Place of supply", "pos", "text", 8),
+        _Column("Supplier period", "supplier_period", "text", 9),
+        _Column("Supplier filing", "supplier_filing_status", "text", 10),
+        _Column("Value", "doc_value", "money", 14),
+        _Column("Taxable value", "taxable_value", "money", 14),
+        _Column("IGST", "igst", "money", 12),
+        _Column("CGST", "cgst", "money", 12),
+        _Column("SGST", "sgst", "money", 12),
+        _Column("Cess", "cess", "money", 10),
+        _Column("Portal action", "portal_action_label", "text", 10),
+        _Column("Pending allowed", "pending_allowed", "text", 8),
+        _Column("Match status", "match_status", "text", 16),
+        _Column("Score", "match_score", "int", 7),
+        _Column("Register id", "register_id", "text", 12),
+        _Column("Reasons", "reasons", "text", 40),
+        _Column("Suggested action", "suggested_label", "text", 12),
+        _Column("Rule", "rule_id", "text", 16),
+        _Column("Why", "suggestion_reason", "text", 30),
+        _Column(ACTION, "action_label", "editable", 12),
+        _Column(REMARKS, "remarks_out", "editable", 30),
+        _Column(WRITTEN_ACTION, "action_label", "hidden", 10),
+        _Column(WRITTEN_REMARKS, "remarks_out", "hidden", 10),
+    ]
+    return cols
+
+
+def _label_expr(col: str) -> pl.Expr:
+    return pl.col(col).replace_strict(ACTION_LABELS, default=None, return_dtype=pl.String)
+
+
+def _sheet_frame(
+    ims: pl.DataFrame,
+    matches: pl.DataFrame,
+    suggestions: pl.DataFrame,
+    decisions: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """One row per IMS document with everything the section sheets show, sorted for display."""
+    best = (
+        conform(matches, MATCH_COLUMNS)
+        .filter(pl.col("doc_key").is_not_null())
+        .sort(["match_score", "register_id"], descending=[True, False], nulls_last=True)
+        .unique("doc_key", keep="first", maintain_order=True)
+        .select("doc_key", "match_status", "match_score", "register_id", "reasons")
+    )
+    sugg = suggestions.select(
+        "doc_key",
+        pl.col("action").alias("suggested"),
+        (pl.col("rule_id") if "rule_id" in suggestions.columns else pl.lit(None, pl.String)),
+        (pl.col("reason") if "reason" in suggestions.columns else pl.lit(None, pl.String)).alias(
+            "suggestion_reason"
+        ),
+    ).unique("doc_key", keep="last", maintain_order=True)
+    frame = ims.join(best, on="doc_key", how="left").join(sugg, on="doc_key", how="left")
+    portal_word = pl.col("portal_action").replace_strict(
+        ACTION_CODES, default=None, return_dtype=pl.String
+    )
+    if decisions is not None and not decisions.is_empty():
+        from imsdata.portal.write import current_decisions
+
+        cur = current_decisions(decisions).select(
+            "doc_key", pl.col("action").alias("decided"), pl.col("remarks").alias("d_remarks")
+        )
+        frame = frame.join(cur, on="doc_key", how="left")
+    else:
+        frame = frame.with_columns(
+            decided=pl.lit(None, pl.String), d_remarks=pl.lit(None, pl.String)
+        )
+    return frame.with_columns(
+        match_status=pl.col("match_status").fill_null("missing_in_register"),
+        portal_action_label=portal_word.replace_strict(
+            ACTION_LABELS, default=None, return_dtype=pl.String
+        ),
+        pending_allowed=pl.when(pl.col("pending_blocked"))
+        .then(pl.lit("No"))
+        .otherwise(pl.lit("Yes")),
+        suggested_label=_label_expr("suggested"),
+        action_label=pl.coalesce(pl.col("decided"), portal_word).replace_strict(
+            ACTION_LABELS, default=None, return_dtype=pl.String
+        ),
+        remarks_out=pl.coalesce(pl.col("d_remarks"), pl.col("remarks")),
+    ).sort(["supplier_gstin", "doc_date", "doc_number", "doc_key"], nulls_last=True)
+
+
+def _writer(ws: Any, kind: str, formats: dict[str, Any]) -> Callable[[int, int, Any], None]:
+    """A cell writer for a column kind; text is always write_string (never a formula or URL)."""
+
+    def text(r: int, c: int, v: Any, fmt: Any = None) -> None:
+        if v is None or v == "":
+            ws.write_blank(r, c, None, fmt)
+        else:
+            ws.write_string(r, c, str(v), fmt)
+
+    if kind == "money":
+        return lambda r, c, v: (
+            ws.write_blank(r, c, None, formats["money"])
+            if v is None
+            else ws.write_number(r, c, float(v), formats["money"])
+        )
+    if kind == "date":
+        return lambda r, c, v: (
+            ws.write_blank(r, c, None, formats["date"])
+            if v is None
+            else ws.write_datetime(r, c, dt.datetime.combine(v, dt.time()), formats["date"])
+        )
+    if kind == "int":
+        return lambda r, c, v: (
+            ws.write_blank(r, c, None) if v is None else ws.write_number(r, c, int(v))
+        )
+    if kind == "editable":
+        return lambda r, c, v: text(r, c, v, formats["editable"])
+    return lambda r, c, v: text(r, c, v)
+
+
+def _write_section(wb: Any, sec: Section, rows: pl.DataFrame, formats: dict[str, Any]) -> None:
+    """One protected section sheet: header frozen, filters, dropdown, editable cells unlocked."""
+    ws = wb.add_worksheet(sec.api_param)
+    cols = _columns(sec)
+    for c, col in enumerate(cols):
+        ws.write_string(0, c, col.header, formats["header"])
+        hidden = col.kind == "hidden"
+        cell_format = formats["editable"] if col.kind == "editable" else None
+        ws.set_column(c, c, col.width, cell_format, {"hidden": hidden})
+    for c, col in enumerate(cols):
+        write = _writer(ws, col.kind, formats)
+        for r, value in enumerate(rows[col.source].to_list(), start=1):
+            write(r, c, value)
+    last = max(rows.height, 1)
+    action_col = next(i for i, c in enumerate(cols) if c.header == ACTION)
+    ws.data_validation(
+        1,
+        action_col,
+        last,
+        action_col,
+        {
+            "validate": "list",
+            "source": list(ACTION_LABELS.values()),
+            "error_title": "Action",
+            "error_message": "Choose Accept, Reject, Pending or No action.",
+        },
+    )
+    ws.freeze_panes(1, 0)
+    ws.autofilter(0, 0, last, len(cols) - 1)
+    ws.protect("", {"autofilter": True, "sort": True, "format_columns": True})
+
+
+def _write_home(
+    wb: Any, frame: pl.DataFrame, *, rtin: str, period: str, formats: dict[str, Any]
+) -> None:
+    """Home sheet: identity, summary counts by section, match status and action, instructions."""
+    ws = wb.add_worksheet(HOME)
+    ws.set_column(0, 0, 22)
+    ws.set_column(1, 5, 16)
+    ws.write_string(0, 0, "IMS review workbook (imsdata)", formats["title"])
+    ws.write_string(_GSTIN_CELL[0], 0, "GSTIN")
+    ws.write_string(*_GSTIN_CELL, rtin)
+    ws.write_string(_PERIOD_CELL[0], 0, "Period")
+    ws.write_string(*_PERIOD_CELL, period)
+    summary = (
+        frame.group_by("section", "match_status", "action_label")
+        .agg(
+            documents=pl.len(),
+            taxable_value=pl.col("taxable_value").sum(),
+            tax=(pl.col("igst") + pl.col("cgst") + pl.col("sgst") + pl.col("cess")).sum(),
+        )
+        .with_columns(
+            order=pl.col("section").replace_strict(
+                {k: i for i, k in enumerate(SECTIONS)}, default=len(SECTIONS)
+            ),
+            sheet=pl.col("section").replace_strict(
+                {k: s.api_param for k, s in SECTIONS.items()}, default=pl.col("section")
+            ),
+        )
+        .sort("order", "match_status", "action_label", nulls_last=True)
+    )
+    row = 5
+    headers = ("Sheet", "Match status", "Action", "Documents", "Taxable value", "Tax")
+    for c, h in enumerate(headers):
+        ws.write_string(row, c, h, formats["header"])
+    for rec in summary.iter_rows(named=True):
+        row += 1
+        ws.write_string(row, 0, rec["sheet"])
+        ws.write_string(row, 1, rec["match_status"] or "")
+        ws.write_string(row, 2, rec["action_label"] or "")
+        ws.write_number(row, 3, rec["documents"])
+        ws.write_number(row, 4, float(rec["taxable_value"] or 0), formats["money"])
+        ws.write_number(row, 5, float(rec["tax"] or 0), formats["money"])
+    row += 2
+    instructions = (
+        "How to use this workbook:",
+        "1. Each section has its own sheet. Review the match status, reasons and suggestion.",
+        "2. Change the Action column (Accept / Reject / Pending / No action) where you disagree.",
+        "3. Add Remarks for the supplier where needed (Reject or Pending).",
+        "4. Do not edit other columns, rename sheets or change the GSTIN and period above.",
+        "5. Import it back: imsdata review --import THIS_FILE; then imsdata export.",
+    )
+    for line in instructions:
+        ws.write_string(row, 0, line)
+        row += 1
+    ws.protect("")
+
+
+def write_review(
+    path: str | Path,
+    ims: pl.DataFrame,
+    matches: pl.DataFrame,
+    suggestions: pl.DataFrame,
+    decisions: pl.DataFrame | None = None,
+    *,
+    rtin: str,
+    period: str,
+) -> Path:
+    """Write the review workbook atomically: Home sheet plus one sheet per section present.
+
+    The Action column starts at the current decision (else the portal's action as downloaded);
+    the suggestion is shown beside it. Returns the path written.
+    """
+    frame = _sheet_frame(ims, matches, suggestions, decisions)
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        wb = xlsxwriter.Workbook(
+            str(tmp),
+            {
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+            },
+        )
+        formats = {
+            "title": wb.add_format({"bold": True, "font_size": 14}),
+            "header": wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1}),
+            "money": wb.add_format({"num_format": INR_FORMAT}),
+            "date": wb.add_format({"num_format": DATE_FORMAT}),
+            "editable": wb.add_format({"locked": False, "bg_color": "#FFF2CC"}),
+        }
+        _write_home(wb, frame, rtin=rtin, period=period, formats=formats)
+        for sec in SECTIONS.values():
+            rows = frame.filter(pl.col("section") == sec.key)
+            if not rows.is_empty():
+                _write_section(wb, sec, rows, formats)
+        wb.close()
+    return target
+
+
+def _read_home(reader: Any, path: Path) -> tuple[str | None, str | None]:
+    """GSTIN and period from the Home sheet (as text)."""
+    if HOME not in reader.sheet_names:
+        raise InputError(f"{path}: not an imsdata review workbook (no {HOME} sheet)")
+    home = reader.load_sheet(HOME, header_row=None, dtypes="string").to_polars()
+
+    def cell(rc: tuple[int, int]) -> str | None:
+        r, c = rc
+        if home.height <= r or home.width <= c:
+            return None
+        v = home[r, c]
+        return None if v is None else str(v).strip()
+
+    return cell(_GSTIN_CELL), cell(_PERIOD_CELL)
+
+
+def _read_sheets(reader: Any, path: Path) -> pl.DataFrame:
+    """Every section sheet's doc_key, action and remarks (new and as written), with sheet/row."""
+    by_sheet = {s.api_param: s for s in SECTIONS.values()}
+    wanted = [DOC_KEY, ACTION, REMARKS, WRITTEN_ACTION, WRITTEN_REMARKS]
+    frames = []
+    for name in reader.sheet_names:
+        if name not in by_sheet:
+            continue
+        sheet = reader.load_sheet(name, dtypes="string").to_polars()
+        missing = [c for c in wanted if c not in sheet.columns]
+        if missing:
+            raise InputError(f"{path}: sheet {name}: column(s) missing: {', '.join(missing)}")
+        frames.append(
+            sheet.select(wanted)
+            .with_row_index("row", offset=2)
+            .with_columns(sheet=pl.lit(name), sheet_section=pl.lit(by_sheet[name].key))
+        )
+    if not frames:
+        raise InputError(f"{path}: no section sheets found")
+    blank = {c: pl.col(c).str.strip_chars().replace("", None) for c in wanted}
+    return pl.concat(frames).with_columns(**blank)
+
+
+def _problems(rows: pl.DataFrame, ims: pl.DataFrame) -> pl.DataFrame:
+    """One row (sheet, row, reason) per problem in the edited rows; empty when all is well."""
+    known = ims.select("doc_key", pl.col("section").alias("ims_section"), pl.lit(True).alias("_k"))
+    checked = rows.join(known, left_on=DOC_KEY, right_on="doc_key", how="left")
+    labels = ", ".join(ACTION_LABELS.values())
+    return (
+        checked.with_columns(dup=pl.len().over(DOC_KEY) > 1)
+        .select(
+            "sheet",
+            "row",
+            reason=pl.when(pl.col(DOC_KEY).is_null())
+            .then(pl.lit("row has no document key (rows cannot be added)"))
+            .when(pl.col("_k").is_null())
+            .then(pl.format("unknown document {} (not in the IMS snapshot)", pl.col(DOC_KEY)))
+            .when(pl.col("ims_section") != pl.col("sheet_section"))
+            .then(pl.format("document {} belongs to another section", pl.col(DOC_KEY)))
+            .when(pl.col("dup"))
+            .then(pl.format("document {} appears more than once", pl.col(DOC_KEY)))
+            .when(pl.col("new_action").is_null() & pl.col(ACTION).is_not_null())
+            .then(pl.format("action '{}' is not one of {}", pl.col(ACTION), pl.lit(labels)))
+            .when(pl.col(ACTION).is_null())
+            .then(pl.lit(f"action is empty (choose one of {labels})")),
+        )
+        .filter(pl.col("reason").is_not_null())
+        .sort("sheet", "row")
+    )
+
+
+def read_review(
+    path: str | Path,
+    ims: pl.DataFrame,
+    *,
+    rtin: str,
+    period: str,
+    matches: pl.DataFrame | None = None,
+    decisions: pl.DataFrame | None = None,
+    user: str | None = None,
+    rules: Any = None,
+) -> pl.DataFrame:
+    """Decisions (source `excel`) for the rows whose Action or Remarks were changed.
+
+    Refuses (InputError naming sheet, row and reason) a workbook for another GSTIN or period, an
+    unknown document or action; GuardError when a portal guard forbids a changed decision. With
+    `decisions`, an ITC declaration already decided is carried over to the new decision.
+    """
+    import fastexcel
+
+    p = Path(path)
+    try:
+        reader = fastexcel.read_excel(p)
+    except FileNotFoundError:
+        raise InputError(f"{p}: file not found") from None
+    except Exception as exc:  # fastexcel raises its own error types for non-workbooks
+        raise InputError(f"{p}: not a readable .xlsx workbook ({exc})") from None
+    gstin, wb_period = _read_home(reader, p)
+    if gstin != rtin:
+        raise InputError(f"{p}: workbook is for GSTIN {gstin}, not {rtin}")
+    if wb_period != period:
+        raise InputError(f"{p}: workbook is for period {wb_period}, not {period}")
+    rows = _read_sheets(reader, p).with_columns(
+        new_action=pl.col(ACTION)
+        .str.to_lowercase()
+        .replace_strict(_LABEL_TO_ACTION, default=None, return_dtype=pl.String),
+        old_action=pl.col(WRITTEN_ACTION)
+        .str.to_lowercase()
+        .replace_strict(_LABEL_TO_ACTION, default=None, return_dtype=pl.String),
+    )
+    problems = _problems(rows, ims)
+    if not problems.is_empty():
+        shown = "; ".join(
+            f"sheet {r['sheet']} row {r['row']}: {r['reason']}"
+            for r in problems.head(10).iter_rows(named=True)
+        )
+        more = f"; and {problems.height - 10} more" if problems.height > 10 else ""
+        raise InputError(f"{p}: {problems.height} problem(s): {shown}{more}")
+    changed = rows.filter(
+        pl.col("new_action").ne_missing(pl.col("old_action"))
+        | pl.col(REMARKS).ne_missing(pl.col(WRITTEN_REMARKS))
+    )
+    out = changed.select(
+        pl.col(DOC_KEY).alias("doc_key"),
+        pl.col("new_action").alias("action"),
+        source=pl.lit("excel"),
+        reason=pl.format("edited in {} (sheet {} row {})", pl.lit(p.name), "sheet", "row"),
+        remarks=pl.col(REMARKS),
+        user=pl.lit(user, pl.String),
+    )
+    if decisions is not None and not decisions.is_empty():
+        from imsdata.portal.write import current_decisions
+
+        itc = ["itc_reduction", "declared_igst", "declared_cgst", "declared_sgst", "declared_cess"]
+        prior = current_decisions(decisions).select("doc_key", *itc)
+        out = out.join(prior, on="doc_key", how="left").with_columns(
+            pl.when(pl.col("action") == "accept").then(pl.col(c)).alias(c) for c in itc
+        )
+    result = conform(out.sort("doc_key"), DECISION_COLUMNS)
+    if not result.is_empty():
+        from imsdata.portal.write import _guard_message, guard_violations
+
+        violations = guard_violations(ims, result, matches=matches, rules=rules)
+        if violations.height:
+            raise GuardError(_guard_message(violations).replace("export refused", f"{p.name}"))
+    return result
