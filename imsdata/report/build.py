@@ -1,0 +1,716 @@
+"""Period-end report tables: pure polars, money Decimal(18,2), one frame per table.
+
+`build_report` joins the IMS documents, their reconciliation outcome and the current action
+(the latest decision, else the action as downloaded) and derives every table the HTML page and
+the Excel workbook show. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import polars as pl
+
+from imsdata import gstin as gst
+from imsdata.errors import InputError, UsageError
+from imsdata.portal.sections import ACTION_CODES, SECTIONS
+from imsdata.schemas import ACTIONS, IMS_COLUMNS, MATCH_COLUMNS, MATCH_STATUSES, MONEY, conform
+
+HEADS: tuple[str, ...] = ("igst", "cgst", "sgst", "cess")
+#: Reconciliation outcomes that leave the ITC of an accepted document unsupported by the books.
+RISKY_STATUSES: tuple[str, ...] = ("mismatch", "pan_match", "missing_in_register")
+#: IMS documents with no row in the matches frame.
+NOT_RECONCILED = "not_reconciled"
+AGEING_BUCKETS: tuple[str, ...] = ("0-30 days", "31-60 days", "61-90 days", "90+ days")
+#: GSTR-3B due day for monthly filers (QRMP filers: 22nd/24th of the month after the quarter).
+GSTR3B_DUE_DAY = 20
+#: Pending documents whose deadline falls within this many days of `as_of` count as at risk.
+NEAR_DEADLINE_DAYS = 30
+TOP_SUPPLIERS = 10
+ZERO = Decimal("0.00")
+
+ACTION_LABELS: dict[str, str] = {
+    "accept": "Accepted",
+    "no_action": "Deemed accepted (no action)",
+    "pending": "Pending",
+    "reject": "Rejected",
+}
+RISK_LABELS: dict[str, str] = {
+    "accept_books": "Accepted, but books disagree or lack the document",
+    "deemed_books": "Deemed accepted (no action), but books disagree or lack the document",
+    "pending_lapse": "Pending invoice/DN: ITC time limit (sec. 16(4)) near",
+    "pending_deemed": "Pending specified record (e.g. credit note): pending window closing",
+}
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    """One table of the report: a stable key (also the Excel sheet name), a title, a note."""
+
+    key: str
+    title: str
+    frame: pl.DataFrame
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Report:
+    """Every period-end table for one recipient GSTIN and return period, in display order."""
+
+    gstin: str
+    period: str  # MMYYYY
+    as_of: dt.date
+    tables: tuple[ReportTable, ...]
+    headline: dict[str, object] = field(default_factory=dict)  # key figures, Decimal money
+    notes: tuple[str, ...] = ()  # data caveats found while building (input rows set aside...)
+    near_deadline_days: int = NEAR_DEADLINE_DAYS
+
+    def table(self, key: str) -> pl.DataFrame:
+        """The frame of the table with this key; KeyError if the report has no such table."""
+        for t in self.tables:
+            if t.key == key:
+                return t.frame
+        raise KeyError(key)
+
+    @property
+    def period_label(self) -> str:
+        """The return period as a month name, e.g. 'November 2025'."""
+        return period_end(self.period).strftime("%B %Y")
+
+
+# --------------------------------------------------------------------------------------------
+# small helpers
+
+
+def period_end(period: str) -> dt.date:
+    """Last day of a return period MMYYYY; UsageError when it is not a valid MMYYYY."""
+    if not re.fullmatch(r"(0[1-9]|1[0-2])\d{4}", period or ""):
+        raise UsageError(f"period '{period}' is not a return period MMYYYY (e.g. 112025)")
+    month, year = int(period[:2]), int(period[2:])
+    first_next = dt.date(year + month // 12, month % 12 + 1, 1)
+    return first_next - dt.timedelta(days=1)
+
+
+def _money_sum(name: str) -> pl.Expr:
+    return pl.col(name).sum().fill_null(0).cast(MONEY).alias(name)
+
+
+def _require(frame: pl.DataFrame, columns: tuple[str, ...], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(f"report: the {what} frame lacks column(s) {', '.join(missing)}")
+
+
+def _signed(name: str) -> pl.Expr:
+    """A money column with credit notes negative (they reduce ITC)."""
+    return pl.when(pl.col("doc_type") == "CN").then(-pl.col(name)).otherwise(pl.col(name))
+
+
+def _tax_total(prefix: str = "") -> pl.Expr:
+    return pl.sum_horizontal([pl.col(f"{prefix}{h}").fill_null(0) for h in HEADS]).cast(MONEY)
+
+
+# --------------------------------------------------------------------------------------------
+# the joined document frame
+
+
+def _current_decisions(decisions: pl.DataFrame | None, notes: list[str]) -> pl.DataFrame:
+    """The latest decision per doc_key (by decided_at when given, else the last row)."""
+    cols = {
+        "doc_key": pl.String(),
+        "action": pl.String(),
+        "rule_id": pl.String(),
+        "reason": pl.String(),
+        "source": pl.String(),
+        "itc_reduction": pl.String(),
+        **{f"declared_{h}": MONEY for h in HEADS},
+    }
+    if decisions is None or decisions.height == 0:
+        return pl.DataFrame(schema=cols)
+    _require(decisions, ("doc_key", "action"), "decisions")
+    bad = decisions.filter(~pl.col("action").is_in(ACTIONS) | pl.col("action").is_null())
+    if bad.height:
+        first = bad.row(0, named=True)
+        raise InputError(
+            f"report: decision for {first['doc_key']} has action '{first['action']}'"
+            f" (expected one of {', '.join(ACTIONS)}); {bad.height} such row(s)"
+        )
+    frame = decisions.with_row_index("_row")
+    order = ["decided_at", "_row"] if "decided_at" in frame.columns else ["_row"]
+    latest = frame.sort(order, nulls_last=False).unique("doc_key", keep="last")
+    if latest.height < decisions.height:
+        notes.append(
+            f"{decisions.height - latest.height} earlier decision(s) superseded by a later one"
+            " for the same document; the latest counts."
+        )
+    return conform(latest, cols)
+
+
+def _documents(
+    ims: pl.DataFrame, matches: pl.DataFrame, current: pl.DataFrame, notes: list[str]
+) -> pl.DataFrame:
+    """One row per IMS document with its match status, current action and signed ITC."""
+    paired = (
+        matches.filter(pl.col("doc_key").is_not_null())
+        .sort(["doc_key", "match_score"], descending=[False, True], nulls_last=True)
+        .unique("doc_key", keep="first", maintain_order=True)
+    )
+    n_ims_rows = matches.filter(pl.col("doc_key").is_not_null()).height
+    if paired.height < n_ims_rows:
+        notes.append(
+            f"{n_ims_rows - paired.height} extra match row(s) for already-matched documents"
+            " ignored (the best-scored match counts)."
+        )
+    stale = paired.join(ims.select("doc_key"), on="doc_key", how="anti").height
+    if stale:
+        notes.append(f"{stale} match row(s) refer to documents not in this download; ignored.")
+    orphan = current.join(ims.select("doc_key"), on="doc_key", how="anti").height
+    if orphan:
+        notes.append(f"{orphan} decision(s) refer to documents not in this download; ignored.")
+    portal_action = pl.col("portal_action").replace_strict(
+        ACTION_CODES, default=None, return_dtype=pl.String()
+    )
+    docs = (
+        ims.join(
+            paired.select(
+                "doc_key", "register_id", "match_status", "superseded_by",
+                *[f"diff_{h}" for h in HEADS],
+            ),
+            on="doc_key",
+            how="left",
+        )
+        .join(
+            current.rename({c: f"dec_{c}" for c in current.columns if c != "doc_key"}),
+            on="doc_key",
+            how="left",
+        )
+        .with_columns(
+            match_status=pl.col("match_status").fill_null(NOT_RECONCILED),
+            action=pl.coalesce(pl.col("dec_action"), portal_action, pl.lit("no_action")),
+            action_source=pl.when(pl.col("dec_action").is_not_null())
+            .then(pl.col("dec_source").fill_null("decision"))
+            .otherwise(pl.lit("portal")),
+            tax=_tax_total(),
+            itc=_signed("igst").fill_null(0)
+            + _signed("cgst").fill_null(0)
+            + _signed("sgst").fill_null(0)
+            + _signed("cess").fill_null(0),
+        )
+        .with_columns(
+            pl.col("itc").cast(MONEY),
+            superseded=pl.col("superseded_by").is_not_null(),
+        )
+    )  # fmt: skip
+    return docs.sort("doc_key")
+
+
+# --------------------------------------------------------------------------------------------
+# deadlines and risk
+
+
+def _pending_deadline(period: str) -> pl.Expr:
+    """Last day a pending document can stay pending before it lapses or is deemed accepted.
+
+    Specified records (sections that may carry the ITC-reduction declaration: credit notes and
+    amendments) may stay pending for one tax period: until the GSTR-3B due date of the next
+    period. Other invoices and debit notes: the sec. 16(4) limit, 30 November after the end of
+    the financial year of the document date.
+    """
+    end = period_end(period)
+    after_next = dt.date(end.year + (end.month + 1) // 12, (end.month + 1) % 12 + 1, 1)
+    window_end = after_next.replace(day=GSTR3B_DUE_DAY)
+    limited = [k for k, s in SECTIONS.items() if s.itc_reduction]
+    fy_end_year = pl.col("doc_date").dt.year() + (pl.col("doc_date").dt.month() >= 4).cast(pl.Int32)
+    lapse = pl.date(fy_end_year, 11, 30)
+    return pl.when(pl.col("section").is_in(limited)).then(pl.lit(window_end)).otherwise(lapse)
+
+
+def _with_risk(docs: pl.DataFrame, period: str, as_of: dt.date, near_days: int) -> pl.DataFrame:
+    """Add pending_deadline, days_to_deadline, risk (a RISK_LABELS key or null)."""
+    limited = [k for k, s in SECTIONS.items() if s.itc_reduction]
+    books = pl.col("match_status").is_in(RISKY_STATUSES)
+    near = pl.col("days_to_deadline") <= near_days
+    live = ~pl.col("superseded")
+    return (
+        docs.with_columns(pending_deadline=_pending_deadline(period))
+        .with_columns(days_to_deadline=(pl.col("pending_deadline") - pl.lit(as_of)).dt.total_days())
+        .with_columns(
+            risk=pl.when(live & (pl.col("action") == "accept") & books)
+            .then(pl.lit("accept_books"))
+            .when(live & (pl.col("action") == "no_action") & books)
+            .then(pl.lit("deemed_books"))
+            .when(live & (pl.col("action") == "pending") & near & pl.col("section").is_in(limited))
+            .then(pl.lit("pending_deemed"))
+            .when(live & (pl.col("action") == "pending") & near)
+            .then(pl.lit("pending_lapse"))
+            .otherwise(None)
+        )
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# the tables
+
+
+def _by_section_action(docs: pl.DataFrame) -> pl.DataFrame:
+    section_order = {k: i for i, k in enumerate(SECTIONS)}
+    action_order = {a: i for i, a in enumerate(ACTIONS)}
+    money = ("doc_value", "taxable_value", *HEADS)
+    return (
+        docs.group_by("section", "action")
+        .agg(pl.len().cast(pl.Int64).alias("documents"), *[_money_sum(m) for m in money])
+        .with_columns(
+            section_title=pl.col("section").replace_strict(
+                {k: s.title for k, s in SECTIONS.items()}, default=pl.col("section")
+            ),
+            _s=pl.col("section").replace_strict(section_order, default=99),
+            _a=pl.col("action").replace_strict(action_order, default=99),
+        )
+        .sort("_s", "_a")
+        .select("section", "section_title", "action", "documents", *money)
+    )
+
+
+def _itc_summary(docs: pl.DataFrame) -> pl.DataFrame:
+    money = ("taxable_value", *HEADS)
+    signed = docs.with_columns([_signed(m).alias(m) for m in money])
+    live = signed.filter(~pl.col("superseded"))
+
+    def row(label: str, frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.select(
+            pl.lit(label).alias("category"),
+            pl.len().cast(pl.Int64).alias("documents"),
+            *[_money_sum(m) for m in money],
+            _money_sum("itc"),
+        )
+
+    parts = [row(ACTION_LABELS[a], live.filter(pl.col("action") == a)) for a in ACTION_LABELS]
+    parts.insert(
+        2,
+        row(
+            "ITC available (accepted + deemed)",
+            live.filter(pl.col("action").is_in(["accept", "no_action"])),
+        ),
+    )
+    superseded = signed.filter(pl.col("superseded"))
+    if superseded.height:
+        parts.append(row("Superseded by an amendment (excluded)", superseded))
+    return pl.concat(parts)
+
+
+def _at_risk(docs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    risky = docs.filter(pl.col("risk").is_not_null()).with_columns(amount=pl.col("tax").cast(MONEY))
+    keys = list(RISK_LABELS)
+    summary = (
+        pl.DataFrame({"risk": keys, "_o": list(range(len(keys)))})
+        .join(
+            risky.group_by("risk").agg(
+                pl.len().cast(pl.Int64).alias("documents"), _money_sum("amount")
+            ),
+            on="risk",
+            how="left",
+        )
+        .sort("_o")
+        .select(
+            pl.col("risk").replace_strict(RISK_LABELS).alias("reason"),
+            pl.col("documents").fill_null(0),
+            pl.col("amount").fill_null(0).cast(MONEY),
+        )
+    )
+    total = summary.select(
+        pl.lit("Total ITC at risk").alias("reason"),
+        pl.col("documents").sum().cast(pl.Int64),
+        _money_sum("amount"),
+    )
+    detail = risky.sort(["amount", "doc_key"], descending=[True, False]).select(
+        pl.col("risk").replace_strict(RISK_LABELS).alias("reason"),
+        "supplier_gstin", "supplier_name", "section", "doc_number", "doc_date", "action",
+        "match_status",
+        pl.when(pl.col("action") == "pending").then(pl.col("pending_deadline")).alias(
+            "pending_deadline"
+        ),
+        "amount",
+    )  # fmt: skip
+    return pl.concat([summary, total]), detail
+
+
+def _reconciliation(
+    docs: pl.DataFrame, matches: pl.DataFrame, register: pl.DataFrame | None
+) -> pl.DataFrame:
+    ims_side = docs.group_by("match_status").agg(
+        pl.len().cast(pl.Int64).alias("documents"), _money_sum("doc_value"), _money_sum("itc")
+    )
+    books = matches.filter(pl.col("match_status") == "missing_in_ims")
+    if register is not None and {"register_id", "doc_value"} <= set(register.columns):
+        reg = register.with_columns(
+            itc=_tax_total() if set(HEADS) <= set(register.columns) else pl.lit(None, MONEY)
+        ).with_columns(
+            itc=pl.when(pl.col("doc_type") == "CN").then(-pl.col("itc")).otherwise(pl.col("itc"))
+            if "doc_type" in register.columns
+            else pl.col("itc")
+        )
+        books = books.join(
+            reg.select("register_id", "doc_value", "itc").unique("register_id", keep="first"),
+            on="register_id",
+            how="left",
+        )
+        books_row = books.select(
+            pl.lit("missing_in_ims").alias("match_status"),
+            pl.len().cast(pl.Int64).alias("documents"),
+            _money_sum("doc_value"),
+            _money_sum("itc"),
+        )
+    else:
+        books_row = pl.DataFrame(
+            {"match_status": ["missing_in_ims"], "documents": [books.height]},
+            schema={"match_status": pl.String(), "documents": pl.Int64()},
+        ).with_columns(doc_value=pl.lit(None, MONEY), itc=pl.lit(None, MONEY))
+    statuses = [*MATCH_STATUSES, NOT_RECONCILED]
+    both = pl.concat([ims_side.filter(pl.col("match_status") != "missing_in_ims"), books_row])
+    return (
+        pl.DataFrame({"match_status": statuses, "_o": list(range(len(statuses)))})
+        .join(both, on="match_status", how="left")
+        .sort("_o")
+        .select(
+            "match_status",
+            pl.col("documents").fill_null(0).cast(pl.Int64),
+            pl.when(pl.col("match_status") == "missing_in_ims")
+            .then(pl.col("doc_value"))
+            .otherwise(pl.col("doc_value").fill_null(0))
+            .cast(MONEY),
+            pl.when(pl.col("match_status") == "missing_in_ims")
+            .then(pl.col("itc"))
+            .otherwise(pl.col("itc").fill_null(0))
+            .cast(MONEY),
+        )
+    )
+
+
+def _supplier_name() -> pl.Expr:
+    return pl.col("supplier_name").drop_nulls().sort().first().alias("supplier_name")
+
+
+def _top_mismatch(docs: pl.DataFrame, n: int) -> pl.DataFrame:
+    diff = pl.sum_horizontal([pl.col(f"diff_{h}").fill_null(0).abs() for h in HEADS])
+    value = (
+        pl.when(pl.col("match_status") == "missing_in_register")
+        .then(pl.col("tax"))
+        .otherwise(diff)
+        .cast(MONEY)
+    )
+    return (
+        docs.filter(pl.col("match_status").is_in(RISKY_STATUSES) & ~pl.col("superseded"))
+        .with_columns(mismatch_value=value)
+        .group_by("supplier_gstin")
+        .agg(
+            _supplier_name(),
+            pl.len().cast(pl.Int64).alias("documents"),
+            _money_sum("doc_value"),
+            _money_sum("itc"),
+            _money_sum("mismatch_value"),
+        )
+        .sort(["mismatch_value", "supplier_gstin"], descending=[True, False])
+        .head(n)
+    )
+
+
+def _top_pending(docs: pl.DataFrame, n: int) -> pl.DataFrame:
+    return (
+        docs.filter((pl.col("action") == "pending") & ~pl.col("superseded"))
+        .group_by("supplier_gstin")
+        .agg(
+            _supplier_name(),
+            pl.len().cast(pl.Int64).alias("documents"),
+            _money_sum("doc_value"),
+            _money_sum("itc"),
+            pl.col("pending_deadline").min().alias("earliest_deadline"),
+        )
+        .sort(["itc", "supplier_gstin"], descending=[True, False])
+        .head(n)
+    )
+
+
+def _ageing(docs: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
+    days = (pl.lit(as_of) - pl.col("doc_date")).dt.total_days()
+    bucket = (
+        pl.when(days <= 30)
+        .then(pl.lit(AGEING_BUCKETS[0]))
+        .when(days <= 60)
+        .then(pl.lit(AGEING_BUCKETS[1]))
+        .when(days <= 90)
+        .then(pl.lit(AGEING_BUCKETS[2]))
+        .otherwise(pl.lit(AGEING_BUCKETS[3]))
+    )
+    grouped = (
+        docs.filter((pl.col("action") == "pending") & ~pl.col("superseded"))
+        .with_columns(bucket=bucket)
+        .group_by("bucket")
+        .agg(pl.len().cast(pl.Int64).alias("documents"), _money_sum("doc_value"), _money_sum("itc"))
+    )
+    return (
+        pl.DataFrame({"bucket": list(AGEING_BUCKETS), "_o": list(range(len(AGEING_BUCKETS)))})
+        .join(grouped, on="bucket", how="left")
+        .sort("_o")
+        .select(
+            "bucket",
+            pl.col("documents").fill_null(0),
+            pl.col("doc_value").fill_null(0).cast(MONEY),
+            pl.col("itc").fill_null(0).cast(MONEY),
+        )
+    )
+
+
+def _table4(docs: pl.DataFrame) -> pl.DataFrame:
+    """GSTR-3B Table 4 preview per tax head from accepted and deemed-accepted documents."""
+    taken = docs.filter(pl.col("action").is_in(["accept", "no_action"]) & ~pl.col("superseded"))
+    gross = taken.filter(pl.col("doc_type") != "CN")
+    notes = taken.filter(pl.col("doc_type") == "CN")
+    # A credit note accepted with an ITC-reduction declaration reduces ITC by the declared
+    # amounts (N: nothing was claimed, nothing to reduce); otherwise by its whole tax.
+    declared = pl.coalesce(pl.col("dec_itc_reduction"), pl.col("itc_reduction"))
+    has_amounts = pl.any_horizontal(
+        [pl.col(f"dec_declared_{h}").is_not_null() | pl.col(f"declared_{h}").is_not_null()
+         for h in HEADS]
+    )  # fmt: skip
+    reduce = notes.select(
+        [
+            pl.when((pl.col("action") == "accept") & (declared == "N"))
+            .then(pl.lit(0))
+            .when((pl.col("action") == "accept") & (declared == "Y") & has_amounts)
+            .then(pl.coalesce(f"dec_declared_{h}", f"declared_{h}").fill_null(0))
+            .otherwise(pl.col(h).fill_null(0))
+            .cast(MONEY)
+            .alias(h)
+            for h in HEADS
+        ]
+    )
+    g = gross.select(_money_sum(h) for h in HEADS).row(0, named=True)
+    r = reduce.select(_money_sum(h) for h in HEADS).row(0, named=True)
+    pend = docs.filter((pl.col("action") == "pending") & ~pl.col("superseded"))
+    rej = docs.filter((pl.col("action") == "reject") & ~pl.col("superseded"))
+    p = pend.with_columns([_signed(h).alias(h) for h in HEADS]).select(_money_sum(h) for h in HEADS)
+    j = rej.with_columns([_signed(h).alias(h) for h in HEADS]).select(_money_sum(h) for h in HEADS)
+    net = {h: g[h] - r[h] for h in HEADS}
+    rows = [
+        ("Invoices and debit notes accepted or deemed accepted", g),
+        ("Less: credit notes accepted or deemed accepted (ITC reduction)", r),
+        ("4(A)(5) All other ITC (net, where positive)", {h: max(net[h], ZERO) for h in HEADS}),
+        (
+            "4(B)(2) Others (net negative, reported as reversal)",
+            {h: max(-net[h], ZERO) for h in HEADS},
+        ),
+        ("Not in Table 4: pending (carried forward)", p.row(0, named=True)),
+        ("Not in Table 4: rejected", j.row(0, named=True)),
+    ]
+    return pl.DataFrame(
+        {"line": [r_[0] for r_ in rows], **{h: [r_[1][h] for r_ in rows] for h in HEADS}},
+        schema={"line": pl.String(), **dict.fromkeys(HEADS, MONEY)},
+    ).with_columns(total=_tax_total())
+
+
+def _changes(docs: pl.DataFrame, previous: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    prev = previous.with_columns(itc=(_signed("igst").fill_null(0) + _signed("cgst").fill_null(0)
+                                      + _signed("sgst").fill_null(0)
+                                      + _signed("cess").fill_null(0)).cast(MONEY))  # fmt: skip
+    cur = docs.select(
+        "doc_key", "section", "supplier_gstin", "supplier_name", "doc_number", "doc_date",
+        "record_hash", "doc_value", "itc", "portal_action",
+    )  # fmt: skip
+    old = prev.select(
+        "doc_key", "section", "supplier_gstin", "supplier_name", "doc_number", "doc_date",
+        "record_hash", "doc_value", "itc", "portal_action",
+    ).unique("doc_key", keep="first")  # fmt: skip
+    both = cur.join(old, on="doc_key", how="full", coalesce=True, suffix="_old")
+    change = (
+        pl.when(pl.col("section_old").is_null())
+        .then(pl.lit("added"))
+        .when(pl.col("section").is_null())
+        .then(pl.lit("removed"))
+        .when(pl.col("record_hash") != pl.col("record_hash_old"))
+        .then(pl.lit("changed"))
+        .otherwise(None)
+    )
+    detail = (
+        both.with_columns(change=change)
+        .filter(pl.col("change").is_not_null())
+        .select(
+            "change",
+            "doc_key",
+            *[
+                pl.coalesce(c, f"{c}_old").alias(c)
+                for c in ("section", "supplier_gstin", "supplier_name", "doc_number", "doc_date")
+            ],
+            pl.col("doc_value_old").alias("previous_doc_value"),
+            "doc_value",
+            pl.col("itc_old").alias("previous_itc"),
+            "itc",
+            (pl.col("itc").fill_null(0) - pl.col("itc_old").fill_null(0))
+            .cast(MONEY)
+            .alias("itc_change"),
+        )
+        .sort("change", "doc_key")
+    )
+    kinds = ["added", "changed", "removed"]
+    summary = (
+        pl.DataFrame({"change": kinds, "_o": [0, 1, 2]})
+        .join(
+            detail.group_by("change").agg(
+                pl.len().cast(pl.Int64).alias("documents"), _money_sum("itc_change")
+            ),
+            on="change",
+            how="left",
+        )
+        .sort("_o")
+        .select(
+            "change",
+            pl.col("documents").fill_null(0),
+            pl.col("itc_change").fill_null(0).cast(MONEY),
+        )
+    )
+    return summary, detail
+
+
+# --------------------------------------------------------------------------------------------
+# the public function
+
+
+def build_report(
+    ims: pl.DataFrame,
+    matches: pl.DataFrame,
+    decisions: pl.DataFrame | None,
+    *,
+    previous: pl.DataFrame | None = None,
+    gstin: str,
+    period: str,
+    as_of: dt.date | None = None,
+    register: pl.DataFrame | None = None,
+    near_deadline_days: int = NEAR_DEADLINE_DAYS,
+    top: int = TOP_SUPPLIERS,
+) -> Report:
+    """All period-end tables from the IMS frame, its matches and the current decisions.
+
+    A document's action is its latest decision, else the action it was downloaded with. The
+    optional register (canonical frame) values the documents missing in IMS.
+    """
+    end = period_end(period)
+    as_of = as_of or end
+    gstin = (gstin or "").strip().upper()
+    if not gst.is_valid_format(gstin):
+        raise UsageError(f"recipient GSTIN '{gstin}' is not a valid GSTIN")
+    _require(ims, ("doc_key", "section", "doc_type", "doc_date", *HEADS), "IMS")
+    _require(matches, ("doc_key", "match_status"), "matches")
+    ims = conform(ims, IMS_COLUMNS)
+    matches = conform(matches, MATCH_COLUMNS)
+    dup = ims.filter(pl.col("doc_key").is_duplicated())
+    if dup.height:
+        raise InputError(
+            f"report: document {dup['doc_key'][0]} appears more than once in the IMS frame"
+        )
+    notes: list[str] = []
+    current = _current_decisions(decisions, notes)
+    docs = _with_risk(_documents(ims, matches, current, notes), period, as_of, near_deadline_days)
+
+    risk_summary, risk_detail = _at_risk(docs)
+    tables = [
+        ReportTable(
+            "itc_summary",
+            "ITC by action",
+            _itc_summary(docs),
+            "Credit notes count negative. No action at GSTR-2B generation means deemed accepted."
+            " Originals replaced by an amendment are excluded from ITC.",
+        ),
+        ReportTable(
+            "itc_at_risk",
+            "ITC at risk",
+            risk_summary,
+            "At risk: the tax on documents accepted or deemed accepted whose reconciliation is"
+            " mismatch, PAN-level match or missing in the register; plus pending documents whose"
+            f" deadline is within {near_deadline_days} days of {as_of:%d-%m-%Y}. Deadline:"
+            " credit notes and other specified records may stay pending for one tax period, to"
+            f" the GSTR-3B due date (the {GSTR3B_DUE_DAY}th, monthly filers) of the next period,"
+            " then they are deemed accepted; other invoices and debit notes lapse under sec."
+            " 16(4) on 30 November after the end of the document's financial year.",
+        ),
+        ReportTable(
+            "gstr3b_table4",
+            "GSTR-3B Table 4 preview",
+            _table4(docs),
+            "From accepted and deemed-accepted documents: invoices and debit notes (all"
+            " sections, amendments included) go to 4(A)(5) All other ITC, net of accepted credit"
+            " notes (the ITC-reduction declaration, where made, sets the amount; 'N' means"
+            " nothing to reduce). A head whose net is negative is shown in 4(B)(2) instead."
+            " Pending documents are carried forward and rejected ones excluded. A preview only:"
+            " GSTR-2B and your other ITC (imports, RCM, ISD) decide the filed figures.",
+        ),
+        ReportTable(
+            "by_section_action",
+            "Documents and tax by section and action",
+            _by_section_action(docs),
+            "Amounts as on the documents (credit notes positive).",
+        ),
+        ReportTable(
+            "reconciliation",
+            "Reconciliation status",
+            _reconciliation(docs, matches, register),
+            "Value and ITC of IMS documents; missing_in_ims rows are register documents"
+            " (valued only when the register is given).",
+        ),
+        ReportTable(
+            "top_mismatch",
+            f"Top {top} suppliers by mismatch value",
+            _top_mismatch(docs, top),
+            "Mismatch value: the absolute tax difference against the books per head, or the"
+            " whole tax when the document is missing in the register.",
+        ),
+        ReportTable(
+            "top_pending",
+            f"Top {top} suppliers by pending ITC",
+            _top_pending(docs, top),
+        ),
+        ReportTable(
+            "pending_ageing",
+            "Pending documents by age",
+            _ageing(docs, as_of),
+            f"Age: days from the document date to {as_of:%d-%m-%Y}.",
+        ),
+        ReportTable("at_risk_documents", "Documents at risk", risk_detail),
+    ]
+    if previous is not None:
+        _require(previous, ("doc_key", "record_hash"), "previous IMS")
+        summary, detail = _changes(docs, conform(previous, IMS_COLUMNS))
+        tables += [
+            ReportTable(
+                "changes",
+                "Changes since the previous download",
+                summary,
+                "Added: new documents; changed: same document, different record (hash);"
+                " removed: in the previous download only. ITC change = new minus previous.",
+            ),
+            ReportTable("changes_detail", "Changed documents", detail),
+        ]
+    else:
+        notes.append("No previous download given: changes since the previous download not shown.")
+
+    itc = tables[0].frame
+    avail = itc.filter(pl.col("category") == "ITC available (accepted + deemed)")
+    headline: dict[str, object] = {
+        "documents": ims.height,
+        "itc_available": avail["itc"][0],
+        "itc_accepted": itc.filter(pl.col("category") == ACTION_LABELS["accept"])["itc"][0],
+        "itc_deemed": itc.filter(pl.col("category") == ACTION_LABELS["no_action"])["itc"][0],
+        "itc_pending": itc.filter(pl.col("category") == ACTION_LABELS["pending"])["itc"][0],
+        "itc_rejected": itc.filter(pl.col("category") == ACTION_LABELS["reject"])["itc"][0],
+        "itc_at_risk": risk_summary["amount"][-1],
+    }
+    return Report(
+        gstin=gstin,
+        period=period,
+        as_of=as_of,
+        tables=tuple(tables),
+        headline=headline,
+        notes=tuple(notes),
+        near_deadline_days=near_deadline_days,
+    )
