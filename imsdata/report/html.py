@@ -132,14 +132,17 @@ def _cell(value: object, dtype: pl.DataType) -> tuple[str, bool]:
     return _esc(value), False
 
 
+def _align(dtype: pl.DataType) -> str:
+    return "num" if dtype.is_numeric() or isinstance(dtype, pl.Date) else ""
+
+
 def table_html(
     frame: pl.DataFrame, *, max_rows: int | None = None, total_last: bool = False
 ) -> str:
     """An HTML table of a frame: money in Indian format, numbers right-aligned."""
     schema = frame.schema
     heads = "".join(
-        f'<th class="{"num" if dt_.is_numeric() or isinstance(dt_, pl.Date) else ""}">{_esc(HEADERS.get(c, c))}</th>'
-        for c, dt_ in schema.items()
+        f'<th class="{_align(dt_)}">{_esc(HEADERS.get(c, c))}</th>' for c, dt_ in schema.items()
     )
     shown = frame if max_rows is None else frame.head(max_rows)
     rows = []
