@@ -1,0 +1,283 @@
+"""The decision view: one row per IMS document with everything a rule or guard may look at.
+
+Suggestion rules (`when`) and guards (`forbid`) are SQL boolean expressions over this view. It is
+built in SQL from the canonical IMS frame, the reconciliation output and the section registry,
+so the column list below is the contract rule authors rely on (docs/rules.md is generated from it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import polars as pl
+
+from imsdata.engine import DuckDBEngine
+from imsdata.errors import UsageError
+from imsdata.portal.sections import ACTION_CODES, SECTIONS
+from imsdata.schemas import DECISION_COLUMNS, IMS_COLUMNS, MATCH_COLUMNS, conform
+
+#: Names of the relations the rule engine creates in its DuckDB connection (temp, per connection).
+IMS_TABLE = "rules_ims"
+MATCHES_TABLE = "rules_matches"
+DECISIONS_TABLE = "rules_decisions"
+BASE_VIEW = "rules_base"
+FULL_VIEW = "rules_full"
+
+_PERIOD_RE = re.compile(r"^(0[1-9]|1[0-2])(\d{4})$")
+_HEADS = ("igst", "cgst", "sgst", "cess")
+
+#: The documented columns of the decision view, in order: name -> what it means.
+#: Suggestion rules see the document, match and period columns; guards also see the proposal.
+DOCUMENT_COLUMNS: dict[str, str] = {
+    "doc_key": "document identity: section|supplier GSTIN|number|ISO date",
+    "section": "registry key: b2b, b2ba, b2bdn, b2bdna, b2bcn, b2bcna, ecom, ecoma",
+    "doc_type": "INV / DN / CN",
+    "is_amendment": "true for the amended sections (…a)",
+    "supplier_gstin": "supplier GSTIN (stin)",
+    "supplier_pan": "supplier PAN (GSTIN characters 3-12)",
+    "supplier_name": "supplier trade name when the download has it",
+    "doc_number": "document number as downloaded",
+    "doc_date": "document date (DATE)",
+    "orig_doc_number": "original document number (amendments only)",
+    "orig_doc_date": "original document date (amendments only)",
+    "supply_type": "inv_typ, verbatim (R, SEZWP, SEZWOP, DE, CBW)",
+    "source_form": "srcform, verbatim (R1, R1A, R5)",
+    "supplier_period": "supplier's return period rtnprd, MMYYYY",
+    "supplier_period_start": "first day of supplier_period (DATE; null if not MMYYYY)",
+    "supplier_filing_status": "srcfilstatus, verbatim",
+    "supplier_filed": "true when the supplier has filed the return carrying the document (R17)",
+    "doc_value": "document value (DECIMAL(18,2))",
+    "taxable_value": "taxable value",
+    "igst": "IGST on the document",
+    "cgst": "CGST on the document",
+    "sgst": "SGST/UTGST on the document",
+    "cess": "cess on the document",
+    "total_tax": "igst + cgst + sgst + cess",
+    "pos": "place of supply, 2-digit state code",
+    "portal_action": "action on the portal as downloaded: N / A / R / P",
+    "portal_action_word": "the same in words: no_action / accept / reject / pending",
+    "pending_blocked": "portal flag ispendactblocked: Pending not allowed (R2)",
+    "itc_reduction_blocked": "portal flag isItcRedReqBlocked: no ITC-reduction declaration (R5)",
+    "remarks_blocked": "portal flag isRemarksBlocked: no remarks (R8)",
+    "portal_itc_reduction": "ITC-reduction declaration on the portal (itcRedReq Y / N / null)",
+    "portal_declared_igst": "declared IGST reduction on the portal",
+    "portal_declared_cgst": "declared CGST reduction on the portal",
+    "portal_declared_sgst": "declared SGST reduction on the portal",
+    "portal_declared_cess": "declared cess reduction on the portal",
+    "portal_remarks": "remarks on the portal",
+    "record_hash": "the portal's hash, else a hash of the record (changes when the supplier edits)",
+    "recipient_gstin": "our GSTIN, from the download envelope",
+    "reject_allowed": "registry: the section may be rejected (false for import bills of entry, R9)",
+    "itc_reduction_allowed": "registry: the section may carry the ITC-reduction declaration (R5)",
+}
+MATCH_VIEW_COLUMNS: dict[str, str] = {
+    "match_status": "reconciliation outcome; missing_in_register when no match row exists",
+    "match_score": "0 to 100 (0 when unmatched)",
+    "match_pass": "the named matching pass that paired the documents",
+    "match_reasons": "plain-words differences, '; '-separated",
+    "register_id": "the paired purchase-register row (null when none)",
+    "has_register": "a counterpart exists in the books (register_id is not null)",
+    "diff_taxable_value": "IMS minus books, taxable value",
+    "diff_igst": "IMS minus books, IGST",
+    "diff_cgst": "IMS minus books, CGST",
+    "diff_sgst": "IMS minus books, SGST",
+    "diff_cess": "IMS minus books, cess",
+    "diff_doc_value": "IMS minus books, document value",
+    "diff_total_tax": "IMS minus books, all tax heads together",
+    "diff_days": "IMS date minus books date, in days",
+    "superseded_by": "doc_key of the amendment that replaces this original (R14)",
+    "is_superseded": "superseded_by is not null",
+}
+PERIOD_COLUMNS: dict[str, str] = {
+    "period": "the return period being worked on, MMYYYY (default: latest supplier_period)",
+    "period_start": "first day of the period (DATE)",
+    "period_end": "last day of the period (DATE)",
+    "doc_after_period": "doc_date is after period_end: the ITC belongs to a later period",
+}
+#: The proposal a guard judges: a rule's suggestion, or a manual / Excel / portal decision.
+PROPOSAL_COLUMNS: dict[str, str] = {
+    "action": "proposed action: accept / reject / pending / no_action",
+    "remarks": "proposed remarks for the supplier",
+    "itc_reduction": "proposed ITC-reduction declaration: Y / N / null",
+    "declared_igst": "proposed declared IGST reduction",
+    "declared_cgst": "proposed declared CGST reduction",
+    "declared_sgst": "proposed declared SGST reduction",
+    "declared_cess": "proposed declared cess reduction",
+    "decision_source": "rule / manual / excel / portal",
+    "decision_reason": "the reason given with the decision (an overridable guard needs one)",
+    "decision_user": "who decided",
+}
+BASE_COLUMNS: dict[str, str] = {**DOCUMENT_COLUMNS, **MATCH_VIEW_COLUMNS, **PERIOD_COLUMNS}
+VIEW_COLUMNS: dict[str, str] = {**BASE_COLUMNS, **PROPOSAL_COLUMNS}
+
+
+def resolve_period(ims: pl.DataFrame, period: str | None) -> str | None:
+    """The period to work on: `period` if given (MMYYYY), else the latest supplier_period."""
+    if period is not None:
+        if not _PERIOD_RE.match(period):
+            raise UsageError(f"period '{period}' must be MMYYYY, e.g. 112025")
+        return period
+    valid = [p for p in ims["supplier_period"].drop_nulls().unique() if _PERIOD_RE.match(p)]
+    return max(valid, key=lambda p: p[2:] + p[:2]) if valid else None
+
+
+def _date_lit(value: dt.date | None) -> str:
+    return "NULL::DATE" if value is None else f"DATE '{value.isoformat()}'"
+
+
+def _str_lit(value: str | None) -> str:
+    return "NULL::VARCHAR" if value is None else "'" + value.replace("'", "''") + "'"
+
+
+def _period_bounds(period: str | None) -> tuple[dt.date | None, dt.date | None]:
+    if period is None:
+        return None, None
+    month, year = int(period[:2]), int(period[2:])
+    start = dt.date(year, month, 1)
+    nxt = dt.date(year + month // 12, month % 12 + 1, 1)
+    return start, nxt - dt.timedelta(days=1)
+
+
+def base_view_sql(period: str | None) -> str:
+    """SQL of the decision view without the proposal, over the registered IMS and matches."""
+    start, end = _period_bounds(period)
+    sections = ", ".join(
+        f"({_str_lit(s.key)}, {str(s.reject_allowed).lower()}, {str(s.itc_reduction).lower()})"
+        for s in SECTIONS.values()
+    )
+    words = " ".join(f"WHEN {_str_lit(c)} THEN {_str_lit(w)}" for c, w in ACTION_CODES.items())
+    diffs = ", ".join(f"m.diff_{h}" for h in ("taxable_value", *_HEADS, "doc_value"))
+    total_tax = " + ".join(f"coalesce(i.{h}, 0)" for h in _HEADS)
+    diff_tax = " + ".join(f"coalesce(m.diff_{h}, 0)" for h in _HEADS)
+    portal_declared = ", ".join(f"i.declared_{h} AS portal_declared_{h}" for h in _HEADS)
+    return f"""
+WITH sec(section, reject_allowed, itc_reduction_allowed) AS (VALUES {sections}),
+m AS (
+  SELECT * FROM {MATCHES_TABLE} WHERE doc_key IS NOT NULL
+  QUALIFY row_number() OVER (
+    PARTITION BY doc_key ORDER BY match_score DESC NULLS LAST, register_id NULLS LAST) = 1
+)
+SELECT
+  i.doc_key, i.section, i.doc_type, coalesce(i.is_amendment, false) AS is_amendment,
+  i.supplier_gstin, i.supplier_pan, i.supplier_name, i.doc_number, i.doc_date,
+  i.orig_doc_number, i.orig_doc_date, i.supply_type, i.source_form, i.supplier_period,
+  CAST(try_strptime('01' || i.supplier_period, '%d%m%Y') AS DATE) AS supplier_period_start,
+  i.supplier_filing_status, coalesce(i.supplier_filed, false) AS supplier_filed,
+  i.doc_value, i.taxable_value, i.igst, i.cgst, i.sgst, i.cess,
+  CAST({total_tax} AS DECIMAL(18, 2)) AS total_tax, i.pos,
+  i.portal_action, CASE i.portal_action {words} END AS portal_action_word,
+  coalesce(i.pending_blocked, false) AS pending_blocked,
+  coalesce(i.itc_reduction_blocked, false) AS itc_reduction_blocked,
+  coalesce(i.remarks_blocked, false) AS remarks_blocked,
+  i.itc_reduction AS portal_itc_reduction, {portal_declared}, i.remarks AS portal_remarks,
+  i.record_hash, i.recipient_gstin,
+  coalesce(sec.reject_allowed, true) AS reject_allowed,
+  coalesce(sec.itc_reduction_allowed, false) AS itc_reduction_allowed,
+  coalesce(m.match_status, 'missing_in_register') AS match_status,
+  coalesce(m.match_score, 0) AS match_score, m.match_pass, m.reasons AS match_reasons,
+  m.register_id, m.register_id IS NOT NULL AS has_register, {diffs},
+  CASE WHEN m.register_id IS NOT NULL THEN CAST({diff_tax} AS DECIMAL(18, 2)) END
+    AS diff_total_tax,
+  m.diff_days, m.superseded_by, m.superseded_by IS NOT NULL AS is_superseded,
+  {_str_lit(period)} AS period, {_date_lit(start)} AS period_start,
+  {_date_lit(end)} AS period_end,
+  coalesce(i.doc_date > {_date_lit(end)}, false) AS doc_after_period
+FROM {IMS_TABLE} i
+LEFT JOIN sec ON sec.section = i.section
+LEFT JOIN m ON m.doc_key = i.doc_key
+"""
+
+
+def _null_proposal_sql() -> str:
+    """Proposal columns as typed NULLs (the view a guard sees before anything is proposed)."""
+    return ", ".join(
+        f"NULL::{'DECIMAL(18, 2)' if name.startswith('declared_') else 'VARCHAR'} AS {name}"
+        for name in PROPOSAL_COLUMNS
+    )
+
+
+def register_views(
+    engine: DuckDBEngine,
+    ims: pl.DataFrame,
+    matches: pl.DataFrame,
+    *,
+    period: str | None = None,
+) -> str | None:
+    """Register the inputs and materialise the base view in `engine`; returns the period used."""
+    ims = conform(ims, IMS_COLUMNS)
+    used = resolve_period(ims, period)
+    engine.register(IMS_TABLE, ims)
+    engine.register(MATCHES_TABLE, conform(matches, MATCH_COLUMNS))
+    engine.materialise(BASE_VIEW, base_view_sql(used))
+    engine.execute(
+        f"CREATE OR REPLACE TEMP VIEW {FULL_VIEW} AS "
+        f"SELECT b.*, {_null_proposal_sql()} FROM {BASE_VIEW} b",
+        step=FULL_VIEW,
+    )
+    return used
+
+
+def register_decisions(engine: DuckDBEngine, decisions: pl.DataFrame) -> None:
+    """Register decisions (DECISION_COLUMNS, missing ones null) with their 0-based row number."""
+    frame = conform(decisions, DECISION_COLUMNS).with_row_index("_row")
+    engine.register(DECISIONS_TABLE, frame)
+
+
+def proposal_from_decisions_sql(alias: str = "d") -> str:
+    """Proposal columns taken from a registered decisions relation."""
+    own = ("action", "remarks", "itc_reduction", *(f"declared_{h}" for h in _HEADS))
+    cols = [f"{alias}.{c} AS {c}" for c in own]
+    cols += [
+        f"{alias}.source AS decision_source",
+        f"{alias}.reason AS decision_reason",
+        f'{alias}."user" AS decision_user',
+    ]
+    return ", ".join(cols)
+
+
+def decision_view(
+    ims: pl.DataFrame,
+    matches: pl.DataFrame,
+    decisions: pl.DataFrame | None = None,
+    *,
+    period: str | None = None,
+    engine: DuckDBEngine | None = None,
+) -> pl.DataFrame:
+    """The decision view as a frame (one row per document, sorted), for notebooks and debugging.
+
+    With `decisions`, the proposal columns hold each document's latest decision (last row wins).
+    """
+    own = engine is None
+    eng = engine or DuckDBEngine()
+    try:
+        register_views(eng, ims, matches, period=period)
+        if decisions is None:
+            sql = f"SELECT * FROM {FULL_VIEW}"
+        else:
+            register_decisions(eng, decisions)
+            sql = (
+                f"WITH d AS (SELECT * FROM {DECISIONS_TABLE} QUALIFY row_number() OVER ("
+                f"PARTITION BY doc_key ORDER BY decided_at DESC NULLS LAST, _row DESC) = 1) "
+                f"SELECT b.*, {proposal_from_decisions_sql()} "
+                f"FROM {BASE_VIEW} b LEFT JOIN d ON d.doc_key = b.doc_key"
+            )
+        return eng.query(f"{sql} ORDER BY doc_key", step="decision_view")
+    finally:
+        if own:
+            eng.close()
+
+
+def columns_markdown() -> str:
+    """A markdown table of the decision view's columns (for docs/rules.md)."""
+    lines = []
+    for title, cols in (
+        ("Document (IMS download and section registry)", DOCUMENT_COLUMNS),
+        ("Match (reconciliation)", MATCH_VIEW_COLUMNS),
+        ("Period", PERIOD_COLUMNS),
+        ("Proposal (guards only)", PROPOSAL_COLUMNS),
+    ):
+        lines += [f"#### {title}", "", "| column | meaning |", "|---|---|"]
+        lines += [f"| `{name}` | {text} |" for name, text in cols.items()]
+        lines.append("")
+    return "\n".join(lines)
