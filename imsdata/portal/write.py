@@ -28,7 +28,7 @@ from imsdata.portal.sections import (
     VALUE_KEYS,
     Section,
 )
-from imsdata.schemas import ACTIONS, DECISION_COLUMNS, MONEY, conform
+from imsdata.schemas import ACTIONS, DECISION_COLUMNS, MATCH_COLUMNS, MONEY, conform, empty
 
 #: Limits per upload file. The portal's own limits are not published (ims-spec.md §6); these are
 #: conservative defaults, overridable on every call and on the CLI.
@@ -238,11 +238,19 @@ def guard_violations(
     *,
     matches: pl.DataFrame | None = None,
     rules: Any = None,
+    period: str | None = None,
 ) -> pl.DataFrame:
-    """Portal-guard violations (doc_key, guard_id, message) of the rule engine for decisions."""
-    from imsdata import rules as rule_engine
+    """The rule engine's blocking guard violations (doc_key, guard_id, message) for decisions.
 
-    return rule_engine.check(ims, matches, decisions, rules=rules)
+    Violations of an overridable guard that a human decision overrode with a reason do not
+    block; every other violation does.
+    """
+    from imsdata.rules import engine as rule_engine
+
+    if matches is None:
+        matches = empty(MATCH_COLUMNS)
+    found = rule_engine.check(ims, matches, decisions, rules=rules, period=period)
+    return rule_engine.blocking(found)
 
 
 def build_payloads(
@@ -252,6 +260,7 @@ def build_payloads(
     rtin: str,
     matches: pl.DataFrame | None = None,
     rules: Any = None,
+    period: str | None = None,
     only: Iterable[str] | None = None,
 ) -> Payloads:
     """SAVE and RESET records for the changed documents, after the portal guards pass.
@@ -270,7 +279,7 @@ def build_payloads(
     changed = changed_documents(ims, current).filter(pl.col("kind").is_not_null())
     if not changed.is_empty():
         outgoing = current.join(changed.select("doc_key"), on="doc_key", how="semi")
-        violations = guard_violations(ims, outgoing, matches=matches, rules=rules)
+        violations = guard_violations(ims, outgoing, matches=matches, rules=rules, period=period)
         if violations.height:
             raise GuardError(_guard_message(violations))
     return Payloads(
@@ -333,7 +342,7 @@ def split_records(
     # record costs its UTF-8 length plus the separator and indent written before it.
     sections = records["section"].n_unique()
     overhead = len(render_payload(rtin, "reset", records.head(0), api=api).encode()) + 64 * sections
-    per_record = records["json"].str.len_bytes() + 12
+    per_record = records["json"].str.len_bytes().cast(pl.Int64) + 12
     budget = max_bytes - overhead
     too_big = per_record > budget
     if too_big.any():
