@@ -15,7 +15,7 @@ import polars as pl
 
 from imsdata.errors import InputError
 from imsdata.portal.sections import ACTION_CODES, SECTIONS
-from imsdata.schemas import DECISION_COLUMNS, conform
+from imsdata.schemas import DECISION_COLUMNS, conform, empty
 
 #: One row per reported error (per document when the entry lists documents).
 ERROR_COLUMNS: dict[str, pl.DataType] = {
@@ -238,7 +238,7 @@ def portal_decisions(
     action becomes the uploaded action. A request-level error accepts nothing.
     """
     if request_failed(matched):
-        return conform(pl.DataFrame(), DECISION_COLUMNS)
+        return empty(DECISION_COLUMNS)
     failed = matched.filter(pl.col("doc_key").is_not_null()).select("doc_key").unique()
     no_action = next(code for code, word in ACTION_CODES.items() if word == "no_action")
     accepted = uploaded.join(failed, on="doc_key", how="anti").select(
