@@ -1,2 +1,108 @@
-def explain(*a, **k):
-    raise NotImplementedError
+"""Why did (or didn't) a document match: its nearest register rows and the tests each failed."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from imsdata import gstin as gst
+from imsdata.engine import DuckDBEngine
+from imsdata.errors import InputError
+from imsdata.reconcile import sql
+from imsdata.reconcile.match import AMOUNTS, load, reconcile
+from imsdata.reconcile.numbers import with_number_keys
+from imsdata.reconcile.tolerances import Tolerances
+from imsdata.schemas import REGISTER_COLUMNS
+
+EXPLAIN_COLUMNS: tuple[str, ...] = (
+    "doc_key", "rank", "register_id", "closeness", "verdict", "failed_tests", "differences",
+    "supplier_gstin", "doc_type", "doc_number", "doc_date", "taxable_value", "doc_value",
+)  # fmt: skip
+
+
+def find_documents(doc: str, ims: pl.DataFrame) -> pl.DataFrame:
+    """IMS documents named by `doc`: a doc_key, or a number (raw or normalised), optionally
+    written 'GSTIN:NUMBER'. Raises InputError when none matches."""
+    text = doc.strip()
+    hit = ims.filter(pl.col("doc_key") == text)
+    if hit.height:
+        return hit
+    supplier, number = None, text
+    head, sep, tail = text.partition(":")
+    if sep and gst.is_valid_format(head.strip().upper()):
+        supplier, number = head.strip().upper(), tail.strip()
+    scope = ims if supplier is None else ims.filter(pl.col("supplier_gstin") == supplier)
+    keyed = with_number_keys(
+        scope.with_columns(pl.lit(number).alias("_query")), "_query", "doc_date", prefix="q"
+    )
+    keyed = with_number_keys(keyed, "doc_number", "doc_date", prefix="d")
+    hit = keyed.filter(
+        (pl.col("doc_number") == number) | (pl.col("q_norm") == pl.col("d_norm"))
+    ).select(ims.columns)
+    if not hit.height:
+        where = f" from supplier {supplier}" if supplier else ""
+        raise InputError(f"no IMS document{where} matches {doc!r} (by doc_key or number)")
+    return hit
+
+
+def explain(
+    doc: str,
+    ims: pl.DataFrame,
+    register: pl.DataFrame,
+    *,
+    engine: DuckDBEngine | None = None,
+    tolerances: Tolerances | None = None,
+    limit: int = 5,
+) -> pl.DataFrame:
+    """The `limit` nearest register rows of each document named by `doc`, with the verdict of
+    the actual reconciliation and every failed test in words (EXPLAIN_COLUMNS)."""
+    tol = tolerances or Tolerances()
+    chosen = find_documents(doc, ims)
+    own = engine is None
+    eng = engine or DuckDBEngine()
+    try:
+        matches = reconcile(ims, register, engine=eng, tolerances=tol)
+        load(eng, ims, register)
+        every_row = register.select(
+            "register_id", "recipient_gstin", "supplier_gstin",
+            pl.coalesce("supplier_pan", gst.pan_expr(pl.col("supplier_gstin"))).alias(
+                "supplier_pan"
+            ),
+            "doc_type", "doc_number", "doc_date", *AMOUNTS,
+            pl.col("in_scope").fill_null(True), "scope_reason",
+        )  # fmt: skip
+        rows = with_number_keys(every_row, "doc_number", "doc_date")
+        eng.register("reg_rows", rows)
+        eng.register("explain_docs", chosen.select("doc_key"))
+        eng.register("matches", matches)
+        eng.materialise("explain_cand", sql.explain_candidates())
+        eng.materialise(
+            "features", sql.pair_features(tol, source="explain_cand", admitted_only=False)
+        )
+        out = eng.query(sql.explain_tests(tol), step="explain")
+    finally:
+        if own:
+            eng.close()
+    ranked = out.sort(
+        by=[
+            pl.col("doc_key"),
+            pl.col("verdict").str.starts_with("paired").not_(),
+            pl.col("closeness"),
+            pl.col("register_id"),
+        ],
+        descending=[False, False, True, False],
+    ).with_columns(pl.int_range(1, pl.len() + 1).over("doc_key").alias("rank"))
+    ranked = ranked.filter(pl.col("rank") <= limit)
+    missing = chosen.select("doc_key").join(
+        ranked.select("doc_key").unique(), on="doc_key", how="anti"
+    )
+    empty_rows = missing.with_columns(
+        pl.lit(0).alias("rank"),
+        pl.lit("no register row of this supplier's PAN or with this number").alias("verdict"),
+    )
+    result = pl.concat([ranked, empty_rows], how="diagonal_relaxed")
+    cast = {"rank": pl.Int32(), "closeness": pl.Int32()}
+    cast |= {c: REGISTER_COLUMNS[c] for c in ("doc_date", "taxable_value", "doc_value")}
+    return result.select(
+        (pl.col(c) if c in result.columns else pl.lit(None)).cast(cast.get(c, pl.String())).alias(c)
+        for c in EXPLAIN_COLUMNS
+    ).sort(["doc_key", "rank"])

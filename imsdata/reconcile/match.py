@@ -30,6 +30,9 @@ def _check_columns(frame: pl.DataFrame, columns: dict[str, pl.DataType], what: s
 
 
 def _check_unique(frame: pl.DataFrame, column: str, what: str) -> None:
+    nulls = frame.get_column(column).null_count()
+    if nulls:
+        raise InputError(f"{what}: {nulls} row(s) have no {column}; identities must be set")
     dup = frame.group_by(column).len().filter(pl.col("len") > 1).sort(column)
     if dup.height:
         first = dup.row(0, named=True)

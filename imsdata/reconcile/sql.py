@@ -112,12 +112,21 @@ QUALIFY row_number() OVER (
 """
 
 
-def pair_features(tol: Tolerances, dialect: Dialect = DUCKDB, source: str = "cand") -> str:
-    """Differences (IMS minus books), tolerance tests, status if paired, score 0-100, reasons."""
+def pair_features(
+    tol: Tolerances,
+    dialect: Dialect = DUCKDB,
+    *,
+    source: str = "cand",
+    admitted_only: bool = True,
+) -> str:
+    """Differences (IMS minus books), tolerance tests, status if paired, score 0-100, reasons.
+
+    `admitted_only=False` keeps every candidate with its `admitted` flag (used by explain).
+    """
     diffs = ",\n  ".join(
         f"coalesce(i.{h}, 0) - coalesce(r.{h}, 0) AS diff_{h}" for h in (*HEADS, "doc_value")
     )
-    tax = "coalesce({t}.igst, 0) + coalesce({t}.cgst, 0) + coalesce({t}.sgst, 0) + coalesce({t}.cess, 0)"
+    tax = " + ".join(f"coalesce({{t}}.{h}, 0)" for h in ("igst", "cgst", "sgst", "cess"))
     oks = []
     for h in HEADS:
         a, p = tol.head(h)
@@ -142,7 +151,7 @@ def pair_features(tol: Tolerances, dialect: Dialect = DUCKDB, source: str = "can
             f" || CASE WHEN ok_{h} THEN '' ELSE ', beyond tolerance' END END"
         )
     money_reasons.append(
-        f"CASE WHEN tier = 1 AND diff_total_tax <> 0 THEN 'total tax differs by Rs ' || "
+        f"CASE WHEN tier >= 1 AND diff_total_tax <> 0 THEN 'total tax differs by Rs ' || "
         f"{money('abs(diff_total_tax)')} || ' (IMS ' || {money('i_total_tax')} || ', books ' || "
         f"{money('r_total_tax')} || ')' END"
     )
@@ -154,6 +163,7 @@ WITH diffs AS (
   i.supplier_gstin AS ims_gstin, r.supplier_gstin AS reg_gstin,
   i.recipient_gstin AS ims_recipient, r.recipient_gstin AS reg_recipient,
   r.doc_number AS reg_number, r.doc_date AS reg_date,
+  i.doc_type AS ims_doc_type, r.doc_type AS reg_doc_type, r.num_core AS reg_core,
   {", ".join(f"i.{h} AS i_{h}, r.{h} AS r_{h}" for h in (*HEADS, "doc_value"))},
   {tax.format(t="i")} AS i_total_tax, {tax.format(t="r")} AS r_total_tax,
   {diffs},
@@ -170,7 +180,8 @@ WITH diffs AS (
 ), judged AS (
   SELECT *,
   ({ok_heads}) AS ok_amounts,
-  CASE WHEN tier = 1 THEN ok_taxable_value AND ok_total_tax
+  CASE WHEN tier >= 2 OR ims_doc_type <> reg_doc_type OR number_level = 'different' THEN FALSE
+       WHEN tier = 1 THEN number_level <> 'fuzzy' AND ok_taxable_value AND ok_total_tax
        WHEN number_level = 'fuzzy' THEN
             (({ok_heads}) OR ok_date)
             AND (one_side_digits_only OR similarity >= {FUZZY_MIN_SIMILARITY})
@@ -179,7 +190,7 @@ WITH diffs AS (
   FROM tests
 ), statused AS (
   SELECT *,
-  CASE WHEN tier = 1 THEN 'pan_match'
+  CASE WHEN tier >= 1 THEN 'pan_match'
        WHEN other_recipient THEN 'mismatch'
        WHEN number_level = 'raw' AND variant = 'current' AND diff_days = 0 AND amount_gap = 0
             THEN 'exact'
@@ -190,24 +201,26 @@ WITH diffs AS (
     || CASE WHEN variant = 'original' THEN '_original' ELSE '' END AS match_pass,
   CAST(
     CASE number_level WHEN 'raw' THEN 40 WHEN 'normalised' THEN 36
-         ELSE 20 + round(12 * similarity) END
+         WHEN 'fuzzy' THEN 20 + round(12 * similarity) ELSE round(15 * similarity) END
     - CASE WHEN variant = 'original' THEN 2 ELSE 0 END
-    + CASE WHEN tier = 1 THEN 40 * (CAST(ok_taxable_value AS INTEGER)
+    + CASE WHEN tier >= 1 THEN 40 * (CAST(ok_taxable_value AS INTEGER)
                                     + CAST(ok_total_tax AS INTEGER)) / 2
            ELSE 40 * ({n_ok}) / 6 END
     - CASE WHEN amount_gap > 0 THEN 2 ELSE 0 END
     + CASE WHEN diff_days = 0 THEN 15
            WHEN ok_date THEN 14 - round(9.0 * abs(diff_days) / greatest({days}, 1))
            ELSE greatest(0, 4 - abs(diff_days) // 30) END
-    + CASE WHEN other_recipient OR tier = 1 THEN 0 ELSE 5 END
+    + CASE WHEN other_recipient OR tier >= 1 THEN 0 ELSE 5 END
+    - CASE WHEN ims_doc_type <> reg_doc_type THEN 30 ELSE 0 END
     AS INTEGER) AS raw_score
-  FROM judged WHERE admitted
+  FROM judged {"WHERE admitted" if admitted_only else ""}
 )
 SELECT *,
   CAST(least(100, greatest(0, raw_score)) AS INTEGER) AS score,
   coalesce(nullif(concat_ws('; ',
     CASE WHEN tier = 1 THEN 'booked under GSTIN ' || reg_gstin
-         || ' (same PAN, another branch; IMS from ' || ims_gstin || ')' END,
+         || ' (same PAN, another branch; IMS from ' || ims_gstin || ')'
+         WHEN tier >= 2 THEN 'booked under another supplier ' || reg_gstin END,
     CASE WHEN other_recipient THEN 'booked under recipient GSTIN ' || reg_recipient
          || ', IMS is for ' || ims_recipient || ' (another registration of the buyer)' END,
     CASE WHEN variant = 'original' THEN 'matched through the amendment''s original number '''
@@ -215,7 +228,11 @@ SELECT *,
     CASE WHEN number_level = 'normalised' THEN 'number matched after normalisation: '''
          || key_number || ''' ~ ''' || reg_number || ''''
          WHEN number_level = 'fuzzy' THEN 'number only fuzzily similar (numeric core '
-         || num_core || ' agrees): ''' || key_number || ''' ~ ''' || reg_number || '''' END,
+         || num_core || ' agrees): ''' || key_number || ''' ~ ''' || reg_number || ''''
+         WHEN number_level = 'different' THEN 'number differs: ''' || key_number
+         || ''' vs ''' || reg_number || '''' END,
+    CASE WHEN ims_doc_type <> reg_doc_type THEN 'document class differs (IMS '
+         || ims_doc_type || ', books ' || reg_doc_type || ')' END,
     {money_sql},
     CASE WHEN diff_days < 0 THEN 'date ' || (-diff_days) || ' day'
               || CASE WHEN diff_days = -1 THEN '' ELSE 's' END || ' later in the books'
@@ -278,4 +295,74 @@ SELECT NULL, r.register_id, 'missing_in_ims', 0, NULL,
 FROM reg_rows r
 LEFT JOIN duplicates u ON u.register_id = r.register_id
 WHERE NOT EXISTS (SELECT 1 FROM pairs p WHERE p.register_id = r.register_id)
+"""
+
+
+def explain_candidates(dialect: Dialect = DUCKDB) -> str:
+    """Every register row of the same PAN, or with the same normalised number, for the documents
+    in `explain_docs`; tier 0 same GSTIN, 1 same PAN, 2 another supplier."""
+    sim = dialect.similarity("k.num_norm", "r.num_norm")
+    return f"""
+SELECT
+  CASE WHEN r.supplier_gstin = k.supplier_gstin THEN 0
+       WHEN r.supplier_pan = k.supplier_pan THEN 1 ELSE 2 END AS tier,
+  k.doc_key, r.register_id, k.variant, k.key_number, k.key_date, k.num_core,
+  CASE WHEN k.key_number = r.doc_number THEN 'raw'
+       WHEN k.num_norm = r.num_norm THEN 'normalised'
+       WHEN k.num_core = r.num_core AND k.num_core <> '' THEN 'fuzzy'
+       ELSE 'different' END AS number_level,
+  CASE WHEN k.num_norm = r.num_norm THEN 1.0 ELSE {sim} END AS similarity,
+  (regexp_replace(k.num_norm, '[0-9]', '', 'g') = ''
+    OR regexp_replace(r.num_norm, '[0-9]', '', 'g') = '') AS one_side_digits_only
+FROM ims_keys k
+JOIN reg_rows r ON r.supplier_pan = k.supplier_pan OR r.num_norm = k.num_norm
+WHERE k.doc_key IN (SELECT doc_key FROM explain_docs)
+QUALIFY row_number() OVER (
+  PARTITION BY k.doc_key, r.register_id
+  ORDER BY CASE WHEN k.key_number = r.doc_number THEN 0 WHEN k.num_norm = r.num_norm THEN 1
+                ELSE 2 END, k.variant) = 1
+"""
+
+
+def explain_tests(tol: Tolerances) -> str:
+    """Each candidate's failed tests in words, and its verdict against the actual pairing."""
+    beyond = ",\n    ".join(
+        f"CASE WHEN NOT ok_{h} AND (tier = 0 OR '{h}' IN ('taxable_value', 'doc_value')) "
+        f"THEN '{LABELS[h]} beyond tolerance' END"
+        for h in (*HEADS, "doc_value")
+    )
+    return f"""
+SELECT f.doc_key, f.register_id, f.score AS closeness,
+  CASE WHEN m.doc_key = f.doc_key THEN 'paired: ' || m.match_status
+       WHEN m.doc_key IS NOT NULL THEN 'taken by ' || m.doc_key || ' (' || m.match_status || ')'
+       WHEN NOT r.in_scope THEN 'out of scope'
+       WHEN f.admitted THEN 'candidate: would be ' || f.status
+       ELSE 'rejected' END AS verdict,
+  nullif(concat_ws('; ',
+    CASE WHEN NOT r.in_scope THEN 'register row out of scope ('
+         || coalesce(r.scope_reason, 'no reason given') || ')' END,
+    CASE WHEN f.tier = 1 THEN 'supplier GSTIN differs (' || f.reg_gstin
+         || ', same PAN: another branch)'
+         WHEN f.tier >= 2 THEN 'supplier differs (' || coalesce(f.reg_gstin, 'none') || ')' END,
+    CASE WHEN f.ims_doc_type <> f.reg_doc_type THEN 'document class differs (IMS '
+         || f.ims_doc_type || ', books ' || f.reg_doc_type || ')' END,
+    CASE WHEN f.number_level = 'different' AND f.num_core <> f.reg_core
+         THEN 'numeric cores differ (' || coalesce(nullif(f.num_core, ''), 'none') || ' vs '
+         || coalesce(nullif(f.reg_core, ''), 'none') || ')'
+         WHEN f.number_level = 'different' THEN 'numbers differ'
+         WHEN f.number_level = 'fuzzy' AND NOT f.one_side_digits_only
+              AND f.similarity < {FUZZY_MIN_SIMILARITY}
+         THEN 'numbers too dissimilar (similarity ' || CAST(round(f.similarity, 2) AS VARCHAR)
+         || ', needs {FUZZY_MIN_SIMILARITY})' END,
+    {beyond},
+    CASE WHEN f.tier >= 1 AND NOT f.ok_total_tax THEN 'total tax beyond tolerance' END,
+    CASE WHEN NOT f.ok_date THEN 'date ' || abs(f.diff_days) || ' days apart (window '
+         || {tol.date_days} || ')' END,
+    CASE WHEN f.other_recipient THEN 'booked under recipient GSTIN ' || f.reg_recipient END
+  ), '') AS failed_tests,
+  f.reasons AS differences,
+  r.supplier_gstin, r.doc_type, r.doc_number, r.doc_date, r.taxable_value, r.doc_value
+FROM features f
+JOIN reg_rows r ON r.register_id = f.register_id
+LEFT JOIN matches m ON m.register_id = f.register_id AND m.doc_key IS NOT NULL
 """

@@ -1,0 +1,54 @@
+"""Document-number keys: normalisation and the numeric core that gates fuzzy matching."""
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from imsdata.reconcile import normalise_number_expr, numeric_core_expr
+
+NOV_2025 = dt.date(2025, 11, 5)  # FY 2025-26
+
+
+def keys(numbers: list[str], date: dt.date = NOV_2025) -> list[tuple[str, str]]:
+    frame = pl.DataFrame({"n": numbers, "d": [date] * len(numbers)})
+    out = frame.select(k=normalise_number_expr("n", "d")).with_columns(c=numeric_core_expr("k"))
+    return list(out.iter_rows())
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "INV/2025-26/0042", "inv-42", "INV/2025-2026/42", "2025/26/042", "25-26/42", "25/26-42",
+        "2526/42", "202526-42", "20252026/42", "FY25-26/42", "FY 2025-26/0042", "BILL 42",
+        "TI/00042", "INVOICE-42", "Inv_25_26_42", "42",
+    ],
+)  # fmt: skip
+def test_every_fy_form_prefix_and_zero_padding_reduce_to_the_same_key(number):
+    assert keys([number]) == [("42", "42")]
+
+
+def test_only_the_documents_own_fy_is_removed():
+    # In FY 2025-26 the token 24-25 is part of the number, so last year's 42 stays distinct.
+    assert keys(["INV/24-25/42"]) == [("2425" + "42", "242542")]
+    assert keys(["INV/24-25/42"], dt.date(2024, 6, 1)) == [("42", "42")]
+
+
+def test_fy_digits_inside_a_longer_number_are_kept():
+    assert keys(["INV2526001"]) == [("2526001", "2526001")]
+
+
+def test_a_number_that_is_only_an_fy_token_keeps_it():
+    assert keys(["2025-26"]) == [("202526", "202526")]
+
+
+def test_leading_zeros_are_removed_from_each_group_not_only_the_first():
+    assert keys(["A-007/0012", "A-7/12", "0"]) == [("A712", "712"), ("A712", "712"), ("0", "0")]
+
+
+@pytest.mark.parametrize(
+    ("a", "b"), [("BILL-23-00040", "BILL-23-00045"), ("12", "312"), ("QKI/055190", "QKI/053612")]
+)
+def test_adversarial_numbers_keep_different_numeric_cores(a, b):
+    (_, core_a), (_, core_b) = keys([a, b])
+    assert core_a != core_b

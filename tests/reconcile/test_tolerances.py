@@ -1,0 +1,84 @@
+"""Tolerances are configuration: defaults, TOML files, percent and per-head options."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from imsdata.errors import InputError
+from imsdata.reconcile import Tolerances, reconcile
+from imsdata.testing import ims_frame, register_frame
+
+D = dt.date(2025, 11, 5)
+
+
+def status(tol: Tolerances | None, ims_row: dict, reg_row: dict) -> str:
+    out = reconcile(ims_frame([ims_row]), register_frame([reg_row]), tolerances=tol)
+    return out["match_status"][0]
+
+
+def test_documented_defaults():
+    tol = Tolerances()
+    assert (tol.amount_abs, tol.amount_pct, tol.total_abs, tol.total_pct, tol.date_days) == (
+        Decimal("1.00"), Decimal("0"), Decimal("1.00"), Decimal("0"), 10,
+    )  # fmt: skip
+
+
+def test_one_rupee_is_the_default_edge():
+    base = {"doc_number": "T-1"}
+    assert status(None, {**base, "taxable_value": "10001.00"}, base) == "within_tolerance"
+    assert status(None, {**base, "taxable_value": "10001.01"}, base) == "mismatch"
+
+
+def test_tolerances_from_toml_widen_amounts_and_narrow_the_date_window(tmp_path):
+    path = tmp_path / "tol.toml"
+    path.write_text("[tolerances]\namount_abs = 20\ntotal_abs = 20\ndate_days = 2\n")
+    tol = Tolerances.from_toml(path)
+    base = {"doc_number": "T-2"}
+    assert status(tol, {**base, "taxable_value": "10012.40"}, base) == "within_tolerance"
+    late = {**base, "doc_date": D + dt.timedelta(days=3)}
+    assert status(tol, base, late) == "mismatch"
+    out = reconcile(ims_frame([base]), register_frame([late]), tolerances=tol)
+    assert "outside the 2-day window" in out["reasons"][0]
+
+
+def test_percent_tolerance_applies_per_head_and_on_the_total(tmp_path):
+    path = tmp_path / "pct.toml"
+    path.write_text("amount_pct = 0.5\ntotal_pct = 0.5\n")  # top-level keys work too
+    tol = Tolerances.from_toml(path)
+    base = {"doc_number": "T-3"}
+    # 40 on 10,000 is 0.4%: within 0.5%, far beyond Rs 1.
+    assert status(tol, {**base, "taxable_value": "10040.00"}, base) == "within_tolerance"
+    assert status(tol, {**base, "taxable_value": "10060.00"}, base) == "mismatch"
+
+
+def test_per_head_override(tmp_path):
+    path = tmp_path / "heads.toml"
+    path.write_text("[tolerances]\ntotal_abs = 5\n[tolerances.heads.cess]\nabs = 5\n")
+    tol = Tolerances.from_toml(path)
+    base = {"doc_number": "T-4"}
+    assert status(tol, {**base, "cess": "4.00"}, base) == "within_tolerance"
+    assert status(tol, {**base, "igst": "4.00"}, base) == "mismatch"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("amount_abs = -1", "non-negative"),
+        ("amount_abss = 1", "unknown tolerance key"),
+        ("[tolerances.heads.vat]\nabs = 1", "unknown tolerance head"),
+        ("amount_abs = [", "not valid TOML"),
+        ('amount_abs = "x"', "must be a number"),
+    ],
+)
+def test_bad_tolerance_files_are_input_errors_naming_the_file(tmp_path, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(InputError, match=message) as info:
+        Tolerances.from_toml(path)
+    assert "bad.toml" in str(info.value)
+
+
+def test_missing_tolerance_file_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        Tolerances.from_toml(tmp_path / "none.toml")
