@@ -18,10 +18,14 @@ def data():
         [
             {"doc_number": "QKI/053612", "register_id": "near"},
             {"doc_number": "QKI/055190", "doc_type": "CN", "register_id": "cn"},
-            {"doc_number": "QKI-55190", "doc_date": D + dt.timedelta(days=45), "register_id": "late"},
+            {
+                "doc_number": "QKI-55190",
+                "doc_date": D + dt.timedelta(days=45),
+                "register_id": "late",
+            },
             {"doc_number": "A-1", "register_id": "a1"},
         ]
-    )  # fmt: skip
+    )
     return ims, reg
 
 

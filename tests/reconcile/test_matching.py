@@ -21,7 +21,8 @@ def test_exact_when_number_date_and_every_amount_agree(by_number):
     row = by_number(out)["INV-1"]
     assert (row["register_id"], row["match_status"], row["match_score"]) == ("1", "exact", 100)
     assert row["reasons"] == "all fields agree"
-    assert row["diff_taxable_value"] == 0 and row["diff_days"] == 0
+    assert row["diff_taxable_value"] == 0
+    assert row["diff_days"] == 0
 
 
 def test_output_has_the_match_contract_and_known_statuses():
@@ -120,7 +121,9 @@ def test_a_fuzzy_candidate_loses_the_booking_to_the_raw_match(by_number):
 
 
 def test_document_booked_twice_pairs_once_and_flags_the_duplicate(by_number, books_only):
-    reg = register_frame([{"doc_number": "D-1", "register_id": "V1"}, {"doc_number": "D-1", "register_id": "V2"}])  # fmt: skip
+    reg = register_frame(
+        [{"doc_number": "D-1", "register_id": "V1"}, {"doc_number": "D-1", "register_id": "V2"}]
+    )
     out = reconcile(ims_frame([{"doc_number": "D-1"}]), reg)
     assert by_number(out)["D-1"]["register_id"] == "V1"
     extra = books_only(out)["V2"]
@@ -140,7 +143,17 @@ def test_credit_notes_never_pair_with_invoices(by_number, books_only):
 
 
 def test_booking_under_another_branch_of_the_supplier_is_a_pan_match(by_number):
-    reg = register_frame([{"doc_number": "P-9", "supplier_gstin": BRANCH, "igst": "1800.00", "cgst": "0", "sgst": "0"}])  # fmt: skip
+    reg = register_frame(
+        [
+            {
+                "doc_number": "P-9",
+                "supplier_gstin": BRANCH,
+                "igst": "1800.00",
+                "cgst": "0",
+                "sgst": "0",
+            }
+        ]
+    )
     row = by_number(reconcile(ims_frame([{"doc_number": "P-9"}]), reg))["P-9"]
     assert row["match_status"] == "pan_match"  # total tax equal across IGST vs CGST+SGST
     assert row["match_pass"] == "pan_raw"
@@ -185,7 +198,16 @@ def test_amendment_matches_through_its_original_and_supersedes_it(by_number):
 
 
 def test_amendment_also_matches_through_its_new_number(by_number):
-    ims = ims_frame([{"section": "b2bcna", "doc_number": "CN-9R", "orig_doc_number": "CN-9", "orig_doc_date": D}])  # fmt: skip
+    ims = ims_frame(
+        [
+            {
+                "section": "b2bcna",
+                "doc_number": "CN-9R",
+                "orig_doc_number": "CN-9",
+                "orig_doc_date": D,
+            }
+        ]
+    )
     reg = register_frame([{"doc_number": "CN-9R", "doc_type": "CN"}])
     assert by_number(reconcile(ims, reg))["CN-9R"]["match_status"] == "exact"
 
