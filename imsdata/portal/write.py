@@ -396,3 +396,33 @@ def write_upload(
         if stale not in written:
             stale.unlink()
     return [p for p, _ in plan]
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What an export did: the payloads built and the files written (none when unchanged)."""
+
+    payloads: Payloads
+    paths: list[Path]
+
+
+def export_upload(
+    ims: pl.DataFrame,
+    decisions: pl.DataFrame,
+    out_dir: str | Path,
+    *,
+    rtin: str,
+    matches: pl.DataFrame | None = None,
+    rules: Any = None,
+    period: str | None = None,
+    only: Iterable[str] | None = None,
+    max_records: int = DEFAULT_MAX_RECORDS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    api: bool = False,
+) -> ExportResult:
+    """Build the payloads (guards first) and write them; a guard violation writes nothing."""
+    payloads = build_payloads(
+        ims, decisions, rtin=rtin, matches=matches, rules=rules, period=period, only=only
+    )
+    paths = write_upload(payloads, out_dir, max_records=max_records, max_bytes=max_bytes, api=api)
+    return ExportResult(payloads, paths)
