@@ -1,0 +1,601 @@
+"""The workspace: one DuckDB file holding imports, matches, the decision log, uploads and errors.
+
+Every import is stored by content hash (importing the same content again changes nothing),
+decisions are an append-only log whose latest row per document is the current decision, and a
+fresh download of the same period carries decisions over to documents the supplier did not change
+(same record_hash) while flagging the ones it changed. Nothing in the log is ever deleted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import hashlib
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from imsdata.engine import DuckDBEngine
+from imsdata.errors import GuardError, InputError, UsageError
+from imsdata.rules import RuleSet, blocking, check
+from imsdata.schemas import (
+    ACTIONS,
+    DECISION_COLUMNS,
+    DECISION_SOURCES,
+    IMS_COLUMNS,
+    MATCH_COLUMNS,
+    REGISTER_COLUMNS,
+    conform,
+    empty,
+)
+
+DEFAULT_WORKSPACE = "imsdata.duckdb"
+SCHEMA_VERSION = "1"
+
+#: Extra columns of the decision log (besides DECISION_COLUMNS) and of the current-decision frame.
+LOG_COLUMNS: dict[str, pl.DataType] = {
+    "decision_id": pl.Int64(),
+    "import_id": pl.String(),  # the IMS import the decision was made against
+    "record_hash": pl.String(),  # the document's record_hash when decided (carry-over key)
+    **DECISION_COLUMNS,
+}
+CURRENT_COLUMNS: dict[str, pl.DataType] = {
+    **LOG_COLUMNS,
+    # valid: document unchanged since decided; review: supplier changed it; gone: not in IMS now
+    "status": pl.String(),
+}
+CHANGE_COLUMNS: dict[str, pl.DataType] = {
+    "doc_key": pl.String(),
+    "change": pl.String(),  # added / changed / removed / unchanged
+    "previous_record_hash": pl.String(),
+    "record_hash": pl.String(),
+    "decision_action": pl.String(),  # the current decision, if any
+    "decision_source": pl.String(),
+    "needs_review": pl.Boolean(),  # changed or removed while a decision exists
+}
+UPLOAD_COLUMNS: dict[str, pl.DataType] = {
+    "upload_id": pl.String(),
+    "file": pl.String(),
+    "created": pl.Datetime("us"),
+    "doc_keys": pl.List(pl.String()),
+}
+PORTAL_ERROR_COLUMNS: dict[str, pl.DataType] = {
+    "doc_key": pl.String(),
+    "error_cd": pl.String(),
+    "error_msg": pl.String(),
+    "upload_id": pl.String(),
+    "received": pl.Datetime("us"),
+}
+
+
+def _sql_type(dtype: pl.DataType) -> str:
+    """The DuckDB column type for a contract dtype."""
+    if isinstance(dtype, pl.Decimal):
+        return f"DECIMAL({dtype.precision}, {dtype.scale})"
+    if isinstance(dtype, pl.List):
+        return f"{_sql_type(dtype.inner)}[]"
+    simple = {
+        pl.String: "VARCHAR",
+        pl.Boolean: "BOOLEAN",
+        pl.Date: "DATE",
+        pl.Datetime: "TIMESTAMP",
+        pl.Int64: "BIGINT",
+        pl.Int32: "INTEGER",
+    }
+    return simple[dtype.base_type()]
+
+
+def _cols(columns: dict[str, pl.DataType]) -> str:
+    return ", ".join(f'"{name}" {_sql_type(dtype)}' for name, dtype in columns.items())
+
+
+def _names(columns: Iterable[str], alias: str = "") -> str:
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(f'{prefix}"{name}"' for name in columns)
+
+
+#: The workspace's tables, in one place (teammates add theirs here through the lead).
+DDL: tuple[str, ...] = (
+    "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    """CREATE TABLE IF NOT EXISTS imports (
+        import_id VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, seq INTEGER NOT NULL,
+        source_hash VARCHAR NOT NULL, label VARCHAR, rows BIGINT NOT NULL,
+        imported_at TIMESTAMP NOT NULL, UNIQUE (kind, source_hash))""",
+    f"CREATE TABLE IF NOT EXISTS ims_documents (import_id VARCHAR NOT NULL, {_cols(IMS_COLUMNS)})",
+    "CREATE TABLE IF NOT EXISTS register_documents "
+    f"(import_id VARCHAR NOT NULL, {_cols(REGISTER_COLUMNS)})",
+    """CREATE TABLE IF NOT EXISTS match_runs (
+        run_id VARCHAR PRIMARY KEY, seq INTEGER NOT NULL, ims_import_id VARCHAR,
+        register_import_id VARCHAR, rows BIGINT NOT NULL, created TIMESTAMP NOT NULL)""",
+    f"CREATE TABLE IF NOT EXISTS matches (run_id VARCHAR NOT NULL, {_cols(MATCH_COLUMNS)})",
+    f"CREATE TABLE IF NOT EXISTS decisions ({_cols(LOG_COLUMNS)}, PRIMARY KEY (decision_id))",
+    """CREATE OR REPLACE VIEW current_decisions AS
+        SELECT * FROM decisions
+        QUALIFY row_number() OVER (PARTITION BY doc_key ORDER BY decision_id DESC) = 1""",
+    f"CREATE TABLE IF NOT EXISTS uploads ({_cols(UPLOAD_COLUMNS)}, PRIMARY KEY (upload_id))",
+    f"CREATE TABLE IF NOT EXISTS portal_errors ({_cols(PORTAL_ERROR_COLUMNS)})",
+)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+def file_hash(path: str | os.PathLike[str]) -> str:
+    """sha256 of a file's bytes (the identity of an import)."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    return digest.hexdigest()
+
+
+def files_hash(paths: Sequence[str | os.PathLike[str]]) -> str:
+    """One hash for several files (order-independent): sha256 of their sorted hashes."""
+    hashes = sorted(file_hash(p) for p in paths)
+    return hashes[0] if len(hashes) == 1 else hashlib.sha256("".join(hashes).encode()).hexdigest()
+
+
+def frame_hash(frame: pl.DataFrame) -> str:
+    """sha256 of a frame's schema and values (CSV text), for in-memory imports."""
+    digest = hashlib.sha256(repr(list(frame.schema.items())).encode())
+    digest.update(frame.write_csv(date_format="%Y-%m-%d").encode())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class ImportInfo:
+    """One stored import: its id, content hash, size and whether this call added it."""
+
+    import_id: str
+    kind: str
+    source_hash: str
+    label: str | None
+    rows: int
+    imported_at: dt.datetime
+    new: bool
+
+    @property
+    def message(self) -> str:
+        """One line for the user."""
+        if self.new:
+            return f"imported {self.rows} {self.kind} rows as {self.import_id}"
+        return f"already imported as {self.import_id} (same content): nothing changed"
+
+
+class Workspace:
+    """A DuckDB workspace file (created if missing); `.engine` is its `DuckDBEngine`."""
+
+    def __init__(self, path: str | os.PathLike[str] = DEFAULT_WORKSPACE) -> None:
+        self.path = Path(path)
+        self.engine = DuckDBEngine(self.path)
+        for statement in DDL:
+            self._rows(statement, step="workspace_ddl")
+        self._rows("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+
+    # ------------------------------------------------------------------ plumbing
+
+    def close(self) -> None:
+        """Close the file."""
+        self.engine.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _rows(
+        self, sql: str, params: Sequence[object] | None = None, *, step: str = "workspace"
+    ) -> list[tuple]:
+        """Run a statement and fetch everything (DuckDB 2.0 keeps unfetched results open)."""
+        return self.engine.execute(sql, params, step=step).fetchall()
+
+    def _scalar(self, sql: str, params: Sequence[object] | None = None) -> object:
+        rows = self._rows(sql, params)
+        return rows[0][0] if rows else None
+
+    def _transaction(self, statements: Sequence[tuple[str, Sequence[object] | None]]) -> None:
+        self._rows("BEGIN TRANSACTION")
+        try:
+            for sql, params in statements:
+                self._rows(sql, params, step="workspace_write")
+        except BaseException:
+            self._rows("ROLLBACK")
+            raise
+        self._rows("COMMIT")
+
+    def _next_id(self, table: str, prefix: str, where: str = "") -> tuple[str, int]:
+        seq = int(self._scalar(f"SELECT coalesce(max(seq), 0) + 1 FROM {table} {where}"))
+        return f"{prefix}-{seq:04d}", seq
+
+    # ------------------------------------------------------------------ imports
+
+    def _import(
+        self,
+        kind: str,
+        table: str,
+        frame: pl.DataFrame,
+        columns: dict[str, pl.DataType],
+        source_hash: str | None,
+        label: str | None,
+    ) -> ImportInfo:
+        frame = conform(frame, columns)
+        source_hash = source_hash or frame_hash(frame)
+        existing = self._rows(
+            "SELECT import_id, label, rows, imported_at FROM imports "
+            "WHERE kind = ? AND source_hash = ?",
+            [kind, source_hash],
+        )
+        if existing:
+            iid, old_label, rows, at = existing[0]
+            return ImportInfo(iid, kind, source_hash, old_label, rows, at, new=False)
+        import_id, seq = self._next_id("imports", kind, f"WHERE kind = '{kind}'")
+        at = _now()
+        self.engine.register("_ws_frame", frame)
+        self._transaction(
+            [
+                (
+                    "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [import_id, kind, seq, source_hash, label, frame.height, at],
+                ),
+                (
+                    f"INSERT INTO {table} SELECT ? AS import_id, {_names(columns)} FROM _ws_frame",
+                    [import_id],
+                ),
+            ]
+        )
+        return ImportInfo(import_id, kind, source_hash, label, frame.height, at, new=True)
+
+    def import_ims(
+        self, frame: pl.DataFrame, *, source_hash: str | None = None, label: str | None = None
+    ) -> ImportInfo:
+        """Store an IMS snapshot (canonical frame); the same content again is a no-op."""
+        if "doc_key" not in frame.columns or frame["doc_key"].null_count():
+            raise InputError(f"{label or 'IMS frame'}: every document needs a doc_key")
+        return self._import("ims", "ims_documents", frame, IMS_COLUMNS, source_hash, label)
+
+    def import_register(
+        self, frame: pl.DataFrame, *, source_hash: str | None = None, label: str | None = None
+    ) -> ImportInfo:
+        """Store a purchase-register snapshot (canonical frame); the same content is a no-op."""
+        return self._import(
+            "register", "register_documents", frame, REGISTER_COLUMNS, source_hash, label
+        )
+
+    def imports(self) -> pl.DataFrame:
+        """Every import, oldest first."""
+        return self.engine.query("SELECT * FROM imports ORDER BY kind, seq", step="imports")
+
+    def _import_ids(self, kind: str) -> list[str]:
+        rows = self._rows("SELECT import_id FROM imports WHERE kind = ? ORDER BY seq", [kind])
+        return [r[0] for r in rows]
+
+    def ims(self, import_id: str) -> pl.DataFrame:
+        """The documents of one IMS import, sorted by doc_key."""
+        frame = self.engine.query(
+            f"SELECT {_names(IMS_COLUMNS)} FROM ims_documents "
+            f"WHERE import_id = '{_quote(import_id)}' ORDER BY doc_key",
+            step="ims_snapshot",
+        )
+        return conform(frame, IMS_COLUMNS)
+
+    def latest_ims(self) -> pl.DataFrame:
+        """The documents of the latest IMS import; InputError if there is none yet."""
+        ids = self._import_ids("ims")
+        if not ids:
+            raise InputError(f"{self.path}: no IMS download imported yet (run imsdata suggest)")
+        return self.ims(ids[-1])
+
+    def latest_register(self) -> pl.DataFrame:
+        """The rows of the latest register import (empty frame if none)."""
+        ids = self._import_ids("register")
+        if not ids:
+            return empty(REGISTER_COLUMNS)
+        frame = self.engine.query(
+            f"SELECT {_names(REGISTER_COLUMNS)} FROM register_documents "
+            f"WHERE import_id = '{_quote(ids[-1])}' ORDER BY register_id",
+            step="register_snapshot",
+        )
+        return conform(frame, REGISTER_COLUMNS)
+
+    # ------------------------------------------------------------------ matches
+
+    def save_matches(self, frame: pl.DataFrame, run_id: str | None = None) -> str:
+        """Store a reconciliation run (MATCH_COLUMNS) against the latest imports; returns its id."""
+        frame = conform(frame, MATCH_COLUMNS)
+        generated, seq = self._next_id("match_runs", "run")
+        run_id = run_id or generated
+        if self._scalar("SELECT count(*) FROM match_runs WHERE run_id = ?", [run_id]):
+            raise UsageError(f"{self.path}: match run '{run_id}' already exists")
+        ims_ids, reg_ids = self._import_ids("ims"), self._import_ids("register")
+        self.engine.register("_ws_frame", frame)
+        self._transaction(
+            [
+                (
+                    "INSERT INTO match_runs VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        run_id,
+                        seq,
+                        ims_ids[-1] if ims_ids else None,
+                        reg_ids[-1] if reg_ids else None,
+                        frame.height,
+                        _now(),
+                    ],
+                ),
+                (
+                    f"INSERT INTO matches SELECT ? AS run_id, {_names(MATCH_COLUMNS)} "
+                    "FROM _ws_frame",
+                    [run_id],
+                ),
+            ]
+        )
+        return run_id
+
+    def latest_matches(self) -> pl.DataFrame:
+        """The rows of the latest reconciliation run (empty frame if none)."""
+        run = self._scalar("SELECT run_id FROM match_runs ORDER BY seq DESC LIMIT 1")
+        if run is None:
+            return empty(MATCH_COLUMNS)
+        frame = self.engine.query(
+            f"SELECT {_names(MATCH_COLUMNS)} FROM matches WHERE run_id = '{_quote(str(run))}' "
+            "ORDER BY doc_key NULLS LAST, register_id NULLS LAST",
+            step="latest_matches",
+        )
+        return conform(frame, MATCH_COLUMNS)
+
+    # ------------------------------------------------------------------ decisions
+
+    def append_decisions(
+        self, frame: pl.DataFrame, *, source: str, user: str | None = None
+    ) -> pl.DataFrame:
+        """Append decisions to the log as they are (no guard check: see `decide`); returns the
+        appended rows with their decision ids. Each row is tied to the latest IMS import."""
+        if source not in DECISION_SOURCES:
+            raise UsageError(f"source '{source}' must be one of {', '.join(DECISION_SOURCES)}")
+        frame = conform(frame, DECISION_COLUMNS)
+        bad = frame.filter(pl.col("doc_key").is_null() | ~pl.col("action").is_in(ACTIONS))
+        if bad.height:
+            row = bad.row(0, named=True)
+            raise InputError(
+                f"decision for '{row['doc_key']}': action '{row['action']}' must be one of "
+                f"{', '.join(ACTIONS)} and doc_key is required"
+            )
+        who = user or _current_user()
+        frame = frame.with_columns(
+            source=pl.lit(source),
+            user=pl.coalesce(pl.lit(user, pl.String()), pl.col("user"), pl.lit(who)),
+            decided_at=pl.coalesce(pl.col("decided_at"), pl.lit(_now())),
+        )
+        ims_ids = self._import_ids("ims")
+        import_id = ims_ids[-1] if ims_ids else None
+        start = int(self._scalar("SELECT coalesce(max(decision_id), 0) + 1 FROM decisions"))
+        self.engine.register("_ws_frame", frame.with_row_index("_i"))
+        self._transaction(
+            [
+                (
+                    f"""INSERT INTO decisions
+                    SELECT ? + f._i AS decision_id, ? AS import_id, d.record_hash,
+                           {_names(DECISION_COLUMNS, "f")}
+                    FROM _ws_frame f
+                    LEFT JOIN ims_documents d ON d.import_id = ? AND d.doc_key = f.doc_key
+                    QUALIFY row_number() OVER (PARTITION BY f._i) = 1""",
+                    [start, import_id, import_id],
+                )
+            ]
+        )
+        return self.engine.query(
+            f"SELECT * FROM decisions WHERE decision_id >= {start} ORDER BY decision_id",
+            step="appended",
+        ).select(pl.col(n).cast(t) for n, t in LOG_COLUMNS.items())
+
+    def decision_log(self) -> pl.DataFrame:
+        """The whole append-only log, oldest first."""
+        frame = self.engine.query("SELECT * FROM decisions ORDER BY decision_id", step="log")
+        return frame.select(pl.col(n).cast(t) for n, t in LOG_COLUMNS.items())
+
+    def current_decisions(self) -> pl.DataFrame:
+        """The current decision per document (latest wins) with its carry-over status against
+        the latest IMS import: valid (unchanged), review (supplier changed it), gone."""
+        ids = self._import_ids("ims")
+        latest = _quote(ids[-1]) if ids else ""
+        frame = self.engine.query(
+            f"""SELECT c.*, CASE
+                  WHEN d.doc_key IS NULL THEN 'gone'
+                  WHEN c.record_hash IS NOT DISTINCT FROM d.record_hash THEN 'valid'
+                  ELSE 'review' END AS status
+            FROM current_decisions c
+            LEFT JOIN ims_documents d ON d.import_id = '{latest}' AND d.doc_key = c.doc_key
+            ORDER BY c.doc_key""",
+            step="current_decisions",
+        )
+        return frame.select(pl.col(n).cast(t) for n, t in CURRENT_COLUMNS.items())
+
+    def changes_since_previous(self, import_id: str | None = None) -> pl.DataFrame:
+        """Documents added, changed (new record_hash), removed or unchanged between an IMS import
+        (default the latest) and the one before it, with the current decision of each."""
+        ids = self._import_ids("ims")
+        if not ids:
+            return empty(CHANGE_COLUMNS)
+        new = import_id or ids[-1]
+        if new not in ids:
+            raise UsageError(f"{self.path}: no IMS import '{new}'")
+        pos = ids.index(new)
+        old = ids[pos - 1] if pos else ""
+        frame = self.engine.query(
+            f"""WITH o AS (SELECT doc_key, record_hash FROM ims_documents
+                           WHERE import_id = '{_quote(old)}'),
+                 n AS (SELECT doc_key, record_hash FROM ims_documents
+                       WHERE import_id = '{_quote(new)}'),
+                 j AS (
+                   SELECT coalesce(n.doc_key, o.doc_key) AS doc_key,
+                     CASE WHEN o.doc_key IS NULL THEN 'added'
+                          WHEN n.doc_key IS NULL THEN 'removed'
+                          WHEN o.record_hash IS NOT DISTINCT FROM n.record_hash THEN 'unchanged'
+                          ELSE 'changed' END AS change,
+                     o.record_hash AS previous_record_hash, n.record_hash
+                   FROM o FULL OUTER JOIN n ON o.doc_key = n.doc_key)
+            SELECT j.*, c.action AS decision_action, c.source AS decision_source,
+                   c.doc_key IS NOT NULL AND j.change IN ('changed', 'removed') AS needs_review
+            FROM j LEFT JOIN current_decisions c ON c.doc_key = j.doc_key
+            ORDER BY j.doc_key""",
+            step="changes_since_previous",
+        )
+        return frame.select(pl.col(n).cast(t) for n, t in CHANGE_COLUMNS.items())
+
+    def store_suggestions(self, suggestions: pl.DataFrame, *, user: str | None = None) -> dict:
+        """Log rule suggestions without overriding people: a suggestion is appended when the
+        document has no decision, its current decision is an older different rule decision, or
+        the supplier changed the document since it was decided. Returns counts."""
+        compare = ["action", "rule_id", "reason", "remarks", "itc_reduction"]
+        cur = self.current_decisions().select(
+            "doc_key",
+            pl.col("source").alias("cur_source"),
+            pl.col("status").alias("cur_status"),
+            *(pl.col(c).alias(f"cur_{c}") for c in compare),
+        )
+        joined = (
+            conform(suggestions, DECISION_COLUMNS)
+            .drop("source")
+            .join(cur, on="doc_key", how="left")
+        )
+        no_decision = pl.col("cur_source").is_null()
+        supplier_changed = (pl.col("cur_status") != "valid").fill_null(False)
+        same_rule = (pl.col("cur_source") == "rule").fill_null(False) & pl.all_horizontal(
+            pl.col(c).eq_missing(pl.col(f"cur_{c}")) for c in compare
+        )
+        human = (pl.col("cur_source").is_in(HUMAN_KEEP) & ~supplier_changed).fill_null(False)
+        joined = joined.with_columns(
+            _append=no_decision | supplier_changed | (~human & ~same_rule),
+            _same=same_rule,
+            _human=human,
+        )
+        to_add = joined.filter("_append").select(c for c in DECISION_COLUMNS if c != "source")
+        counts = {
+            "appended": to_add.height,
+            "unchanged": joined.filter(~pl.col("_append") & pl.col("_same")).height,
+            "kept_human": joined.filter(~pl.col("_append") & pl.col("_human")).height,
+        }
+        if to_add.height:
+            self.append_decisions(to_add, source="rule", user=user or "imsdata")
+        return counts
+
+    def check_decisions(
+        self, decisions: pl.DataFrame, *, rules: RuleSet | str | Path | None = None
+    ) -> pl.DataFrame:
+        """The guards' violations for decisions against the latest IMS import and matches."""
+        return check(self.latest_ims(), self.latest_matches(), decisions, rules=rules)
+
+    def decide(
+        self,
+        decisions: pl.DataFrame | str,
+        action: str | None = None,
+        *,
+        reason: str | None = None,
+        remarks: str | None = None,
+        itc_reduction: str | None = None,
+        declared: dict[str, object] | None = None,
+        user: str | None = None,
+        source: str = "manual",
+        rules: RuleSet | str | Path | None = None,
+    ) -> pl.DataFrame:
+        """Record manual decisions (a frame, or one doc_key with `action`) after the guards
+        allow them; GuardError with the guard's message otherwise. Returns the appended rows."""
+        if isinstance(decisions, str):
+            if action is None:
+                raise UsageError("decide: give an action for the document")
+            row = {
+                "doc_key": decisions,
+                "action": action,
+                "reason": reason,
+                "remarks": remarks,
+                "itc_reduction": itc_reduction,
+                **{f"declared_{k}": val for k, val in (declared or {}).items()},
+            }
+            frame = conform(pl.DataFrame([row]), DECISION_COLUMNS)
+        else:
+            frame = decisions
+        frame = frame.with_columns(source=pl.lit(source))
+        refused = blocking(self.check_decisions(frame, rules=rules))
+        if refused.height:
+            raise GuardError(_refusal(refused))
+        return self.append_decisions(frame, source=source, user=user)
+
+    # ------------------------------------------------------------------ uploads, portal errors
+
+    def record_upload(
+        self,
+        file: str | os.PathLike[str],
+        doc_keys: Sequence[str],
+        *,
+        upload_id: str | None = None,
+        created: dt.datetime | None = None,
+    ) -> str:
+        """Log a generated upload file and the documents it carries; returns the upload id."""
+        count = int(self._scalar("SELECT count(*) FROM uploads")) + 1
+        upload_id = upload_id or f"upload-{count:04d}"
+        self._rows(
+            "INSERT INTO uploads VALUES (?, ?, ?, ?)",
+            [upload_id, str(file), created or _now(), sorted(doc_keys)],
+            step="record_upload",
+        )
+        return upload_id
+
+    def record_portal_errors(
+        self, frame: pl.DataFrame, *, upload_id: str | None, received: dt.datetime | None = None
+    ) -> int:
+        """Log the portal's per-document errors (doc_key, error_cd, error_msg); returns rows."""
+        frame = conform(
+            frame.with_columns(
+                upload_id=pl.lit(upload_id, pl.String()),
+                received=pl.lit(received or _now(), pl.Datetime("us")),
+            ),
+            PORTAL_ERROR_COLUMNS,
+        )
+        self.engine.register("_ws_frame", frame)
+        self._rows(
+            f"INSERT INTO portal_errors SELECT {_names(PORTAL_ERROR_COLUMNS)} FROM _ws_frame",
+            step="record_portal_errors",
+        )
+        return frame.height
+
+    def uploads(self) -> pl.DataFrame:
+        """Every logged upload, oldest first."""
+        frame = self.engine.query("SELECT * FROM uploads ORDER BY created, upload_id")
+        return frame.select(pl.col(n).cast(t) for n, t in UPLOAD_COLUMNS.items())
+
+    def portal_errors(self) -> pl.DataFrame:
+        """Every logged portal error, sorted."""
+        frame = self.engine.query("SELECT * FROM portal_errors ORDER BY received, doc_key")
+        return frame.select(pl.col(n).cast(t) for n, t in PORTAL_ERROR_COLUMNS.items())
+
+
+#: Decision sources a rule suggestion never overrides while the document is unchanged.
+HUMAN_KEEP: tuple[str, ...] = tuple(s for s in DECISION_SOURCES if s != "rule")
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _current_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _refusal(violations: pl.DataFrame, limit: int = 5) -> str:
+    """One line naming the refused documents and the guards' messages."""
+    parts = []
+    for row in violations.head(limit).iter_rows(named=True):
+        hint = " (give a reason to override)" if row["overridable"] else ""
+        parts.append(f"{row['doc_key']}: {row['message']}{hint} [{row['guard_id']}]")
+    more = violations.height - limit
+    return "refused: " + "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
