@@ -1,0 +1,242 @@
+"""Which file header feeds which canonical field: built-in spellings, presets and mapping files.
+
+Resolution order for each field: the user's mapping file, then the preset, then the spellings
+recognised out of the box (`spellings.toml`, the one list of header spellings). Presets are data:
+one TOML file per ERP in `imsdata/register/presets/`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from imsdata.errors import InputError, UsageError
+from imsdata.register._parse import key, spellings
+
+#: Source fields a register file can provide, in the order the summary shows them.
+FIELDS: tuple[str, ...] = (
+    "register_id", "supplier_gstin", "supplier_name", "doc_type", "doc_number", "doc_date",
+    "voucher_date", "taxable_value", "igst", "cgst", "sgst", "cess", "doc_value", "pos",
+    "reverse_charge", "recipient_gstin",
+)  # fmt: skip
+MONEY_FIELDS: tuple[str, ...] = ("taxable_value", "igst", "cgst", "sgst", "cess", "doc_value")
+TAX_HEADS: tuple[str, ...] = ("igst", "cgst", "sgst")
+#: Fields that must be found; a date may come from doc_date or, failing that, voucher_date.
+REQUIRED: tuple[str, ...] = ("supplier_gstin", "doc_number", "doc_date", "taxable_value")
+SIGN_CONVENTIONS: dict[str, str] = {
+    "negative_is_credit_note": "a row booked with negative amounts is a credit note: its amounts "
+    "become positive and its type CN (a negative debit note is rejected as ambiguous)",
+    "absolute": "signs are ignored (amounts taken as absolute values); the type column decides",
+}
+_OPTIONS = {"date_format", "date_formats", "sign_convention", "default_doc_type"}
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """Explicit column choices and reading options (from a preset and/or a mapping file).
+
+    `columns` maps a field to candidate headers, first present wins; an empty tuple means the
+    field is deliberately not read. `strict` fields come from the user: a missing header is an
+    error rather than a fallback to the built-in spellings.
+    """
+
+    columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    strict: frozenset[str] = frozenset()
+    date_formats: tuple[str, ...] = ()
+    sign_convention: str = "negative_is_credit_note"
+    default_doc_type: str = "INV"
+    name: str = "built-in spellings"
+
+    def over(self, base: Mapping) -> Mapping:
+        """This mapping layered over `base` (this one wins field by field and option by option)."""
+        return replace(
+            base,
+            columns={**base.columns, **self.columns},
+            strict=base.strict | self.strict,
+            date_formats=self.date_formats or base.date_formats,
+            sign_convention=self.sign_convention
+            if self.sign_convention != Mapping.sign_convention
+            else base.sign_convention,
+            default_doc_type=self.default_doc_type
+            if self.default_doc_type != Mapping.default_doc_type
+            else base.default_doc_type,
+            name=f"{self.name} over {base.name}" if base.columns else self.name,
+        )
+
+
+def _from_toml(data: dict[str, Any], origin: str, *, strict: bool) -> Mapping:
+    """Build a Mapping from parsed TOML, naming `origin` in every error."""
+    unknown = set(data) - {"columns", "options", "description", "preset"}
+    if unknown:
+        raise InputError(
+            f"{origin}: unknown section(s) {sorted(unknown)}; use [columns], [options]"
+        )
+    columns: dict[str, tuple[str, ...]] = {}
+    for name, value in data.get("columns", {}).items():
+        if name not in FIELDS:
+            raise InputError(
+                f"{origin}: unknown field '{name}' in [columns]; known: {list(FIELDS)}"
+            )
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise InputError(f"{origin}: [columns] {name} must be a header or a list of headers")
+        columns[name] = tuple(v for v in values if v.strip())
+    options = data.get("options", {})
+    bad = set(options) - _OPTIONS
+    if bad:
+        raise InputError(f"{origin}: unknown option(s) {sorted(bad)}; known: {sorted(_OPTIONS)}")
+    formats = options.get("date_formats", [])
+    if "date_format" in options:
+        formats = [options["date_format"], *formats]
+    if isinstance(formats, str) or not all(isinstance(f, str) and "%" in f for f in formats):
+        raise InputError(f"{origin}: date formats must be strftime patterns such as '%d/%m/%Y'")
+    sign = options.get("sign_convention", Mapping.sign_convention)
+    if sign not in SIGN_CONVENTIONS:
+        raise InputError(f"{origin}: sign_convention must be one of {list(SIGN_CONVENTIONS)}")
+    default_type = str(options.get("default_doc_type", "INV")).upper()
+    if default_type not in ("INV", "DN", "CN"):
+        raise InputError(f"{origin}: default_doc_type must be INV, DN or CN")
+    return Mapping(
+        columns=columns,
+        strict=frozenset(columns) if strict else frozenset(),
+        date_formats=tuple(formats),
+        sign_convention=sign,
+        default_doc_type=default_type,
+        name=origin,
+    )
+
+
+@cache
+def presets() -> dict[str, str]:
+    """Named presets shipped with imsdata: name -> one-line description."""
+    folder = resources.files("imsdata.register").joinpath("presets")
+    out = {}
+    for item in sorted(folder.iterdir(), key=lambda p: p.name):
+        if item.name.endswith(".toml"):
+            data = tomllib.loads(item.read_text("utf-8"))
+            out[item.name.removesuffix(".toml")] = data.get("description", "")
+    return out
+
+
+def load_preset(name: str) -> Mapping:
+    """The named preset (see `presets()`); an unknown name is a usage error listing the names."""
+    if name not in presets():
+        raise UsageError(f"unknown preset '{name}'; available: {', '.join(presets())}")
+    text = resources.files("imsdata.register").joinpath("presets", f"{name}.toml")
+    return _from_toml(tomllib.loads(text.read_text("utf-8")), f"preset {name}", strict=False)
+
+
+def load_mapping(path: str | os.PathLike[str]) -> Mapping:
+    """A user mapping file (TOML: `[columns] doc_number = "Ref No"`, `[options] date_format`...).
+
+    A mapping file may name a base `preset = "tally"`; its own columns win over the preset's.
+    """
+    target = Path(path)
+    try:
+        data = tomllib.loads(target.read_text("utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{target}: mapping file not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{target}: not a valid TOML mapping file ({exc})") from None
+    mapping = _from_toml(data, str(target), strict=True)
+    if "preset" in data:
+        mapping = mapping.over(load_preset(str(data["preset"])))
+    return mapping
+
+
+def _header_keys(header: str) -> tuple[str, ...]:
+    """Comparison keys of a header: as written, and without a trailing '(Rs.)'-style unit."""
+    bare = re.sub(r"\s*[(\[][^()\[\]]*[)\]]\s*$", "", header)
+    return tuple(dict.fromkeys(k for k in (key(header), key(bare)) if k))
+
+
+@cache
+def spelling_table() -> dict[str, tuple[str, int]]:
+    """Spelling key -> (field, priority) for every built-in header spelling."""
+    table: dict[str, tuple[str, int]] = {}
+    for name, words in spellings()["headers"].items():
+        for rank, word in enumerate(words):
+            table.setdefault(key(word), (name, rank))
+    return table
+
+
+def recognised(header: str, extra: Iterable[str] = ()) -> bool:
+    """True when a cell looks like a register header (used to find the header row)."""
+    extra_keys = {key(h) for h in extra}
+    return any(k in spelling_table() or k in extra_keys for k in _header_keys(header))
+
+
+def _find(headers: Sequence[str], wanted: str) -> str | None:
+    """The header equal to `wanted`, exactly or by comparison key."""
+    if wanted in headers:
+        return wanted
+    want = key(wanted)
+    return next((h for h in headers if want in _header_keys(h)), None)
+
+
+def resolve(
+    headers: Sequence[str], mapping: Mapping, *, id_column: str | None, origin: str
+) -> dict[str, str]:
+    """Field -> header for this file. Raises InputError naming the columns it could not find."""
+    used: dict[str, str] = {}
+    taken: set[str] = set()
+    if id_column is not None:
+        found = _find(headers, id_column)
+        if found is None:
+            raise InputError(
+                f"{origin}: id column '{id_column}' not found; headers seen: {_list(headers)}"
+            )
+        used["register_id"] = found
+        taken.add(found)
+    for name, candidates in mapping.columns.items():
+        if name in used:
+            continue
+        hit = next((h for c in candidates if (h := _find(headers, c)) and h not in taken), None)
+        if hit is not None:
+            used[name] = hit
+            taken.add(hit)
+        elif not candidates:
+            used[name] = ""  # deliberately not read
+        elif name in mapping.strict:
+            raise InputError(
+                f"{origin}: the mapping names {_list(candidates)} for {name}, but the file has "
+                f"no such column; headers seen: {_list(headers)}"
+            )
+    best: dict[str, tuple[int, int, str]] = {}
+    for position, header in enumerate(headers):
+        if header in taken:
+            continue
+        hits = [spelling_table()[k] for k in _header_keys(header) if k in spelling_table()]
+        for name, rank in hits[:1]:
+            if name not in used and (name not in best or (rank, position) < best[name][:2]):
+                best[name] = (rank, position, header)
+    for name, (_, _, header) in best.items():
+        used[name] = header
+    missing = [f for f in REQUIRED if not used.get(f)]
+    if "doc_date" in missing and used.get("voucher_date"):
+        missing.remove("doc_date")
+    if not any(used.get(h) for h in TAX_HEADS):
+        missing.append("igst/cgst/sgst (at least one)")
+    if missing:
+        examples = {
+            f: spellings()["headers"][f][:2] for f in missing if f in spellings()["headers"]
+        }
+        hint = "; ".join(f"{f} (e.g. {_list(e)})" for f, e in examples.items())
+        raise InputError(
+            f"{origin}: required column(s) not found: {', '.join(missing)}"
+            + (f" [{hint}]" if hint else "")
+            + f"; headers seen: {_list(headers)}; map them with --mapping FILE "
+            f'([columns] doc_number = "Your Header") or choose a --preset ({", ".join(presets())})'
+        )
+    return {f: used[f] for f in FIELDS if used.get(f)}
+
+
+def _list(items: Iterable[str]) -> str:
+    return ", ".join(f"'{i}'" for i in items)

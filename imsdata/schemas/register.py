@@ -1,0 +1,236 @@
+"""Pandera models for the canonical purchase-register frame (`REGISTER_COLUMNS`, issue 3).
+
+`RegisterModel` is the contract every register frame must meet (errors reject the row);
+`RegisterWarnings` holds the checks that only deserve a warning (a wrong GSTIN check character,
+tax heads that do not fit the place of supply). `validate_register` runs both and returns the
+good rows plus rejects and warnings as frames, one row per (row, field, reason).
+"""
+
+import pandera.polars as pa
+import polars as pl
+from pandera.config import ValidationDepth, config_context
+
+from imsdata import gstin as gst
+from imsdata.schemas import MONEY, REGISTER_COLUMNS
+
+DOC_TYPES = ("INV", "DN", "CN")
+
+#: One row per problem: where it is (file, data row, id, field and file header), the cell, why.
+REJECT_COLUMNS: dict[str, pl.DataType] = {
+    "source_file": pl.String(),
+    "source_row": pl.Int64(),
+    "register_id": pl.String(),
+    "field": pl.String(),  # canonical field (REGISTER_COLUMNS name or a mapped source field)
+    "column": pl.String(),  # the file's header for that field, when known
+    "value": pl.String(),  # the cell as read
+    "reason": pl.String(),
+    "record": pl.String(),  # the whole input row as a JSON object, so nothing is lost
+}
+WARNING_COLUMNS: dict[str, pl.DataType] = {k: v for k, v in REJECT_COLUMNS.items() if k != "record"}
+
+
+def _state() -> pl.Expr:
+    return pl.col("supplier_gstin").str.slice(0, 2)
+
+
+class RegisterModel(pa.DataFrameModel):
+    """The canonical register frame: one row per document, positive Decimal money, INV/DN/CN."""
+
+    register_id: str = pa.Field(nullable=False)
+    recipient_gstin: str = pa.Field(nullable=True)
+    supplier_gstin: str = pa.Field(nullable=True)
+    supplier_pan: str = pa.Field(nullable=True)
+    supplier_name: str = pa.Field(nullable=True)
+    doc_type: str = pa.Field(isin=DOC_TYPES)
+    doc_number: str = pa.Field(str_length={"min_value": 1})
+    doc_date: pl.Date = pa.Field()
+    taxable_value: MONEY = pa.Field(ge=0)
+    igst: MONEY = pa.Field(ge=0)
+    cgst: MONEY = pa.Field(ge=0)
+    sgst: MONEY = pa.Field(ge=0)
+    cess: MONEY = pa.Field(ge=0)
+    doc_value: MONEY = pa.Field(ge=0)
+    pos: str = pa.Field(nullable=True, isin=list(gst.STATES))
+    reverse_charge: bool = pa.Field()
+    in_scope: bool = pa.Field()
+    scope_reason: str = pa.Field(nullable=True)
+    source_file: str = pa.Field()
+    source_row: pl.Int64 = pa.Field(ge=1)
+
+    class Config:
+        strict = True
+        ordered = True
+
+    @pa.check("supplier_gstin", "recipient_gstin", name="bad GSTIN format")
+    def gstin_format(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """A GSTIN, when present, has the regular or government shape."""
+        col = pl.col(data.key)
+        return data.lazyframe.select(col.is_null() | gst.format_expr(col))
+
+    @pa.dataframe_check(name="no supplier GSTIN but in IMS scope")
+    def scope_needs_gstin(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """Only documents from a registered supplier can be in IMS scope."""
+        return data.lazyframe.select(~pl.col("in_scope") | pl.col("supplier_gstin").is_not_null())
+
+    @pa.dataframe_check(name="out of scope without a reason")
+    def scope_reason_given(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """Every out-of-scope row says why."""
+        return data.lazyframe.select(pl.col("in_scope") | pl.col("scope_reason").is_not_null())
+
+
+#: The field a row-level (dataframe) check is about, for the rejects/warnings frames.
+CHECK_FIELDS: dict[str, str] = {
+    "no supplier GSTIN but in IMS scope": "supplier_gstin",
+    "out of scope without a reason": "scope_reason",
+    "IGST charged on an intra-state supply (supplier state = place of supply)": "igst",
+    "CGST/SGST charged on an inter-state supply (supplier state != place of supply)": "cgst",
+    "CGST differs from SGST": "sgst",
+    "duplicate register_id": "register_id",
+}
+
+
+class RegisterWarnings(pa.DataFrameModel):
+    """Checks that flag a row for review without rejecting it."""
+
+    supplier_gstin: str = pa.Field(nullable=True)
+    recipient_gstin: str = pa.Field(nullable=True)
+
+    class Config:
+        strict = False
+
+    @pa.check("supplier_gstin", "recipient_gstin", name="bad GSTIN check character")
+    def gstin_check_char(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """The 15th character is the Luhn mod-36 check of the first 14 (ims-spec.md §4)."""
+        col = pl.col(data.key)
+        return data.lazyframe.select(col.is_null() | ~gst.format_expr(col) | gst.check_expr(col))
+
+    @pa.dataframe_check(
+        name="IGST charged on an intra-state supply (supplier state = place of supply)"
+    )
+    def igst_intra(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """Intra-state supplies carry CGST and SGST, not IGST."""
+        intra = (_state() == pl.col("pos")).fill_null(False)
+        return data.lazyframe.select(~(intra & (pl.col("igst") > 0)))
+
+    @pa.dataframe_check(
+        name="CGST/SGST charged on an inter-state supply (supplier state != place of supply)"
+    )
+    def cgst_inter(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """Inter-state supplies carry IGST, not CGST and SGST."""
+        inter = (_state() != pl.col("pos")).fill_null(False)
+        return data.lazyframe.select(~(inter & ((pl.col("cgst") > 0) | (pl.col("sgst") > 0))))
+
+    @pa.dataframe_check(name="CGST differs from SGST")
+    def cgst_equals_sgst(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """CGST and SGST are levied at the same rate, so they are equal."""
+        return data.lazyframe.select(pl.col("cgst") == pl.col("sgst"))
+
+    @pa.dataframe_check(name="duplicate register_id")
+    def unique_id(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """Register ids identify rows downstream; a repeated id makes matches ambiguous."""
+        return data.lazyframe.select(~pl.col("register_id").is_duplicated())
+
+
+def failures(
+    model: type[pa.DataFrameModel],
+    frame: pl.DataFrame,
+    *,
+    fields: dict[str, str] | None = None,
+) -> pl.DataFrame:
+    """Run a pandera model (data checks, lazily) and return its failures as data.
+
+    Columns: `index` (row position in `frame`), `field`, `value` (the cell as text), `reason`
+    (the check's name). Row-level checks are attributed to a field by `fields` (name -> field).
+    A failure that is not about a row (a missing column, a wrong dtype) is a bug: it is raised.
+    """
+    fields = {**CHECK_FIELDS, **(fields or {})}
+    schema = pl.Schema({"index": pl.Int64(), "field": pl.String(), "value": pl.String(),
+                        "reason": pl.String()})  # fmt: skip
+    with config_context(validation_depth=ValidationDepth.SCHEMA_AND_DATA):
+        try:
+            model.validate(frame, lazy=True)
+        except pa.errors.SchemaErrors as exc:
+            error = exc
+        else:
+            return pl.DataFrame(schema=schema)
+    cases = error.failure_cases
+    if cases["index"].null_count():
+        raise error  # schema-level: our own bug, not the user's data
+    column_level = pl.col("schema_context") == "Column"
+    cases = cases.with_columns(
+        field=pl.when(column_level)
+        .then(pl.col("column"))
+        .otherwise(pl.col("check").replace_strict(fields, default=None)),
+        index=pl.col("index").cast(pl.Int64),
+    )
+    texts = frame.with_row_index("index").with_columns(pl.col("index").cast(pl.Int64))
+    row_level = cases.filter(~column_level)
+    if row_level.height:
+        # the value of a row-level failure is the cell of the field it is attributed to
+        wanted = sorted(set(row_level["field"].drop_nulls()) & set(frame.columns))
+        melted = texts.select("index", *(pl.col(c).cast(pl.String) for c in wanted)).unpivot(
+            index="index", variable_name="field", value_name="cell"
+        )
+        row_level = row_level.join(melted, on=["index", "field"], how="left").with_columns(
+            failure_case=pl.col("cell")
+        )
+    out = pl.concat(
+        [
+            cases.filter(column_level).select("index", "field", "failure_case", "check"),
+            row_level.select("index", "field", "failure_case", "check"),
+        ]
+    )
+    check = pl.col("check")
+    reason = (
+        pl.when(check.str.starts_with("isin("))
+        .then(pl.lit("not an allowed value"))
+        .when(check.str.starts_with("greater_than_or_equal_to("))
+        .then(pl.lit("negative amount"))
+        .when(check.str.starts_with("str_length("))
+        .then(pl.lit("blank value"))
+        .when(check == "not_nullable")
+        .then(pl.lit("missing value"))
+        .otherwise(check)
+    )
+    return (
+        out.select("index", "field", value="failure_case", reason=reason)
+        .unique(maintain_order=True)
+        .sort("index", "field", "reason")
+        .cast(schema)
+    )
+
+
+def problems_frame(frame: pl.DataFrame, found: pl.DataFrame, columns: dict) -> pl.DataFrame:
+    """Turn `failures` output into a rejects/warnings frame using the rows' lineage columns."""
+    lineage = frame.select("source_file", "source_row", "register_id").with_row_index("index")
+    joined = found.join(lineage.with_columns(pl.col("index").cast(pl.Int64)), on="index")
+    return joined.select(
+        [pl.col(c) if c in joined.columns else pl.lit(None).alias(c) for c in columns]
+    ).cast(columns)
+
+
+def validate_register(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Validate a canonical register frame: (good rows, rejects, warnings), as `REJECT_COLUMNS`.
+
+    A row with any error is rejected whole; warnings are reported only for the good rows.
+    """
+    errors = failures(RegisterModel, frame)
+    bad = errors["index"].unique()
+    rejects = problems_frame(frame, errors, REJECT_COLUMNS)
+    good = frame.with_row_index("_i").filter(~pl.col("_i").is_in(bad.implode())).drop("_i")
+    warnings = problems_frame(good, failures(RegisterWarnings, good), WARNING_COLUMNS)
+    return good, rejects, warnings
+
+
+__all__ = [
+    "CHECK_FIELDS",
+    "DOC_TYPES",
+    "REGISTER_COLUMNS",
+    "REJECT_COLUMNS",
+    "WARNING_COLUMNS",
+    "RegisterModel",
+    "RegisterWarnings",
+    "failures",
+    "problems_frame",
+    "validate_register",
+]
