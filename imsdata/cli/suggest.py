@@ -1,0 +1,147 @@
+"""`imsdata suggest` and `imsdata decide`: thin commands over `imsdata.rules` and the workspace."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+
+from imsdata.cli._common import err, frame_table, out
+from imsdata.errors import UsageError
+from imsdata.schemas import ACTIONS
+from imsdata.workspace import DEFAULT_WORKSPACE, Workspace, file_hash
+
+
+def _paths_hash(paths: list[Path]) -> str:
+    """Content hash of the given files (folders: every file under them), order-independent."""
+    parts = []
+    for path in paths:
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        parts += [file_hash(f) for f in files]
+    parts.sort()
+    return parts[0] if len(parts) == 1 else hashlib.sha256("".join(parts).encode()).hexdigest()
+
+
+def _counts(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    return frame.group_by(column).len("documents").sort(column)
+
+
+def suggest_command(
+    ims_paths: Annotated[
+        list[Path],
+        typer.Option("--ims", help="IMS download(s): JSON, zip, folder or canonical .parquet."),
+    ],
+    register: Annotated[Path, typer.Option("--register", "-r", help="Purchase register file.")],
+    rules: Annotated[
+        Path | None, typer.Option("--rules", help="Rule file (TOML); default: bundled rules.")
+    ] = None,
+    period: Annotated[
+        str | None, typer.Option("--period", help="Return period MMYYYY; default: latest.")
+    ] = None,
+    workspace: Annotated[
+        Path, typer.Option("--workspace", "-w", help="Workspace DuckDB file.")
+    ] = Path(DEFAULT_WORKSPACE),
+) -> None:
+    """Reconcile, then suggest an action for every IMS document and log it in the workspace.
+
+    Rule suggestions never replace a person's decision on a document that did not change.
+
+    Example: `imsdata suggest --ims ims.json --register purchases.csv --period 112025`
+    """
+    from imsdata.cli.reconcile import load_ims, load_register
+    from imsdata.reconcile import reconcile
+    from imsdata.rules import load_rules, resolve_period, suggest
+
+    ruleset = load_rules(rules)  # fail on a bad rule file before any work
+    ims = load_ims(ims_paths)
+    reg = load_register(register)
+    used_period = resolve_period(ims, period)
+    matches = reconcile(ims, reg)
+    with Workspace(workspace) as ws:
+        labels = ", ".join(p.name for p in ims_paths)
+        info = ws.import_ims(ims, source_hash=_paths_hash(ims_paths), label=labels)
+        err.print(f"IMS: {info.message}")
+        rinfo = ws.import_register(reg, source_hash=_paths_hash([register]), label=register.name)
+        err.print(f"register: {rinfo.message}")
+        if info.new or rinfo.new:
+            ws.save_matches(matches)
+        suggestions = suggest(ims, matches, rules=ruleset, period=used_period)
+        stored = ws.store_suggestions(suggestions)
+        changes = ws.changes_since_previous()
+        has_previous = ws.imports().filter(pl.col("kind") == "ims").height > 1
+    title = f"Period {used_period or '?'}: {suggestions.height} documents"
+    out.print(frame_table(_counts(suggestions, "action"), title=title))
+    out.print(frame_table(_counts(suggestions, "rule_id"), title="By rule"))
+    stopped = suggestions["stopped_by"].drop_nulls().len()
+    if stopped:
+        out.print(f"{stopped} document(s) fell through a rule a guard stopped (see stopped_by)")
+    out.print(
+        f"logged {stored['appended']} suggestion(s); kept {stored['kept_human']} decision(s) "
+        f"made by people; {stored['unchanged']} unchanged"
+    )
+    if info.new and has_previous:
+        out.print(frame_table(_counts(changes, "change"), title="Since the previous download"))
+        flagged = changes["needs_review"].sum()
+        if flagged:
+            out.print(f"{flagged} decided document(s) changed or left IMS: review them")
+    err.print(f"workspace: {workspace}")
+
+
+def _resolve_doc(ws: Workspace, doc: str) -> str:
+    """A doc_key from a doc_key, a document number, or GSTIN:NUMBER (must be unique)."""
+    ims = ws.latest_ims()
+    if doc in set(ims["doc_key"].to_list()):
+        return doc
+    if ":" in doc:
+        gstin, number = doc.split(":", 1)
+        hits = ims.filter(
+            (pl.col("supplier_gstin") == gstin.strip().upper())
+            & (pl.col("doc_number") == number.strip())
+        )
+    else:
+        hits = ims.filter(pl.col("doc_number") == doc.strip())
+    keys = sorted(hits["doc_key"].to_list())
+    if len(keys) == 1:
+        return keys[0]
+    if not keys:
+        raise UsageError(f"no document '{doc}' in the latest IMS download of {ws.path}")
+    raise UsageError(f"'{doc}' matches {len(keys)} documents, give the doc_key: {keys[:3]}")
+
+
+def decide_command(
+    doc: Annotated[str, typer.Argument(help="doc_key, document number, or GSTIN:NUMBER.")],
+    action: Annotated[str, typer.Option("--action", "-a", help="accept|reject|pending|no_action")],
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why (needed to override our own guards).")
+    ] = None,
+    remarks: Annotated[
+        str | None, typer.Option("--remarks", help="Remarks for the supplier.")
+    ] = None,
+    workspace: Annotated[
+        Path, typer.Option("--workspace", "-w", help="Workspace DuckDB file.")
+    ] = Path(DEFAULT_WORKSPACE),
+    user: Annotated[str | None, typer.Option("--user", help="Who decides.")] = None,
+    rules: Annotated[Path | None, typer.Option("--rules", help="Rule file (TOML).")] = None,
+) -> None:
+    """Record a manual decision for one document, after the portal guards allow it.
+
+    Example: `imsdata decide INV/25/0042 --action reject --reason "goods returned"`
+    """
+    if action not in ACTIONS:
+        raise UsageError(f"--action must be one of {', '.join(ACTIONS)}")
+    if not workspace.exists():
+        raise UsageError(f"{workspace}: no workspace yet (run imsdata suggest first)")
+    with Workspace(workspace) as ws:
+        key = _resolve_doc(ws, doc)
+        row = ws.decide(key, action, reason=reason, remarks=remarks, user=user, rules=rules)
+    decided = row.row(0, named=True)
+    out.print(f"{key}: {action} (decision {decided['decision_id']}, by {decided['user']})")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `suggest` and `decide` to the app."""
+    app.command("suggest")(suggest_command)
+    app.command("decide")(decide_command)
