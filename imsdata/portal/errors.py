@@ -195,13 +195,7 @@ def _norm(col: str) -> pl.Expr:
     return pl.col(col).str.strip_chars().str.to_uppercase()
 
 
-def match_errors(errors: pl.DataFrame, documents: pl.DataFrame) -> pl.DataFrame:
-    """Attach each error to its document(s) by section + supplier + number; adds doc_key, advice.
-
-    `documents` holds doc_key, section, supplier_gstin, doc_number (the uploaded documents, or
-    the downloaded ones). An entry naming a supplier but no document applies to every document
-    of that supplier in that section. Unmatched errors keep a null doc_key: they are listed.
-    """
+def _match(errors: pl.DataFrame, documents: pl.DataFrame) -> pl.DataFrame:
     docs = documents.select(
         "doc_key",
         "section",
@@ -215,12 +209,30 @@ def match_errors(errors: pl.DataFrame, documents: pl.DataFrame) -> pl.DataFrame:
     by_supplier = errs.filter(pl.col("_num").is_null()).join(
         docs.drop("_num"), on=["section", "_stin"], how="left"
     )
-    matched = pl.concat([by_doc.drop("_num"), by_supplier], how="diagonal")
-    return (
-        matched.drop("_stin", "_num", strict=False)
-        .with_columns(advice=advice_expr())
-        .sort("entry", "doc_key", nulls_last=True)
+    return pl.concat([by_doc.drop("_num"), by_supplier], how="diagonal").drop(
+        "_stin", "_num", strict=False
     )
+
+
+def match_errors(
+    errors: pl.DataFrame, documents: pl.DataFrame, fallback: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Attach each error to its document(s) by section + supplier + number; adds doc_key, advice.
+
+    `documents` holds doc_key, section, supplier_gstin, doc_number (the uploaded documents);
+    errors they do not explain are tried against `fallback` (e.g. the downloaded documents). An
+    entry naming a supplier but no document applies to every document of that supplier in that
+    section. Unmatched errors keep a null doc_key: they are listed, never dropped.
+    """
+    matched = _match(errors, documents)
+    if fallback is not None:
+        missing = matched.filter(pl.col("doc_key").is_null()).select(errors.columns)
+        if missing.height:
+            matched = pl.concat(
+                [matched.filter(pl.col("doc_key").is_not_null()), _match(missing, fallback)],
+                how="diagonal",
+            )
+    return matched.with_columns(advice=advice_expr()).sort("entry", "doc_key", nulls_last=True)
 
 
 def request_failed(errors: pl.DataFrame) -> bool:

@@ -28,7 +28,15 @@ from imsdata.portal.sections import (
     VALUE_KEYS,
     Section,
 )
-from imsdata.schemas import ACTIONS, DECISION_COLUMNS, MATCH_COLUMNS, MONEY, conform, empty
+from imsdata.schemas import (
+    ACTIONS,
+    DECISION_COLUMNS,
+    MATCH_COLUMNS,
+    MONEY,
+    conform,
+    doc_key_expr,
+    empty,
+)
 
 #: Limits per upload file. The portal's own limits are not published (ims-spec.md §6); these are
 #: conservative defaults, overridable on every call and on the CLI.
@@ -358,21 +366,27 @@ def split_records(
     return chunks
 
 
-def write_upload(
+@dataclass(frozen=True)
+class UploadFile:
+    """One upload file: where it goes, its kind (save/reset), its text and its documents."""
+
+    path: Path
+    kind: str
+    text: str
+    doc_keys: list[str]
+
+
+def plan_upload(
     payloads: Payloads,
     out_dir: str | Path,
     *,
     max_records: int = DEFAULT_MAX_RECORDS,
     max_bytes: int = DEFAULT_MAX_BYTES,
     api: bool = False,
-) -> list[Path]:
-    """Write save_001.json... and reset_001.json... atomically; returns the paths written.
-
-    Nothing is written when nothing changed. Older numbered files of the same kind left in the
-    folder by a previous, larger export are removed so the folder holds exactly this upload.
-    """
+) -> list[UploadFile]:
+    """The files an upload needs (save_001.json..., reset_001.json...), rendered, not written."""
     out = Path(out_dir)
-    plan: list[tuple[Path, str]] = []
+    plan: list[UploadFile] = []
     for kind in ("save", "reset"):
         chunks = split_records(
             _frame(payloads, kind),
@@ -383,19 +397,41 @@ def write_upload(
         )
         for i, chunk in enumerate(chunks, start=1):
             text = render_payload(payloads.rtin, kind, chunk, api=api)
-            plan.append((out / f"{kind}_{i:03d}.json", text))
-    if not plan:
-        return []
-    for path, text in plan:
-        with atomic_open(path) as fh:
-            fh.write(text)
-    written = {p for p, _ in plan}
-    for stale in sorted(out.glob("save_[0-9][0-9][0-9].json")) + sorted(
-        out.glob("reset_[0-9][0-9][0-9].json")
-    ):
-        if stale not in written:
-            stale.unlink()
-    return [p for p, _ in plan]
+            plan.append(
+                UploadFile(out / f"{kind}_{i:03d}.json", kind, text, chunk["doc_key"].to_list())
+            )
+    return plan
+
+
+def write_files(plan: list[UploadFile]) -> list[Path]:
+    """Write planned upload files atomically; stale numbered files of an older, larger export in
+    the same folders are removed so each folder holds exactly this upload."""
+    for item in plan:
+        with atomic_open(item.path) as fh:
+            fh.write(item.text)
+    written = {item.path for item in plan}
+    for folder in sorted({item.path.parent for item in plan}):
+        for pattern in ("save_[0-9][0-9][0-9].json", "reset_[0-9][0-9][0-9].json"):
+            for stale in sorted(folder.glob(pattern)):
+                if stale not in written:
+                    stale.unlink()
+    return [item.path for item in plan]
+
+
+def write_upload(
+    payloads: Payloads,
+    out_dir: str | Path,
+    *,
+    max_records: int = DEFAULT_MAX_RECORDS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    api: bool = False,
+) -> list[Path]:
+    """Write save_001.json... and reset_001.json... atomically; returns the paths written.
+
+    Nothing is written when nothing changed.
+    """
+    plan = plan_upload(payloads, out_dir, max_records=max_records, max_bytes=max_bytes, api=api)
+    return write_files(plan)
 
 
 @dataclass(frozen=True)
@@ -403,7 +439,12 @@ class ExportResult:
     """What an export did: the payloads built and the files written (none when unchanged)."""
 
     payloads: Payloads
-    paths: list[Path]
+    files: list[UploadFile]
+
+    @property
+    def paths(self) -> list[Path]:
+        """The files written, in order."""
+        return [f.path for f in self.files]
 
 
 def export_upload(
@@ -424,5 +465,76 @@ def export_upload(
     payloads = build_payloads(
         ims, decisions, rtin=rtin, matches=matches, rules=rules, period=period, only=only
     )
-    paths = write_upload(payloads, out_dir, max_records=max_records, max_bytes=max_bytes, api=api)
-    return ExportResult(payloads, paths)
+    plan = plan_upload(payloads, out_dir, max_records=max_records, max_bytes=max_bytes, api=api)
+    write_files(plan)
+    return ExportResult(payloads, plan)
+
+
+def read_upload(path: str | Path) -> pl.DataFrame:
+    """The documents of one of our upload files: doc_key, kind, section, supplier_gstin,
+    doc_number, prev_status, action (null for a reset). InputError if it is not one."""
+    p = Path(path)
+    try:
+        obj = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{p}: upload file not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{p}: not valid JSON ({exc})") from None
+    if isinstance(obj, dict) and isinstance(obj.get("data"), dict):
+        obj = obj["data"]
+    if not isinstance(obj, dict) or not isinstance(obj.get("invdata"), dict):
+        raise InputError(f"{p}: not an IMS upload file (no invdata)")
+    kind = "reset" if str(obj.get("reqtyp", "")).upper() == "RESET" else "save"
+    frames = []
+    for key, records in obj["invdata"].items():
+        sec = SECTIONS.get(str(key).lower())
+        if sec is None or not isinstance(records, list):
+            raise InputError(f"{p}: unknown section {key!r} in invdata")
+        keys = ("stin", sec.number_key, sec.date_key, "prev_status", "action")
+        rows = [{k: None if r.get(k) is None else str(r[k]) for k in keys} for r in records]
+        frame = pl.DataFrame(rows, schema=dict.fromkeys(keys, pl.String()))
+        frames.append(
+            frame.select(
+                section=pl.lit(sec.key),
+                supplier_gstin=pl.col("stin"),
+                doc_number=pl.col(sec.number_key),
+                doc_date=pl.col(sec.date_key).str.to_date("%d-%m-%Y", strict=False),
+                prev_status=pl.col("prev_status"),
+                action=pl.col("action"),
+            )
+        )
+    if not frames:
+        raise InputError(f"{p}: upload file holds no records")
+    docs = pl.concat(frames).with_columns(kind=pl.lit(kind))
+    bad = docs.filter(pl.col("doc_date").is_null() | pl.col("doc_number").is_null())
+    if bad.height:
+        raise InputError(f"{p}: {bad.height} record(s) without a valid number or date")
+    return docs.select(
+        doc_key_expr(),
+        "kind",
+        "section",
+        "supplier_gstin",
+        "doc_number",
+        "prev_status",
+        "action",
+    )
+
+
+def apply_portal_state(
+    ims: pl.DataFrame, log: pl.DataFrame, *, import_id: str | None
+) -> pl.DataFrame:
+    """The IMS snapshot with portal_action updated by `portal` decisions made since it was
+    downloaded (uploads the portal processed): their action is now the portal's (§2.4)."""
+    if import_id is None or log.is_empty() or "import_id" not in log.columns:
+        return ims
+    portal = current_decisions(
+        log.filter((pl.col("source") == "portal") & (pl.col("import_id") == import_id))
+    ).select(
+        "doc_key",
+        pl.col("action").replace_strict(ACTION_WORDS, return_dtype=pl.String).alias("_portal_now"),
+    )
+    return (
+        ims.join(portal, on="doc_key", how="left")
+        .with_columns(portal_action=pl.coalesce("_portal_now", "portal_action"))
+        .drop("_portal_now")
+    )
