@@ -138,6 +138,13 @@ def _current_decisions(decisions: pl.DataFrame | None, notes: list[str]) -> pl.D
             f"report: decision for {first['doc_key']} has action '{first['action']}'"
             f" (expected one of {', '.join(ACTIONS)}); {bad.height} such row(s)"
         )
+    if "status" in decisions.columns:  # the workspace's carry-over status of each decision
+        review = decisions.filter(pl.col("status") == "review").height
+        if review:
+            notes.append(
+                f"{review} decision(s) were made before the supplier changed the document:"
+                " review them (they still count here)."
+            )
     frame = decisions.with_row_index("_row")
     order = ["decided_at", "_row"] if "decided_at" in frame.columns else ["_row"]
     latest = frame.sort(order, nulls_last=False).unique("doc_key", keep="last")

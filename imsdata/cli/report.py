@@ -1,0 +1,174 @@
+"""`imsdata report`: the period-end report (HTML + Excel) from the workspace or from files."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+
+from imsdata.cli._common import err, out
+from imsdata.errors import UsageError
+
+
+def _from_workspace(path: Path) -> dict[str, pl.DataFrame | None]:
+    """Latest snapshot, its matches, current decisions, register and the previous snapshot."""
+    from imsdata.workspace import Workspace
+
+    if not path.exists():
+        raise UsageError(f"workspace {path} does not exist (run imsdata suggest or imsdata run)")
+    with Workspace(path) as ws:
+        ims = ws.latest_ims()
+        imports = ws.imports().filter(pl.col("kind") == "ims").sort("seq")
+        previous = ws.ims(imports["import_id"][-2]) if imports.height > 1 else None
+        return {
+            "ims": ims,
+            "matches": ws.latest_matches(),
+            "decisions": ws.current_decisions(),
+            "register": ws.latest_register(),
+            "previous": previous,
+        }
+
+
+def _from_files(
+    ims_paths: list[Path], register: Path, previous: list[Path] | None, period: str | None
+) -> dict[str, pl.DataFrame | None]:
+    """Read, reconcile and suggest through the library (no workspace involved)."""
+    from imsdata.cli.reconcile import load_ims, load_register
+    from imsdata.reconcile import reconcile
+    from imsdata.rules import suggest
+
+    ims = load_ims(ims_paths)
+    reg = load_register(register)
+    matches = reconcile(ims, reg)
+    return {
+        "ims": ims,
+        "matches": matches,
+        "decisions": suggest(ims, matches, period=period).with_columns(source=pl.lit("rule")),
+        "register": reg,
+        "previous": load_ims(previous) if previous else None,
+    }
+
+
+def _recipient(ims: pl.DataFrame, gstin: str | None) -> str:
+    if gstin:
+        return gstin
+    seen = ims["recipient_gstin"].drop_nulls().unique().sort().to_list()
+    if len(seen) == 1:
+        return seen[0]
+    if not seen:
+        raise UsageError("the download names no recipient GSTIN: give --gstin")
+    raise UsageError(f"the download names {len(seen)} recipient GSTINs: choose one with --gstin")
+
+
+def report_command(
+    workspace: Annotated[
+        Path,
+        typer.Option("--workspace", "-w", help="Workspace DuckDB file to report on."),
+    ] = Path("imsdata.duckdb"),
+    out_dir: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for report.html and report.xlsx.")
+    ] = Path("imsdata-out"),
+    ims_paths: Annotated[
+        list[Path] | None,
+        typer.Option("--ims", help="Report on these IMS downloads instead of the workspace."),
+    ] = None,
+    register: Annotated[
+        Path | None, typer.Option("--register", "-r", help="Purchase register (with --ims).")
+    ] = None,
+    previous: Annotated[
+        list[Path] | None,
+        typer.Option("--previous", help="The previous IMS download (with --ims), for changes."),
+    ] = None,
+    gstin: Annotated[
+        str | None, typer.Option("--gstin", help="Recipient GSTIN; default: from the download.")
+    ] = None,
+    period: Annotated[
+        str | None, typer.Option("--period", help="Return period MMYYYY; default: latest.")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="Date for ageing and deadlines, YYYY-MM-DD; default: the period end."
+        ),
+    ] = None,
+) -> None:
+    """Write the period-end report: report.html (opens offline) and report.xlsx.
+
+    Reads the latest IMS download, its reconciliation and the current decisions from the
+    workspace; or, with --ims and --register, reconciles and suggests from the files.
+
+    Example: `imsdata report --workspace imsdata.duckdb --out month-end`
+
+    Example: `imsdata report --ims ims.json --register purchases.csv --period 112025`
+    """
+    from imsdata.report import build_report, write_excel, write_html
+    from imsdata.rules import resolve_period
+
+    if ims_paths and register is None:
+        raise UsageError("--ims needs --register (or leave both out to use the workspace)")
+    if register is not None and not ims_paths:
+        raise UsageError("--register needs --ims (or leave both out to use the workspace)")
+    if previous and not ims_paths:
+        raise UsageError("--previous goes with --ims; the workspace keeps its own history")
+    when = None
+    if as_of:
+        try:
+            when = dt.date.fromisoformat(as_of)
+        except ValueError:
+            raise UsageError(f"--as-of '{as_of}' is not a date YYYY-MM-DD") from None
+    if ims_paths:
+        data = _from_files(ims_paths, register, previous, period)  # type: ignore[arg-type]
+    else:
+        data = _from_workspace(workspace)
+    ims = data["ims"]
+    assert ims is not None
+    used_period = resolve_period(ims, period)
+    if used_period is None:
+        raise UsageError("cannot tell the return period from the download: give --period")
+    report = build_report(
+        ims,
+        data["matches"],  # type: ignore[arg-type]
+        data["decisions"],
+        previous=data["previous"],
+        gstin=_recipient(ims, gstin),
+        period=used_period,
+        as_of=when,
+        register=data["register"],
+    )
+    html_path = write_html(report, out_dir / "report.html")
+    xlsx_path = write_excel(report, out_dir / "report.xlsx")
+    _summary(report)
+    for note in report.notes:
+        err.print(f"note: {note}")
+    out.print(f"wrote {html_path}")
+    out.print(f"wrote {xlsx_path}")
+
+
+def _summary(report) -> None:  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    from imsdata.report.inr import format_count, format_inr
+
+    h = report.headline
+    table = Table(title=f"{report.gstin} · {report.period_label}")
+    table.add_column("figure")
+    table.add_column("₹ / count", justify="right")
+    table.add_row("documents", format_count(h["documents"]))
+    for key, label in [
+        ("itc_available", "ITC available (accepted + deemed)"),
+        ("itc_accepted", "accepted"),
+        ("itc_deemed", "deemed accepted (no action)"),
+        ("itc_pending", "pending"),
+        ("itc_rejected", "rejected"),
+        ("itc_at_risk", "at risk"),
+    ]:
+        table.add_row(label, format_inr(h[key]))
+    out.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `report` to the app."""
+    app.command("report")(report_command)
