@@ -278,3 +278,22 @@ def to_fix(matched: pl.DataFrame) -> pl.DataFrame:
         "advice",
         matched_document=pl.col("doc_key").is_not_null(),
     )
+
+
+def open_failures(portal_errors: pl.DataFrame, log: pl.DataFrame) -> list[str]:
+    """doc_keys the portal reported as failed and has not processed since (no later `portal`
+    decision): what `imsdata export --only-failed` uploads again."""
+    errs = (
+        portal_errors.filter(pl.col("doc_key").is_not_null())
+        .group_by("doc_key")
+        .agg(pl.col("received").max())
+    )
+    later = (
+        log.filter(pl.col("source") == "portal")
+        .group_by("doc_key")
+        .agg(pl.col("decided_at").max().alias("processed"))
+    )
+    still = errs.join(later, on="doc_key", how="left").filter(
+        pl.col("processed").is_null() | (pl.col("processed") < pl.col("received"))
+    )
+    return sorted(still["doc_key"].to_list())

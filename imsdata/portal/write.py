@@ -510,7 +510,7 @@ def read_upload(path: str | Path) -> pl.DataFrame:
     if bad.height:
         raise InputError(f"{p}: {bad.height} record(s) without a valid number or date")
     return docs.select(
-        doc_key_expr(),
+        doc_key_expr().alias("doc_key"),
         "kind",
         "section",
         "supplier_gstin",

@@ -1,0 +1,277 @@
+"""`imsdata export`, `imsdata errors` and `imsdata review`: the last mile, over the workspace.
+
+Thin commands: they read the latest IMS snapshot, matches and current decisions from the
+workspace and call `imsdata.portal.write`, `imsdata.portal.errors` and `imsdata.review`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+
+from imsdata.cli._common import err, frame_table, out
+from imsdata.errors import InputError, UsageError
+from imsdata.portal.errors import (
+    match_errors,
+    open_failures,
+    portal_decisions,
+    read_error_report,
+    to_fix,
+)
+from imsdata.portal.write import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_RECORDS,
+    apply_portal_state,
+    export_upload,
+    read_upload,
+)
+from imsdata.workspace import DEFAULT_WORKSPACE, Workspace
+
+WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace DuckDB file.")]
+GstinOpt = Annotated[
+    str | None,
+    typer.Option("--gstin", help="Recipient GSTIN (rtin); default: from the IMS download."),
+]
+RulesOpt = Annotated[
+    Path | None, typer.Option("--rules", help="Rule file (TOML); default: bundled rules.")
+]
+PeriodOpt = Annotated[
+    str | None, typer.Option("--period", help="Return period MMYYYY; default: latest.")
+]
+
+
+def _open(workspace: Path) -> Workspace:
+    if not workspace.exists():
+        raise UsageError(f"{workspace}: no workspace yet (run imsdata suggest first)")
+    return Workspace(workspace)
+
+
+def _rtin(ims: pl.DataFrame, gstin: str | None) -> str:
+    """The recipient GSTIN: --gstin, else the one GSTIN of the download's envelope."""
+    found = sorted(ims["recipient_gstin"].drop_nulls().unique().to_list())
+    if gstin:
+        gstin = gstin.strip().upper()
+        if found and found != [gstin]:
+            raise UsageError(f"--gstin {gstin} differs from the download's GSTIN {found[0]}")
+        return gstin
+    if len(found) != 1:
+        raise UsageError(
+            "give --gstin: the IMS download names "
+            + (f"several GSTINs {found}" if found else "no recipient GSTIN")
+        )
+    return found[0]
+
+
+def _snapshot(ws: Workspace) -> pl.DataFrame:
+    """The latest IMS snapshot with the portal's actions since (processed uploads) applied."""
+    ims = ws.latest_ims()
+    ids = ws.imports().filter(pl.col("kind") == "ims")["import_id"].to_list()
+    return apply_portal_state(ims, ws.decision_log(), import_id=ids[-1] if ids else None)
+
+
+def export_command(
+    workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
+    out_dir: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for save_001.json, reset_001.json...")
+    ] = Path("upload"),
+    only_failed: Annotated[
+        bool,
+        typer.Option("--only-failed", help="Only the documents the portal reported as failed."),
+    ] = False,
+    max_records: Annotated[
+        int, typer.Option("--max-records", help="Most records per file (split beyond).")
+    ] = DEFAULT_MAX_RECORDS,
+    max_bytes: Annotated[
+        int, typer.Option("--max-bytes", help="Largest file size in bytes (split beyond).")
+    ] = DEFAULT_MAX_BYTES,
+    api: Annotated[
+        bool, typer.Option("--api", help='Wrap for the API channel: {"action","data"}.')
+    ] = False,
+    gstin: GstinOpt = None,
+    rules: RulesOpt = None,
+    period: PeriodOpt = None,
+) -> None:
+    """Write the upload JSON (SAVE, and RESET for documents back to No action) for the changed
+    documents, after every record passes the portal guards; nothing is written on a violation.
+
+    Example: `imsdata export --out upload --max-records 5000`
+    """
+    with _open(workspace) as ws:
+        ims = _snapshot(ws)
+        rtin = _rtin(ims, gstin)
+        current = ws.current_decisions()
+        review = current.filter(pl.col("status") == "review")
+        only = None
+        if only_failed:
+            only = open_failures(ws.portal_errors(), ws.decision_log())
+            if not only:
+                out.print("no failed documents to upload again: nothing written")
+                return
+        result = export_upload(
+            ims,
+            current.filter(pl.col("status") != "review"),
+            out_dir,
+            rtin=rtin,
+            matches=ws.latest_matches(),
+            rules=rules,
+            period=period,
+            only=only,
+            max_records=max_records,
+            max_bytes=max_bytes,
+            api=api,
+        )
+        for item in result.files:
+            ws.record_upload(item.path.resolve(), item.doc_keys)
+    if review.height:
+        err.print(
+            f"[yellow]{review.height} decision(s) left out: the supplier changed the document "
+            "since it was decided; decide again (imsdata suggest / decide)[/]"
+        )
+    skipped = result.payloads.skipped
+    if skipped.height:
+        err.print(f"[yellow]{skipped.height} decision(s) for documents no longer in IMS[/]")
+    if not result.files:
+        out.print("no changes to upload: every decision matches the portal; nothing written")
+        return
+    docs = result.payloads.documents()
+    counts = docs.group_by("kind", "section", "action").len("records").sort(pl.all())
+    out.print(frame_table(counts, title=f"Upload for {rtin}"))
+    for item in result.files:
+        out.print(f"wrote {item.path} ({len(item.doc_keys)} records)")
+
+
+def _pick_upload(ws: Workspace, upload: str | None) -> tuple[str, Path]:
+    """The upload a report answers: --upload (id, file or file name), else the only file of the
+    latest export."""
+    uploads = ws.uploads()
+    if uploads.is_empty():
+        raise UsageError(f"{ws.path}: no upload recorded yet (run imsdata export first)")
+    if upload:
+        hit = uploads.filter(
+            (pl.col("upload_id") == upload)
+            | (pl.col("file") == str(Path(upload).resolve()))
+            | (pl.col("file").str.split("/").list.last() == upload)
+        )
+        if hit.is_empty():
+            raise UsageError(f"no upload '{upload}' in {ws.path}")
+    else:
+        hit = uploads.filter(pl.col("created") == pl.col("created").max())
+        if hit.height > 1:
+            names = ", ".join(
+                f"{r['upload_id']} ({Path(r['file']).name})" for r in hit.iter_rows(named=True)
+            )
+            raise UsageError(
+                f"the last export wrote several files; say which with --upload: {names}"
+            )
+    row = hit.sort("created").row(-1, named=True)
+    return row["upload_id"], Path(row["file"])
+
+
+def errors_command(
+    report: Annotated[Path, typer.Argument(help="The portal's error report / status JSON.")],
+    workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
+    upload: Annotated[
+        str | None,
+        typer.Option("--upload", help="Upload id or file the report is for; default: the last."),
+    ] = None,
+) -> None:
+    """Read the portal's error report for an upload: record the errors, mark every other uploaded
+    document as processed by the portal, and list what to fix in plain words.
+
+    Example: `imsdata errors status.json --upload save_001.json`
+    """
+    errors = read_error_report(report)
+    with _open(workspace) as ws:
+        upload_id, file = _pick_upload(ws, upload)
+        uploaded = read_upload(file)
+        matched = match_errors(errors, uploaded, fallback=ws.latest_ims())
+        ws.record_portal_errors(
+            matched.select(
+                "doc_key",
+                pl.col("error_code").alias("error_cd"),
+                pl.col("error_message").alias("error_msg"),
+            ),
+            upload_id=upload_id,
+        )
+        accepted = portal_decisions(uploaded, matched)
+        if accepted.height:
+            ws.append_decisions(accepted, source="portal")
+    fix = to_fix(matched)
+    unmatched = fix.filter(~pl.col("matched_document")).height
+    out.print(
+        f"{upload_id} ({file.name}): {uploaded.height} record(s) uploaded, "
+        f"{accepted.height} processed by the portal, {fix.height} error(s) to fix"
+        + (f", {unmatched} not matched to any document" if unmatched else "")
+    )
+    if fix.height:
+        shown = fix.select("section", "supplier_gstin", "doc_number", "error_code", "advice")
+        out.print(frame_table(shown, title="To fix"))
+        out.print("fix them, then: imsdata export --only-failed")
+
+
+def review_command(
+    out_file: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the review workbook (.xlsx).")
+    ] = None,
+    import_file: Annotated[
+        Path | None, typer.Option("--import", help="Import an edited review workbook.")
+    ] = None,
+    workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
+    gstin: GstinOpt = None,
+    period: PeriodOpt = None,
+    rules: RulesOpt = None,
+    user: Annotated[str | None, typer.Option("--user", help="Who reviewed.")] = None,
+) -> None:
+    """Write an Excel review workbook (like the portal's offline tool), or import the edited one:
+    changed actions and remarks become decisions (source excel), checked by the guards.
+
+    Example: `imsdata review --out review.xlsx`, then `imsdata review --import review.xlsx`
+    """
+    from imsdata.review import read_review, write_review
+    from imsdata.rules import load_rules, resolve_period, suggest
+
+    if (out_file is None) == (import_file is None):
+        raise UsageError("give exactly one of --out FILE or --import FILE")
+    ruleset = load_rules(rules)
+    with _open(workspace) as ws:
+        ims = _snapshot(ws)
+        rtin = _rtin(ims, gstin)
+        used = resolve_period(ims, period)
+        if used is None:
+            raise UsageError("give --period MMYYYY: the download has no valid return period")
+        matches = ws.latest_matches()
+        current = ws.current_decisions()
+        if out_file is not None:
+            suggestions = suggest(ims, matches, rules=ruleset, period=used)
+            write_review(out_file, ims, matches, suggestions, current, rtin=rtin, period=used)
+            out.print(f"wrote {out_file}: {ims.height} documents for {rtin}, period {used}")
+            return
+        assert import_file is not None
+        if not import_file.exists():
+            raise InputError(f"{import_file}: file not found")
+        decisions = read_review(
+            import_file,
+            ims,
+            rtin=rtin,
+            period=used,
+            matches=matches,
+            decisions=current,
+            user=user,
+            rules=ruleset,
+        )
+        if decisions.is_empty():
+            out.print(f"{import_file}: no changed actions or remarks; nothing imported")
+            return
+        ws.append_decisions(decisions, source="excel", user=user)
+    counts = decisions.group_by("action").len("documents").sort("action")
+    out.print(frame_table(counts, title=f"Imported {decisions.height} decision(s) from Excel"))
+
+
+def register(app: typer.Typer) -> None:
+    """Add `export`, `errors` and `review` to the app."""
+    app.command("export")(export_command)
+    app.command("errors")(errors_command)
+    app.command("review")(review_command)
