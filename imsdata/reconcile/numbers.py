@@ -3,7 +3,7 @@
 One implementation of the normalisation rules; reconciliation computes the keys in polars before
 the frames reach SQL, so the SQL only compares strings. Rules (issue 4): case folded; the
 financial-year tokens of the document's own FY removed in every form (2025-2026, 2025/26, 25-26,
-2526, 202526, FY25-26 ...); common prefixes (INVOICE, INV, BILL, TI) removed; leading zeros of
+2526, 202526, FY25-26, and the lone start year 2025 as its own group); common prefixes (INVOICE, INV, BILL, TI) removed; leading zeros of
 each number group removed; separators and punctuation removed. The numeric core is the digits of
 the key: fuzzy similarity is only ever tried between numbers whose cores are equal.
 """
@@ -31,7 +31,7 @@ def fy_token_pattern(start_year: int) -> str:
     """Regex of every written form of FY `start_year`-`start_year+1`, bounded by non-digits."""
     a, b = f"{start_year:04d}", f"{start_year + 1:04d}"
     s = FY_SEPARATOR
-    forms = f"{a}{s}(?:{b}|{b[2:]})|{a[2:]}{s}{b[2:]}"
+    forms = f"{a}{s}(?:{b}|{b[2:]})|{a[2:]}{s}{b[2:]}|{a}"  # the lone start year ("2025/42") last
     return rf"(^|[^0-9])(?:FY{s})?(?:{forms})([^0-9]|$)"
 
 
