@@ -1,6 +1,6 @@
 """Accuracy of `imsdata.reconcile` on labelled synthetic corpora, beside a greedy baseline.
 
-    .venv/bin/python benchmarks/accuracy.py [--docs 5000] [--seeds 1 2 3] [--out benchmarks/accuracy.md]
+    .venv/bin/python benchmarks/accuracy.py [--docs 5000] [--seeds 1 2 3] [--out FILE.md]
 
 For each seed: `imsdata.synth.generate` (default mix, and a mix with more adversarial cases) ->
 canonical frames -> reconcile, and an india-compliance-style greedy first-pair baseline (ordered
@@ -33,8 +33,14 @@ ADVERSARIAL = ("near_miss", "class_trap")
 ADVERSARIAL_MIX = {**DEFAULT_MIX, "near_miss": 0.12, "class_trap": 0.05}
 NOT_REPORTED = "(not reported)"  # out-of-scope register rows are not in the output by contract
 
-_WIRE_MONEY = {"val": "doc_value", "txval": "taxable_value", "iamt": "igst", "camt": "cgst",
-               "samt": "sgst", "cess": "cess"}  # fmt: skip
+_WIRE_MONEY = {
+    "val": "doc_value",
+    "txval": "taxable_value",
+    "iamt": "igst",
+    "camt": "cgst",
+    "samt": "sgst",
+    "cess": "cess",
+}
 
 
 def ims_frame_from_download(data: SynthData, *, via_reader: bool = False) -> pl.DataFrame:
@@ -79,8 +85,14 @@ def _ic_clean(number: str, date: dt.date) -> str:
     """IC's cleaner: own FY in six forms removed, / and - to spaces, leading zeros of the string."""
     y = date.year if date.month >= 4 else date.year - 1
     a, b = str(y), str(y + 1)
-    for form in (f"{a}-{b}", f"{a}/{b}", f"{a}-{b[2:]}", f"{a}/{b[2:]}", f"{a[2:]}-{b[2:]}",
-                 f"{a[2:]}/{b[2:]}"):  # fmt: skip
+    for form in (
+        f"{a}-{b}",
+        f"{a}/{b}",
+        f"{a}-{b[2:]}",
+        f"{a}/{b[2:]}",
+        f"{a[2:]}-{b[2:]}",
+        f"{a[2:]}/{b[2:]}",
+    ):
         number = number.replace(form, "")
     number = re.sub(r"\s+", " ", number.replace("/", " ").replace("-", " ")).strip()
     return number.lstrip("0")
@@ -118,14 +130,38 @@ def greedy_baseline(ims: pl.DataFrame, register: pl.DataFrame) -> pl.DataFrame:
     fy_eq = lambda a, b: _fy(a["doc_date"]) == _fy(b["doc_date"])  # noqa: E731
     raw = lambda a, b: a["doc_number"] == b["doc_number"]  # noqa: E731
     passes = [  # (status, test) in IC order
-        ("exact", lambda a, b: fy_eq(a, b) and same_rcpt(a, b) and raw(a, b) and _amounts(a, b, zero)),
-        ("probable", lambda a, b: fy_eq(a, b) and same_rcpt(a, b) and _ic_fuzzy(a, b) and _amounts(a, b, zero)),
-        ("within_tolerance", lambda a, b: fy_eq(a, b) and same_rcpt(a, b) and raw(a, b) and _amounts(a, b, one)),
-        ("probable", lambda a, b: fy_eq(a, b) and same_rcpt(a, b) and _ic_fuzzy(a, b) and _amounts(a, b, one)),
+        (
+            "exact",
+            lambda a, b: fy_eq(a, b) and same_rcpt(a, b) and raw(a, b) and _amounts(a, b, zero),
+        ),
+        (
+            "probable",
+            lambda a, b: (
+                fy_eq(a, b) and same_rcpt(a, b) and _ic_fuzzy(a, b) and _amounts(a, b, zero)
+            ),
+        ),
+        (
+            "within_tolerance",
+            lambda a, b: fy_eq(a, b) and same_rcpt(a, b) and raw(a, b) and _amounts(a, b, one),
+        ),
+        (
+            "probable",
+            lambda a, b: (
+                fy_eq(a, b) and same_rcpt(a, b) and _ic_fuzzy(a, b) and _amounts(a, b, one)
+            ),
+        ),
         ("mismatch", lambda a, b: fy_eq(a, b) and raw(a, b)),
         ("mismatch", lambda a, b: fy_eq(a, b) and _ic_fuzzy(a, b)),
-        ("mismatch", lambda a, b: fy_eq(a, b) and same_rcpt(a, b) and abs((a["doc_date"] - b["doc_date"]).days) <= 10 and _amounts(a, b, one)),
-    ]  # fmt: skip
+        (
+            "mismatch",
+            lambda a, b: (
+                fy_eq(a, b)
+                and same_rcpt(a, b)
+                and abs((a["doc_date"] - b["doc_date"]).days) <= 10
+                and _amounts(a, b, one)
+            ),
+        ),
+    ]
     pan_passes = [
         ("pan_match", lambda a, b: fy_eq(a, b) and raw(a, b) and _pan_amounts(a, b)),
         ("pan_match", lambda a, b: fy_eq(a, b) and _ic_fuzzy(a, b) and _pan_amounts(a, b)),
@@ -184,10 +220,14 @@ def as_matches(pairs: pl.DataFrame, ims: pl.DataFrame, register: pl.DataFrame) -
     return pl.concat(
         [
             pairs,
-            i_only.with_columns(register_id=pl.lit(None, pl.String), match_status=pl.lit("missing_in_register")),
-            r_only.with_columns(doc_key=pl.lit(None, pl.String), match_status=pl.lit("missing_in_ims")).select(pairs.columns),
+            i_only.with_columns(
+                register_id=pl.lit(None, pl.String), match_status=pl.lit("missing_in_register")
+            ),
+            r_only.with_columns(
+                doc_key=pl.lit(None, pl.String), match_status=pl.lit("missing_in_ims")
+            ).select(pairs.columns),
         ]
-    )  # fmt: skip
+    )
 
 
 # --- scoring against the truth ------------------------------------------------------------
@@ -222,7 +262,12 @@ def evaluate(matches: pl.DataFrame, truth: pl.DataFrame) -> dict:
             strict=True,
         )
     )
-    pair_of_reg = dict(zip(*pred_pairs.select("register_id", "doc_key").to_dict(as_series=False).values(), strict=True))  # fmt: skip
+    pair_of_reg = dict(
+        zip(
+            *pred_pairs.select("register_id", "doc_key").to_dict(as_series=False).values(),
+            strict=True,
+        )
+    )
     confusion: Counter = Counter()
     kinds: dict[str, Counter] = {}
     adversarial_false = 0
@@ -268,8 +313,14 @@ def evaluate(matches: pl.DataFrame, truth: pl.DataFrame) -> dict:
 
 
 def _merge(results: list[dict]) -> dict:
-    total = {"pred_pairs": 0, "true_pairs": 0, "hits": 0, "adversarial_false_pairs": 0,
-             "confusion": Counter(), "kinds": {}}  # fmt: skip
+    total = {
+        "pred_pairs": 0,
+        "true_pairs": 0,
+        "hits": 0,
+        "adversarial_false_pairs": 0,
+        "confusion": Counter(),
+        "kinds": {},
+    }
     for r in results:
         for k in ("pred_pairs", "true_pairs", "hits", "adversarial_false_pairs"):
             total[k] += r[k]
@@ -291,8 +342,10 @@ def _confusion_md(conf: Counter) -> list[str]:
             p,
         ),
     )
-    lines = ["| expected \\ predicted | " + " | ".join(predicted) + " |",
-             "|---|" + "---:|" * len(predicted)]  # fmt: skip
+    lines = [
+        "| expected \\ predicted | " + " | ".join(predicted) + " |",
+        "|---|" + "---:|" * len(predicted),
+    ]
     for e in expected:
         lines.append(
             f"| {e} | " + " | ".join(str(conf.get((e, p), 0) or "") for p in predicted) + " |"
@@ -303,33 +356,43 @@ def _confusion_md(conf: Counter) -> list[str]:
 def report(ours: dict, base: dict, meta: dict) -> str:
     """The markdown report."""
     pct = lambda x: f"{100 * x:.2f}%"  # noqa: E731
+    o, b = ours, base
     out = [
         "# Reconciliation accuracy (generated by `benchmarks/accuracy.py`)",
         "",
-        f"Corpora: `imsdata.synth.generate`, {meta['docs']} cases per corpus, seeds {meta['seeds']}, "
-        f"mixes: default and adversarial (near_miss 12%, class_trap 5%): {meta['corpora']} corpora, "
-        f"{meta['truth_rows']} truth rows. Default tolerances (Rs 1, 10 days).",
+        f"Corpora: `imsdata.synth.generate`, {meta['docs']} cases per corpus, "
+        f"seeds {meta['seeds']}, mixes: default and adversarial (near_miss 12%, "
+        f"class_trap 5%): {meta['corpora']} corpora, {meta['truth_rows']} truth rows. "
+        "Default tolerances (Rs 1, 10 days).",
         "",
         "| | imsdata.reconcile | greedy first-pair baseline |",
         "|---|---:|---:|",
-        f"| pair precision | {pct(ours['precision'])} | {pct(base['precision'])} |",
-        f"| pair recall | {pct(ours['recall'])} | {pct(base['recall'])} |",
-        f"| predicted pairs / true pairs | {ours['pred_pairs']} / {ours['true_pairs']} | {base['pred_pairs']} / {base['true_pairs']} |",
-        f"| false pairs among near_miss + class_trap | {ours['adversarial_false_pairs']} | {base['adversarial_false_pairs']} |",
+        f"| pair precision | {pct(o['precision'])} | {pct(b['precision'])} |",
+        f"| pair recall | {pct(o['recall'])} | {pct(b['recall'])} |",
+        f"| predicted pairs / true pairs | {o['pred_pairs']} / {o['true_pairs']} "
+        f"| {b['pred_pairs']} / {b['true_pairs']} |",
+        f"| false pairs among near_miss + class_trap | {o['adversarial_false_pairs']} "
+        f"| {b['adversarial_false_pairs']} |",
         f"| seconds (all corpora) | {meta['seconds_ours']:.1f} | {meta['seconds_base']:.1f} |",
         "",
-        "Targets: precision >= 99.5%, recall >= 99%, zero false pairs among adversarial near-misses.",
+        "Targets: precision >= 99.5%, recall >= 99%, zero false pairs among adversarial "
+        "near-misses.",
         "",
-        "## Per kind (rows = truth rows; right pairing = paired with the right row or rightly unpaired)",
+        "## Per kind",
         "",
-        "| kind | rows | ours: right pairing | ours: right status | baseline: right pairing | baseline: right status |",
+        "Rows = truth rows; right pairing = paired with the right row, or rightly unpaired.",
+        "",
+        "| kind | rows | ours: right pairing | ours: right status "
+        "| baseline: right pairing | baseline: right status |",
         "|---|---:|---:|---:|---:|---:|",
-    ]  # fmt: skip
+    ]
     for kind in sorted(ours["kinds"]):
         o, b = ours["kinds"][kind], base["kinds"].get(kind, Counter())
         n = o["rows"]
-        out.append(f"| {kind} | {n} | {pct(o['right_pairing'] / n)} | {pct(o['right_status'] / n)} | "
-                   f"{pct(b['right_pairing'] / n)} | {pct(b['right_status'] / n)} |")  # fmt: skip
+        out.append(
+            f"| {kind} | {n} | {pct(o['right_pairing'] / n)} | {pct(o['right_status'] / n)} | "
+            f"{pct(b['right_pairing'] / n)} | {pct(b['right_status'] / n)} |"
+        )
     out += ["", "## Confusion: imsdata.reconcile", "", *_confusion_md(ours["confusion"])]
     out += ["", "## Confusion: greedy baseline", "", *_confusion_md(base["confusion"])]
     out += [
@@ -351,8 +414,14 @@ def main() -> None:
     parser.add_argument("--via-reader", action="store_true", help="read IMS via imsdata.portal")
     args = parser.parse_args()
     ours, base = [], []
-    meta = {"docs": args.docs, "seeds": args.seeds, "corpora": 0, "truth_rows": 0,
-            "seconds_ours": 0.0, "seconds_base": 0.0}  # fmt: skip
+    meta = {
+        "docs": args.docs,
+        "seeds": args.seeds,
+        "corpora": 0,
+        "truth_rows": 0,
+        "seconds_ours": 0.0,
+        "seconds_base": 0.0,
+    }
     for seed in args.seeds:
         for mix in (DEFAULT_MIX, ADVERSARIAL_MIX):
             data = generate(args.docs, seed=seed, mix=mix)
@@ -368,10 +437,32 @@ def main() -> None:
                 greedy = as_matches(greedy_baseline(ims, data.register), ims, data.register)
                 meta["seconds_base"] += time.perf_counter() - t
                 base.append(evaluate(greedy, data.truth))
-            print(f"seed {seed} mix {'adv' if mix is ADVERSARIAL_MIX else 'default'}: "
-                  f"precision {ours[-1]['precision']:.4f} recall {ours[-1]['recall']:.4f}"
-                  + (f" | baseline {base[-1]['precision']:.4f} / {base[-1]['recall']:.4f}" if base else ""))  # fmt: skip
-    total_base = _merge(base) if base else _merge([{**ours[0], "pred_pairs": 0, "hits": 0, "true_pairs": 0, "adversarial_false_pairs": 0, "confusion": Counter(), "kinds": {}}])  # fmt: skip
+            print(
+                f"seed {seed} mix {'adv' if mix is ADVERSARIAL_MIX else 'default'}: "
+                f"precision {ours[-1]['precision']:.4f} recall {ours[-1]['recall']:.4f}"
+                + (
+                    f" | baseline {base[-1]['precision']:.4f} / {base[-1]['recall']:.4f}"
+                    if base
+                    else ""
+                )
+            )
+    total_base = (
+        _merge(base)
+        if base
+        else _merge(
+            [
+                {
+                    **ours[0],
+                    "pred_pairs": 0,
+                    "hits": 0,
+                    "true_pairs": 0,
+                    "adversarial_false_pairs": 0,
+                    "confusion": Counter(),
+                    "kinds": {},
+                }
+            ]
+        )
+    )
     text = report(_merge(ours), total_base, meta)
     with atomic_open(args.out) as fh:
         fh.write(text)

@@ -3,9 +3,10 @@
 One implementation of the normalisation rules; reconciliation computes the keys in polars before
 the frames reach SQL, so the SQL only compares strings. Rules (issue 4): case folded; the
 financial-year tokens of the document's own FY removed in every form (2025-2026, 2025/26, 25-26,
-2526, 202526, FY25-26, and the lone start year 2025 as its own group); common prefixes (INVOICE, INV, BILL, TI) removed; leading zeros of
-each number group removed; separators and punctuation removed. The numeric core is the digits of
-the key: fuzzy similarity is only ever tried between numbers whose cores are equal.
+2526, 202526, FY25-26, and the lone start year 2025 as its own group); common prefixes
+(INVOICE, INV, BILL, TI) removed; leading zeros of each number group removed; separators and
+punctuation removed. The numeric core is the digits of the key: fuzzy similarity is only ever
+tried between numbers whose cores are equal.
 """
 
 from __future__ import annotations
