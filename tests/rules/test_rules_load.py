@@ -26,26 +26,50 @@ def _suggest(when: str = "true", action: str = "accept", extra: str = "") -> str
     ("text", "message"),
     [
         ('[[suggest]]\nid = "r1"\nwhen = "true', "TOML syntax error"),
-        (_suggest(when="no_such_column > 1"), "suggest rule 'r1': when: unknown column 'no_such_column'"),
+        (
+            _suggest(when="no_such_column > 1"),
+            "suggest rule 'r1': when: unknown column 'no_such_column'",
+        ),
         (_suggest(when="match_status = "), "suggest rule 'r1': when: SQL syntax error"),
         (_suggest(action="approve"), "suggest rule 'r1': unknown action 'approve'"),
         (_suggest() + "\n" + _suggest(), "duplicate rule id 'r1'"),
         (_suggest() + GOOD_GUARD.replace('"g"', '"r1"'), "duplicate rule id 'r1'"),
-        ('[[suggest]]\nid = "r1"\nwhen = "true"\naction = "accept"\n', "suggest rule 'r1': missing field 'reason'"),
+        (
+            '[[suggest]]\nid = "r1"\nwhen = "true"\naction = "accept"\n',
+            "suggest rule 'r1': missing field 'reason'",
+        ),
         ('[[guard]]\nid = "g1"\nforbid = "true"\n', "guard rule 'g1': missing field 'message'"),
-        ('[[suggest]]\nwhen = "true"\naction = "accept"\nreason = "x"\n', "[[suggest]] #1: missing field 'id'"),
+        (
+            '[[suggest]]\nwhen = "true"\naction = "accept"\nreason = "x"\n',
+            "[[suggest]] #1: missing field 'id'",
+        ),
         (_suggest(extra='whenn = "true"\n'), "suggest rule 'r1': unknown field 'whenn'"),
         (_suggest(when="match_score"), "suggest rule 'r1': when: must be a boolean expression"),
         (_suggest(when="true) AS _x, (1"), "suggest rule 'r1': when: must be one SQL expression"),
-        (_suggest(when="true; DROP TABLE x"), "suggest rule 'r1': when: must be one SQL expression"),
-        (_suggest(extra='remarks = "differs by {nope}"\n'), "suggest rule 'r1': remarks: unknown column 'nope'"),
+        (
+            _suggest(when="true; DROP TABLE x"),
+            "suggest rule 'r1': when: must be one SQL expression",
+        ),
+        (
+            _suggest(extra='remarks = "differs by {nope}"\n'),
+            "suggest rule 'r1': remarks: unknown column 'nope'",
+        ),
         (_suggest(extra='remarks = "differs by {diff_igst:.2f}"\n'), "must be a plain column name"),
         (_suggest(extra='itc_reduction = "X"\n'), "suggest rule 'r1': itc_reduction must be"),
-        (_suggest(extra='itc_reduction = "Y"\ndeclared_cgst = "section"\n'), "declared_cgst: must be an amount"),
+        (
+            _suggest(extra='itc_reduction = "Y"\ndeclared_cgst = "section"\n'),
+            "declared_cgst: must be an amount",
+        ),
         (_suggest().replace('id = "r1"', 'id = "1 bad"'), "id must be letters"),
         (_suggest().replace('action = "accept"', "action = 3"), "field 'action' must be a str"),
-        ('[[guard]]\nid = "g1"\nforbid = "colour = 1"\nmessage = "m"\n', "guard 'g1': forbid: unknown column 'colour'"),
-        ('[[guard]]\nid = "g1"\nforbid = "action ="\nmessage = "m"\n', "guard 'g1': forbid: SQL syntax error"),
+        (
+            '[[guard]]\nid = "g1"\nforbid = "colour = 1"\nmessage = "m"\n',
+            "guard 'g1': forbid: unknown column 'colour'",
+        ),
+        (
+            '[[guard]]\nid = "g1"\nforbid = "action ="\nmessage = "m"\n',
+            "guard 'g1': forbid: SQL syntax error",
+        ),
         ('[[rules]]\nid = "x"\n', "unknown section 'rules'"),
     ],
 )

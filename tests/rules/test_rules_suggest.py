@@ -1,0 +1,152 @@
+"""The bundled rules on the cases an analyst meets every month, and the decision view."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+from conftest import case
+
+from imsdata.engine import DuckDBEngine
+from imsdata.errors import UsageError
+from imsdata.rules import (
+    FALLBACK_RULE_ID,
+    SUGGESTION_COLUMNS,
+    VIEW_COLUMNS,
+    decision_view,
+    load_rules,
+    parse_rules,
+    rules_document,
+    suggest,
+)
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
+AFTER = dt.date(2025, 12, 3)  # the default period is the latest supplier_period, 112025
+
+
+@pytest.mark.parametrize(
+    ("doc", "action", "rule_id"),
+    [
+        ({"match": "exact"}, "accept", "r_exact"),
+        ({"match": "within_tolerance"}, "accept", "r_within_tolerance"),
+        ({"match": "probable"}, "pending", "r_probable"),
+        ({"match": "mismatch"}, "pending", "r_mismatch"),
+        ({"match": "pan_match"}, "pending", "r_pan_match"),
+        ({}, "pending", "r_not_in_books"),
+        ({"section": "b2bcn"}, "pending", "r_cn_not_in_books"),
+        ({"section": "b2bcn", "match": "exact"}, "accept", "r_exact"),
+        ({"match": "exact", "doc_date": AFTER}, "pending", "r_after_period"),
+        ({"match": "exact", "match_superseded_by": "b2ba|X|1|2025-11-20"}, "no_action",
+         "r_superseded"),
+        ({"portal_action": "R"}, "reject", "r_keep_rejected"),
+        ({"portal_action": "A", "match": "mismatch"}, "accept", "r_keep_accepted"),
+        ({"portal_action": "P", "match": "probable"}, "pending", "r_keep_pending"),
+        ({"portal_action": "P", "match": "exact"}, "accept", "r_exact"),
+    ],
+)  # fmt: skip
+def test_default_rules_on_representative_cases(doc, action, rule_id):
+    ims, matches = case([doc])
+    out = suggest(ims, matches).row(0, named=True)
+    assert (out["action"], out["rule_id"], out["stopped_by"]) == (action, rule_id, None)
+
+
+def test_mismatch_remarks_tell_the_supplier_what_differs():
+    ims, matches = case([{"match": "mismatch", "match_reasons": "taxable value differs by 10.00"}])
+    out = suggest(ims, matches).row(0, named=True)
+    assert out["remarks"] == "Differs from our books: taxable value differs by 10.00"
+
+
+def test_not_in_books_never_accepted_and_left_alone_when_pending_is_blocked():
+    ims, matches = case([{"pending_blocked": True}, {"pending_blocked": True, "match": "mismatch"}])
+    out = suggest(ims, matches)
+    assert out["action"].to_list() == ["no_action", "no_action"]
+    assert out["rule_id"].to_list() == ["r_review_blocked", "r_review_blocked"]
+    assert "deemed accepted" in out["reason"][0]
+    assert out["stopped_by"][0] == "pending_blocked stopped r_not_in_books"
+    assert out["stopped_by"][1] == "pending_blocked stopped r_mismatch"
+
+
+def test_credit_note_missing_from_books_is_never_accepted_nor_rejected():
+    blocked = suggest(*case([{"section": "b2bcn", "pending_blocked": True}]))
+    # before the October 2025 period Pending on credit notes did not exist (R3)
+    august = {"section": "b2bcn", "doc_date": dt.date(2025, 8, 5), "supplier_period": "082025"}
+    out = pl.concat([blocked, suggest(*case([august]))])
+    assert out["action"].to_list() == ["no_action", "no_action"]
+    assert out["rule_id"].to_list() == ["r_cn_not_in_books_blocked"] * 2
+    assert out["stopped_by"][0] == "pending_blocked stopped r_cn_not_in_books"
+    assert out["stopped_by"][1].startswith("cn_pending_before_oct2025 stopped r_cn_not_in_books")
+    assert "ITC is reduced" in out["reason"][0]
+
+
+def test_supplier_not_filed_keeps_the_match_action_and_says_so():
+    ims, matches = case([{"match": "exact", "supplier_filed": False}])
+    out = suggest(ims, matches).row(0, named=True)
+    assert (out["action"], out["rule_id"]) == ("accept", "r_matched_not_filed")
+    assert "not filed" in out["reason"]
+
+
+def test_period_decides_what_is_after_it():
+    ims, matches = case([{"match": "exact", "doc_date": AFTER}])
+    assert suggest(ims, matches)["rule_id"][0] == "r_after_period"
+    assert suggest(ims, matches, period="122025")["rule_id"][0] == "r_exact"
+    with pytest.raises(UsageError, match="MMYYYY"):
+        suggest(ims, matches, period="2025-12")
+
+
+def test_every_document_gets_one_action_even_when_no_rule_applies():
+    rules = parse_rules(
+        '[[suggest]]\nid = "r_only"\nwhen = "false"\naction = "accept"\nreason = "x"'
+    )
+    ims, matches = case([{}, {"match": "exact"}, {"section": "b2bdn"}])
+    out = suggest(ims, matches, rules=rules)
+    assert out.schema == pl.Schema(SUGGESTION_COLUMNS)
+    assert out["doc_key"].to_list() == sorted(ims["doc_key"].to_list())
+    assert set(out["action"]) == {"no_action"}
+    assert set(out["rule_id"]) == {FALLBACK_RULE_ID}
+
+
+def test_guard_stopping_every_rule_leaves_the_fallback_with_the_story():
+    text = (
+        '[[suggest]]\nid = "r_a"\nwhen = "true"\naction = "pending"\nreason = "a"\n'
+        '[[guard]]\nid = "g_no_pending"\nforbid = "action = \'pending\'"\nmessage = "no"\n'
+    )
+    ims, matches = case([{}])
+    out = suggest(ims, matches, rules=parse_rules(text)).row(0, named=True)
+    assert (out["action"], out["rule_id"]) == ("no_action", FALLBACK_RULE_ID)
+    assert out["stopped_by"] == "g_no_pending stopped r_a"
+
+
+def test_suggest_is_deterministic_and_runs_in_a_given_engine():
+    ims, matches = case([{"match": s} for s in ("exact", "mismatch", "probable")] + [{}])
+    first = suggest(ims, matches)
+    with DuckDBEngine() as engine:
+        again = suggest(ims.reverse(), matches, engine=engine)
+    assert first.equals(again)
+
+
+def test_decision_view_columns_are_the_documented_ones():
+    ims, matches = case([{"match": "exact"}, {"section": "b2bcn"}])
+    view = decision_view(ims, matches)
+    assert view.columns == list(VIEW_COLUMNS)
+    rows = view.select("section", "has_register", "itc_reduction_allowed", "reject_allowed")
+    assert rows.rows() == [("b2bcn", False, True, True), ("b2b", True, False, True)]
+    assert view["period"].to_list() == ["112025", "112025"]
+    assert view["period_end"][0] == dt.date(2025, 11, 30)
+    assert view["portal_action_word"][0] == "no_action"
+
+
+def test_decision_view_shows_the_latest_decision_as_the_proposal():
+    ims, matches = case([{"match": "exact"}])
+    key = ims["doc_key"][0]
+    decisions = pl.DataFrame({"doc_key": [key, key], "action": ["pending", "accept"]})
+    view = decision_view(ims, matches, decisions)
+    assert view["action"].to_list() == ["accept"]
+
+
+def test_docs_rules_md_is_generated_from_the_rule_file():
+    text = DOCS.read_text(encoding="utf-8")
+    assert text == rules_document(load_rules()), "run: python -m imsdata.rules docs/rules.md"
+    for column in VIEW_COLUMNS:
+        assert f"`{column}`" in text
