@@ -19,6 +19,7 @@ import polars as pl
 
 from imsdata.errors import GuardError, InputError, UsageError
 from imsdata.fileio import atomic_open
+from imsdata.portal.read import COMMON_FIELDS, section_fields
 from imsdata.portal.sections import (
     ACTION_CODES,
     ACTION_WORDS,
@@ -43,36 +44,16 @@ from imsdata.schemas import (
 DEFAULT_MAX_RECORDS = 10_000
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 
-#: Wire key -> canonical IMS column, for the keys the upload carries (ims-spec.md §1.2, §2.2).
-WIRE_COLUMNS: dict[str, str] = {
-    "stin": "supplier_gstin",
-    "inum": "doc_number",
-    "nt_num": "doc_number",
-    "idt": "doc_date",
-    "nt_dt": "doc_date",
-    "oinum": "orig_doc_number",
-    "ont_num": "orig_doc_number",
-    "oidt": "orig_doc_date",
-    "ont_dt": "orig_doc_date",
-    "inv_typ": "supply_type",
-    "srcform": "source_form",
-    "rtnprd": "supplier_period",
-    "val": "doc_value",
-    "pos": "pos",
-    "txval": "taxable_value",
-    "iamt": "igst",
-    "camt": "cgst",
-    "samt": "sgst",
-    "cess": "cess",
+
+def wire_columns(sec: Section) -> dict[str, str]:
+    """Wire key -> canonical column for a section, from the reader's own mapping (one source)."""
+    return {keys[0]: col for col, keys in section_fields(sec).items()}
+
+
+#: Declaration keys -> decision columns (declIgst -> declared_igst ...), from the same mapping.
+DECLARED_COLUMNS: dict[str, str] = {
+    keys[0]: col for col, keys in COMMON_FIELDS.items() if keys[0] in DECLARED_KEYS
 }
-#: Declaration keys -> decision columns (same order as DECLARED_KEYS).
-DECLARED_COLUMNS: dict[str, str] = dict(
-    zip(
-        DECLARED_KEYS,
-        ("declared_igst", "declared_cgst", "declared_sgst", "declared_cess"),
-        strict=True,
-    )
-)
 #: Keys written only when the decision carries them (dropped when null).
 OPTIONAL_KEYS: tuple[str, ...] = ("remarks", "itcRedReq", *DECLARED_KEYS)
 # Download-only keys are never sent: hash, srcfilstatus, the blocked flags, tradenm (§2.2). The
@@ -193,11 +174,12 @@ def _money_text(expr: pl.Expr) -> pl.Expr:
 def _section_records(rows: pl.DataFrame, sec: Section, kind: str) -> pl.DataFrame:
     """Render one section's rows to compact JSON text, keys in spec order (§2.2)."""
     fields: list[pl.Expr] = []
+    columns = wire_columns(sec)
     for key in (*sec.identity_keys, *VALUE_KEYS):
-        col = pl.col(WIRE_COLUMNS[key])
+        col = pl.col(columns[key])
         if key in _WIRE_MONEY:
             col = _money_text(col)
-        elif rows.schema[WIRE_COLUMNS[key]] == pl.Date():
+        elif rows.schema[columns[key]] == pl.Date():
             col = col.dt.strftime("%d-%m-%Y")
         fields.append(col.alias(key))
     fields.append(pl.col("portal_action").alias("prev_status"))
