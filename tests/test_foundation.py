@@ -67,3 +67,16 @@ def test_engine_keeps_decimal_and_names_failing_step():
         assert str(total) == "0.30"
         with pytest.raises(SQLError, match="step 'broken'"):
             engine.query("SELECT nope FROM ims", step="broken")
+
+
+def test_atomic_write_gives_normal_file_mode(tmp_path):
+    path = write_frame(ims_frame([{}]).select("doc_number"), tmp_path / "x.parquet")
+    assert path.stat().st_mode & 0o777 == 0o666 & ~_current_umask()
+
+
+def _current_umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

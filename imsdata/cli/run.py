@@ -1,0 +1,179 @@
+"""`imsdata run` (the month in one command, DESIGN.md contract) and `imsdata demo`."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from imsdata.cli._common import err, frame_table, out
+from imsdata.errors import InputError
+
+STEP_LABELS = {
+    "ingest": "Reading the IMS download",
+    "register": "Reading the purchase register",
+    "reconcile": "Reconciling (DuckDB)",
+    "suggest": "Suggesting actions (rule engine)",
+    "write": "Writing reconciliation, upload, report, review workbook",
+}
+
+
+@contextlib.contextmanager
+def _progress() -> Iterator:
+    """A rich progress display on stderr; yields a context-manager factory, one per step."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    ) as progress:
+
+        @contextlib.contextmanager
+        def step(name: str) -> Iterator[None]:
+            task = progress.add_task(STEP_LABELS.get(name, name), total=1)
+            yield
+            progress.update(task, completed=1)
+
+        yield step
+
+
+def _run(
+    ims_paths: list[Path],
+    register: Path,
+    *,
+    gstin: str | None,
+    rules: Path | None,
+    register_id: str | None,
+    out_dir: Path,
+    workspace: Path,
+    period: str | None = None,
+    tolerances: Path | None = None,
+    mapping: Path | None = None,
+    preset: str | None = None,
+) -> int:
+    from imsdata.pipeline import run, summary_tables
+
+    with _progress() as step:
+        result = run(
+            ims_paths,
+            register,
+            gstin=gstin,
+            rules=rules,
+            register_id=register_id,
+            out_dir=out_dir,
+            workspace=workspace,
+            period=period,
+            tolerances=tolerances,
+            mapping=mapping,
+            preset=preset,
+            step=step,
+        )
+    tables = summary_tables(result)
+    out.print(
+        f"[bold]imsdata run[/bold]: {result.ims.height} IMS documents, "
+        f"{result.register.height} register rows, GSTIN {result.recipient_gstin or '?'}, "
+        f"period {result.period or '?'}"
+    )
+    out.print(frame_table(tables["by_status"], "Documents by match status and suggested action"))
+    out.print(frame_table(tables["itc_by_action"], "ITC by current action (credit notes negative)"))
+    out.print(frame_table(tables["files"], "Files written"))
+    out.print(result.upload_message)
+    for problem in result.problems:
+        err.print(f"[yellow]warning:[/yellow] {problem}", soft_wrap=True)
+    if result.problems:
+        # Outputs are written for every good record; exit 1 tells automation to look.
+        raise typer.Exit(1)
+    return 0
+
+
+def run_command(
+    ims: Annotated[list[Path], typer.Argument(help="IMS download(s): .json, .zip or folders.")],
+    register: Annotated[Path, typer.Option("--register", "-r", help="Purchase register file.")],
+    gstin: Annotated[
+        str | None, typer.Option(help="Recipient GSTIN (default: from the download).")
+    ] = None,
+    rules: Annotated[
+        Path | None, typer.Option(help="Rule file (TOML); default: bundled rules.")
+    ] = None,
+    register_id: Annotated[
+        str | None, typer.Option("--register-id", help="Register column holding your id.")
+    ] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("imsdata-out"),
+    workspace: Annotated[Path, typer.Option(help="Workspace file.")] = Path("imsdata.duckdb"),
+    period: Annotated[str | None, typer.Option(help="IMS period MMYYYY (default: latest).")] = None,
+    tolerances: Annotated[Path | None, typer.Option(help="Tolerances file (TOML).")] = None,
+    mapping: Annotated[Path | None, typer.Option(help="Register column mapping (TOML).")] = None,
+    preset: Annotated[str | None, typer.Option(help="Register preset, e.g. tally.")] = None,
+) -> None:
+    """The month in one command: ingest, register, reconcile, suggest, and write
+    reconciliation.csv/.parquet, upload/, report.html and review.xlsx into --out.
+
+    Exit 0 when done; 1 when an input was rejected (rejects.csv names file, record and reason;
+    every good record is still processed) or the upload was refused by a guard; 2 on usage errors.
+
+    Example: `imsdata run ims_download.json --register purchase_register.csv --out 2025-10`
+    """
+    missing = [p for p in [*ims, register] if not p.exists()]
+    if missing:
+        raise InputError(f"{missing[0]}: no such file or folder")
+    _run(
+        ims,
+        register,
+        gstin=gstin,
+        rules=rules,
+        register_id=register_id,
+        out_dir=out_dir,
+        workspace=workspace,
+        period=period,
+        tolerances=tolerances,
+        mapping=mapping,
+        preset=preset,
+    )
+
+
+def demo_command(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the demo's output.")] = Path(
+        "demo-out"
+    ),
+) -> None:
+    """Run the whole pipeline on the bundled sample into a fresh folder, then say what to open.
+
+    Example: `imsdata demo --out demo-out`
+    """
+    from imsdata.sample import sample_paths
+
+    paths = sample_paths()
+    shutil.rmtree(out_dir, ignore_errors=True)
+    out_dir.mkdir(parents=True)
+    _run(
+        [paths["ims"]],
+        paths["register"],
+        gstin=None,
+        rules=None,
+        register_id=None,
+        out_dir=out_dir,
+        workspace=out_dir / "imsdata.duckdb",
+    )
+    ws = out_dir / "imsdata.duckdb"
+    out.print(
+        "\n[bold]Next:[/bold]\n"
+        f"  open {out_dir / 'report.html'} in a browser (the period-end report)\n"
+        f"  open {out_dir / 'review.xlsx'} in Excel: change actions, then "
+        f"`imsdata review --import {out_dir / 'review.xlsx'} --workspace {ws}`\n"
+        f"  look at {out_dir / 'reconciliation.csv'} and the JSON in {out_dir / 'upload'}\n"
+        "  or start JupyterLab on notebooks/01_reconcile.py",
+        soft_wrap=True,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add `imsdata run` and `imsdata demo` to the app."""
+    app.command("run")(run_command)
+    app.command("demo")(demo_command)

@@ -1,0 +1,341 @@
+"""`imsdata run`: the routine month in one call (DESIGN.md, "The imsdata run contract").
+
+ingest -> register -> reconcile -> suggest (decisions stored in the workspace) -> write
+reconciliation.csv/.parquet, upload/, report.html (+ report.xlsx), review.xlsx into the output
+folder. Each step is a library call; this module only wires them and reports progress.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from imsdata import reconcile as rec
+from imsdata import report as rpt
+from imsdata import rules as rl
+from imsdata.errors import GuardError, InputError
+from imsdata.fileio import write_frame
+from imsdata.portal import read as portal_read
+from imsdata.portal import write as portal_write
+from imsdata.register import read_register
+from imsdata.review import write_review
+from imsdata.workspace import Workspace, file_hash, files_hash
+
+#: Columns of reconciliation.csv/.parquet, in order (IMS side, books side, outcome, decision).
+RECONCILIATION_COLUMNS: dict[str, pl.DataType] = {
+    "section": pl.String(),
+    "doc_type": pl.String(),
+    "supplier_gstin": pl.String(),
+    "supplier_name": pl.String(),
+    "doc_number": pl.String(),
+    "doc_date": pl.Date(),
+    "taxable_value": pl.Decimal(18, 2),
+    "total_tax": pl.Decimal(18, 2),
+    "portal_action": pl.String(),
+    "register_id": pl.String(),
+    "register_supplier_gstin": pl.String(),
+    "register_doc_number": pl.String(),
+    "register_doc_date": pl.Date(),
+    "register_taxable_value": pl.Decimal(18, 2),
+    "register_total_tax": pl.Decimal(18, 2),
+    "match_status": pl.String(),
+    "match_score": pl.Int32(),
+    "reasons": pl.String(),
+    "suggested_action": pl.String(),
+    "rule_id": pl.String(),
+    "suggestion_reason": pl.String(),
+    "current_action": pl.String(),
+    "decision_source": pl.String(),
+    "doc_key": pl.String(),
+}
+
+#: Register-only rows have nothing to act on in IMS: this rule id says so.
+BOOKS_ONLY_RULE = "books_only"
+STEPS = ("ingest", "register", "reconcile", "suggest", "write")
+
+
+@dataclass
+class RunResult:
+    """What a run did: frames for notebooks, files written, counts and problems for the CLI."""
+
+    out_dir: Path
+    ims: pl.DataFrame
+    register: pl.DataFrame
+    matches: pl.DataFrame
+    suggestions: pl.DataFrame
+    decisions: pl.DataFrame
+    reconciliation: pl.DataFrame
+    rejects: pl.DataFrame
+    files: list[Path] = field(default_factory=list)
+    recipient_gstin: str | None = None
+    period: str | None = None
+    upload_message: str = ""
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no input record was rejected and the upload was written (or not needed)."""
+        return not self.problems
+
+
+def _total_tax(prefix: str = "") -> pl.Expr:
+    return pl.sum_horizontal(pl.col(f"{prefix}{h}") for h in ("igst", "cgst", "sgst", "cess"))
+
+
+def reconciliation_frame(
+    ims: pl.DataFrame,
+    register: pl.DataFrame,
+    matches: pl.DataFrame,
+    suggestions: pl.DataFrame,
+    decisions: pl.DataFrame,
+) -> pl.DataFrame:
+    """One row per IMS document and per unmatched register row: both sides, outcome, decision."""
+    docs = ims.select(
+        "doc_key", "section", "doc_type", "supplier_gstin", "supplier_name", "doc_number",
+        "doc_date", "taxable_value", _total_tax().alias("total_tax"), "portal_action",
+    )  # fmt: skip
+    books = register.select(
+        "register_id",
+        pl.col("supplier_gstin").alias("register_supplier_gstin"),
+        pl.col("doc_number").alias("register_doc_number"),
+        pl.col("doc_date").alias("register_doc_date"),
+        pl.col("taxable_value").alias("register_taxable_value"),
+        _total_tax().alias("register_total_tax"),
+        pl.col("doc_type").alias("register_doc_type"),
+    )
+    sugg = suggestions.select(
+        "doc_key",
+        pl.col("action").alias("suggested_action"),
+        "rule_id",
+        pl.col("reason").alias("suggestion_reason"),
+    )
+    current = decisions.select(
+        "doc_key",
+        pl.col("action").alias("current_action"),
+        pl.col("source").alias("decision_source"),
+    )
+    frame = (
+        matches.select("doc_key", "register_id", "match_status", "match_score", "reasons")
+        .join(docs, on="doc_key", how="left", nulls_equal=False)
+        .join(books, on="register_id", how="left", nulls_equal=False)
+        .join(sugg, on="doc_key", how="left", nulls_equal=False)
+        .join(current, on="doc_key", how="left", nulls_equal=False)
+        .with_columns(
+            doc_type=pl.coalesce("doc_type", "register_doc_type"),
+            suggested_action=pl.when(pl.col("doc_key").is_null())
+            .then(pl.lit("no_action"))
+            .otherwise("suggested_action"),
+            rule_id=pl.when(pl.col("doc_key").is_null())
+            .then(pl.lit(BOOKS_ONLY_RULE))
+            .otherwise("rule_id"),
+            suggestion_reason=pl.when(pl.col("doc_key").is_null())
+            .then(
+                pl.lit("in the books only: nothing to act on in IMS; ask the supplier to report it")
+            )
+            .otherwise("suggestion_reason"),
+        )
+    )
+    return frame.select(pl.col(n).cast(t) for n, t in RECONCILIATION_COLUMNS.items()).sort(
+        pl.col("doc_key").is_null(),
+        pl.coalesce("supplier_gstin", "register_supplier_gstin"),
+        pl.coalesce("doc_date", "register_doc_date"),
+        pl.coalesce("doc_number", "register_doc_number"),
+        "register_id",
+        nulls_last=True,
+        maintain_order=True,
+    )
+
+
+def _rejects(ims_result: portal_read.IngestResult, reg_result) -> pl.DataFrame:
+    """Both readers' rejects in one frame: file, record, field, value, reason."""
+    ims_part = ims_result.rejects.select(
+        pl.lit("ims").alias("input"),
+        pl.col("file"),
+        pl.concat_str(
+            pl.col("section"), pl.lit("["), pl.col("index").cast(pl.String), pl.lit("]")
+        ).alias("record"),
+        pl.col("key").alias("field"),
+        pl.col("value").cast(pl.String),
+        pl.col("reason"),
+    )
+    reg_part = reg_result.rejects.select(
+        pl.lit("register").alias("input"),
+        pl.col("source_file").alias("file"),
+        pl.concat_str(pl.lit("row "), pl.col("source_row").cast(pl.String)).alias("record"),
+        pl.coalesce("column", "field").alias("field"),
+        pl.col("value").cast(pl.String),
+        pl.col("reason"),
+    )
+    return pl.concat([ims_part, reg_part], how="vertical_relaxed")
+
+
+def _recipient(gstin: str | None, ims: pl.DataFrame, register: pl.DataFrame) -> str | None:
+    """The recipient GSTIN: given, else from the download's envelope, else the register's."""
+    if gstin:
+        return gstin.strip().upper()
+    for frame in (ims, register):
+        values = frame["recipient_gstin"].drop_nulls()
+        if values.len():
+            return values.mode().sort()[0]
+    return None
+
+
+@contextlib.contextmanager
+def _noop_step(name: str) -> Iterator[None]:
+    yield
+
+
+def run(
+    ims_paths: Sequence[str | Path],
+    register_path: str | Path,
+    *,
+    gstin: str | None = None,
+    rules: str | Path | None = None,
+    register_id: str | None = None,
+    out_dir: str | Path = "imsdata-out",
+    workspace: str | Path = "imsdata.duckdb",
+    period: str | None = None,
+    tolerances: str | Path | None = None,
+    mapping: str | Path | None = None,
+    preset: str | None = None,
+    step: Callable[[str], contextlib.AbstractContextManager] = _noop_step,
+) -> RunResult:
+    """The whole month: read, reconcile, suggest, and write every file of the run contract."""
+    out = Path(out_dir)
+    rule_set = rl.load_rules(rules)
+    tol = rec.Tolerances.from_toml(tolerances) if tolerances else rec.Tolerances()
+    with step("ingest"):
+        ims_result = portal_read.read(list(ims_paths))
+    with step("register"):
+        reg_result = read_register(
+            register_path, mapping=mapping, preset=preset, id_column=register_id
+        )
+    ims, register = ims_result.documents, reg_result.documents
+    if ims.is_empty():
+        raise InputError(f"{', '.join(map(str, ims_paths))}: no IMS document could be loaded")
+    recipient = _recipient(gstin, ims, register)
+    with Workspace(workspace) as ws:
+        with step("reconcile"):
+            ws.import_ims(ims, source_hash=files_hash(list(ims_paths)), label="ims")
+            ws.import_register(register, source_hash=file_hash(register_path), label="register")
+            matches = rec.reconcile(ims, register, engine=ws.engine, tolerances=tol)
+            ws.save_matches(matches)
+        with step("suggest"):
+            resolved = rl.resolve_period(ims, period)
+            suggestions = rl.suggest(ims, matches, rules=rule_set, period=resolved)
+            ws.store_suggestions(suggestions)
+            decisions = ws.current_decisions()
+        with step("write"):
+            result = RunResult(
+                out_dir=out,
+                ims=ims,
+                register=register,
+                matches=matches,
+                suggestions=suggestions,
+                decisions=decisions,
+                reconciliation=reconciliation_frame(ims, register, matches, suggestions, decisions),
+                rejects=_rejects(ims_result, reg_result),
+                recipient_gstin=recipient,
+                period=resolved,
+            )
+            _write_outputs(result, rule_set, previous=_previous_ims(ws))
+    return result
+
+
+def _previous_ims(ws: Workspace) -> pl.DataFrame | None:
+    """The IMS snapshot imported before the latest one (for "changes since the previous")."""
+    ids = ws.imports().filter(pl.col("kind") == "ims")["import_id"].to_list()
+    return ws.ims(ids[-2]) if len(ids) > 1 else None
+
+
+def _write_outputs(result: RunResult, rule_set, *, previous: pl.DataFrame | None) -> None:
+    """Write the contract's files into the output folder (each atomically)."""
+    out = result.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    files = result.files
+    files.append(write_frame(result.reconciliation, out / "reconciliation.csv"))
+    files.append(write_frame(result.reconciliation, out / "reconciliation.parquet"))
+    if result.rejects.height:
+        files.append(write_frame(result.rejects, out / "rejects.csv"))
+        first = result.rejects.row(0, named=True)
+        result.problems.append(
+            f"{result.rejects.height} input record(s) rejected, see {out / 'rejects.csv'}; first: "
+            f"{first['file']} {first['record']} {first['field'] or ''}: {first['reason']}"
+        )
+    upload_dir = out / "upload"
+    shutil.rmtree(upload_dir, ignore_errors=True)  # stale files from an earlier run would mislead
+    rtin = result.recipient_gstin or ""
+    try:
+        export = portal_write.export_upload(
+            result.ims,
+            result.decisions,
+            upload_dir,
+            rtin=rtin,
+            matches=result.matches,
+            rules=rule_set,
+            period=result.period,
+        )
+        files.extend(export.paths)
+        result.upload_message = (
+            f"{len(export.paths)} upload file(s) in {upload_dir}"
+            if export.paths
+            else "no upload needed: no decision differs from the portal"
+        )
+    except GuardError as exc:
+        result.upload_message = "upload not written"
+        result.problems.append(f"upload not written: {exc}")
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    report = rpt.build_report(
+        result.ims,
+        result.matches,
+        result.decisions,
+        previous=previous,
+        gstin=rtin,
+        period=result.period or "",
+        register=result.register,
+    )
+    files.append(rpt.write_html(report, out / "report.html"))
+    files.append(rpt.write_excel(report, out / "report.xlsx"))
+    files.append(
+        write_review(
+            out / "review.xlsx",
+            result.ims,
+            result.matches,
+            result.suggestions,
+            result.decisions,
+            rtin=rtin,
+            period=result.period or "",
+        )
+    )
+
+
+def summary_tables(result: RunResult) -> dict[str, pl.DataFrame]:
+    """The final summary: documents by status and action, ITC by action, files written."""
+    rec_frame = result.reconciliation
+    by_status = (
+        rec_frame.group_by("match_status", "suggested_action")
+        .len("documents")
+        .sort("match_status", "suggested_action")
+    )
+    itc = (
+        result.ims.join(result.decisions.select("doc_key", "action"), on="doc_key", how="left")
+        .with_columns(pl.col("action").fill_null("no_action"))
+        .group_by("action")
+        .agg(
+            pl.len().alias("documents"),
+            # credit notes reduce ITC: they count negative
+            pl.when(pl.col("doc_type") == "CN")
+            .then(-_total_tax())
+            .otherwise(_total_tax())
+            .sum()
+            .alias("itc"),
+        )
+        .sort("action")
+    )
+    files = pl.DataFrame({"file": [str(p) for p in result.files]})
+    return {"by_status": by_status, "itc_by_action": itc, "files": files}
