@@ -118,7 +118,8 @@ def test_suggestion_a_guard_forbids_falls_through(guard_id):
         assert out["stopped_by"] == f"{guard_id} stopped r_bad with remarks"
     else:
         assert (out["rule_id"], out["action"]) == ("r_next", "no_action")
-        assert out["stopped_by"].startswith(f"{guard_id}") and "stopped r_bad" in out["stopped_by"]
+        assert out["stopped_by"].startswith(f"{guard_id}")
+        assert "stopped r_bad" in out["stopped_by"]
         assert guard_id in out["stopped_by"].split(" stopped ")[0].split(", ")
 
 
@@ -129,7 +130,7 @@ def test_manual_decision_a_guard_forbids_is_refused(guard_id, tmp_path):
     frame = pl.DataFrame([{"doc_key": ims["doc_key"][0], **decision}])
     violations = blocking(try_decisions(ims, matches, frame))
     assert guard_id in violations["guard_id"].to_list()
-    message = [g.message for g in load_rules().guards if g.id == guard_id][0]
+    message = next(g.message for g in load_rules().guards if g.id == guard_id)
     with Workspace(tmp_path / "ws.duckdb") as ws:
         ws.import_ims(ims)
         ws.save_matches(matches)
