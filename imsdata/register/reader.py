@@ -81,7 +81,7 @@ def read_register(
     headers = [c for c in table.frame.columns if c != ROW]
     used = resolve(headers, chosen, id_column=id_column, origin=str(source))
     notes = [*table.notes, f"mapping: {chosen.name}"]
-    staged = _stage(table.frame, used)
+    staged = _amount_columns(_stage(table.frame, used))
 
     errors = failures(_staging_schema(chosen), staged, fields=ROW_CHECK_FIELDS)
     bad_rows = staged.with_row_index("_i").filter(pl.col("_i").is_in(errors["index"].implode()))
@@ -164,19 +164,17 @@ def _not_found(convert: Callable[[pl.Expr], pl.Expr], reason: str) -> Callable[[
     return lambda col: pl.when(col.is_not_null() & convert(col).is_null()).then(pl.lit(reason))
 
 
-def _amounts(mapping: Mapping) -> dict[str, pl.Expr]:
-    """Signed amounts of a staged row (blank tax heads and cess are zero)."""
-    return {
-        f: parse.amount(pl.col(f)) if f in ("taxable_value", "doc_value")
-        else parse.amount(pl.col(f)).fill_null(0)
-        for f in MONEY_FIELDS
-    }  # fmt: skip
+def _amount_columns(staged: pl.DataFrame) -> pl.DataFrame:
+    """Add `_a_<field>` (signed amounts; blank tax heads and cess are zero) and `_negative`.
 
-
-def _negative(amounts: dict[str, pl.Expr]) -> pl.Expr:
-    """A row booked negative: negative taxable value, or zero taxable and negative total."""
-    taxable, total = amounts["taxable_value"].fill_null(0), amounts["doc_value"].fill_null(0)
-    return (taxable < 0) | ((taxable == 0) & (total < 0))
+    Computed once and shared by the checks and the conversion. A row is booked negative when its
+    taxable value is negative, or zero with a negative document value.
+    """
+    staged = staged.with_columns(
+        parse.amount(pl.col(f)).alias(f"_a_{f}") for f in MONEY_FIELDS
+    ).with_columns(pl.col(f"_a_{f}").fill_null(0) for f in ("igst", "cgst", "sgst", "cess"))
+    taxable, total = pl.col("_a_taxable_value").fill_null(0), pl.col("_a_doc_value").fill_null(0)
+    return staged.with_columns(_negative=(taxable < 0) | ((taxable == 0) & (total < 0)))
 
 
 def _staging_schema(mapping: Mapping) -> pa.DataFrameSchema:
@@ -213,12 +211,12 @@ def _staging_schema(mapping: Mapping) -> pa.DataFrameSchema:
             str, nullable=True, checks=[_cell_check(_not_found(convert, reason), reason)]
         )
 
-    amounts = _amounts(mapping)
+    amounts = [pl.col(f"_a_{f}") for f in MONEY_FIELDS]
     has_type = parse.doc_type(pl.col("doc_type"))
     if mapping.sign_convention == "negative_is_credit_note":
-        neg = _negative(amounts)
+        neg = pl.col("_negative")
         same_sign = pl.all_horizontal(
-            [pl.when(neg).then(a <= 0).otherwise(a >= 0).fill_null(True) for a in amounts.values()]
+            [pl.when(neg).then(a <= 0).otherwise(a >= 0).fill_null(True) for a in amounts]
         )
         negative_dn = ~(neg & (has_type == "DN")).fill_null(False)
     else:
@@ -244,9 +242,9 @@ def _convert(
     staged: pl.DataFrame, mapping: Mapping, used: dict[str, str], file_name: str
 ) -> tuple[pl.DataFrame, list[str]]:
     """Parse the validated text cells into the canonical frame (not yet conformed-checked)."""
-    amounts = _amounts(mapping)
+    amounts = {f: pl.col(f"_a_{f}") for f in MONEY_FIELDS}
     if mapping.sign_convention == "negative_is_credit_note":
-        neg = _negative(amounts)
+        neg = pl.col("_negative")
         signed = {f: pl.when(neg).then(-a).otherwise(a) for f, a in amounts.items()}
         kind = pl.when(neg).then(pl.lit("CN"))
     else:
@@ -259,8 +257,8 @@ def _convert(
     reverse = parse.boolean(pl.col("reverse_charge")).fill_null(False)
     no_gstin = supplier.is_null()
     reason = pl.concat_str(
-        pl.when(no_gstin).then(pl.lit("no supplier GSTIN (unregistered supplier)")),
-        pl.when(reverse).then(pl.lit("reverse charge (not in IMS)")),
+        pl.when(no_gstin).then(pl.lit("blank supplier GSTIN")),
+        pl.when(reverse).then(pl.lit("reverse charge")),
         separator="; ",
         ignore_nulls=True,
     )
