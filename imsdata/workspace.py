@@ -12,6 +12,7 @@ import datetime as dt
 import getpass
 import hashlib
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,6 +121,18 @@ DDL: tuple[str, ...] = (
 )
 
 
+_TABLES = (
+    "meta", "imports", "ims_documents", "register_documents", "match_runs", "matches",
+    "decisions", "uploads", "portal_errors",
+)  # fmt: skip
+_TABLE_RE = re.compile(r"\b(FROM|INTO|JOIN)\s+(" + "|".join(_TABLES) + r")\b")
+#: The current decision per document, inlined (latest decision_id wins), as in the VIEW.
+_CURRENT = (
+    "(SELECT * FROM decisions QUALIFY row_number() OVER "
+    "(PARTITION BY doc_key ORDER BY decision_id DESC) = 1)"
+)
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
@@ -176,7 +189,9 @@ class Workspace:
         self.path = Path(path)
         self.engine = DuckDBEngine(self.path)
         for statement in DDL:
-            self._rows(statement, step="workspace_ddl")
+            self.engine.execute(statement, step="workspace_ddl").fetchall()
+        name = self.engine.execute("SELECT current_database()").fetchall()[0][0]
+        self._catalog = '"' + str(name).replace('"', '""') + '"'
         self._rows("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
 
     # ------------------------------------------------------------------ plumbing
@@ -195,7 +210,15 @@ class Workspace:
         self, sql: str, params: Sequence[object] | None = None, *, step: str = "workspace"
     ) -> list[tuple]:
         """Run a statement and fetch everything (DuckDB 2.0 keeps unfetched results open)."""
-        return self.engine.execute(sql, params, step=step).fetchall()
+        return self.engine.execute(self._qualify(sql), params, step=step).fetchall()
+
+    def _qualify(self, sql: str) -> str:
+        """Name our tables with their catalog, so a frame another module registered under the
+        same name (e.g. `matches`) on this connection can never shadow them."""
+        return _TABLE_RE.sub(lambda m: f"{m.group(1)} {self._catalog}.main.{m.group(2)}", sql)
+
+    def _query(self, sql: str, step: str = "workspace") -> pl.DataFrame:
+        return self.engine.query(self._qualify(sql), step=step)
 
     def _scalar(self, sql: str, params: Sequence[object] | None = None) -> object:
         rows = self._rows(sql, params)
@@ -271,7 +294,7 @@ class Workspace:
 
     def imports(self) -> pl.DataFrame:
         """Every import, oldest first."""
-        return self.engine.query("SELECT * FROM imports ORDER BY kind, seq", step="imports")
+        return self._query("SELECT * FROM imports ORDER BY kind, seq", step="imports")
 
     def _import_ids(self, kind: str) -> list[str]:
         rows = self._rows("SELECT import_id FROM imports WHERE kind = ? ORDER BY seq", [kind])
@@ -279,7 +302,7 @@ class Workspace:
 
     def ims(self, import_id: str) -> pl.DataFrame:
         """The documents of one IMS import, sorted by doc_key."""
-        frame = self.engine.query(
+        frame = self._query(
             f"SELECT {_names(IMS_COLUMNS)} FROM ims_documents "
             f"WHERE import_id = '{_quote(import_id)}' ORDER BY doc_key",
             step="ims_snapshot",
@@ -298,7 +321,7 @@ class Workspace:
         ids = self._import_ids("register")
         if not ids:
             return empty(REGISTER_COLUMNS)
-        frame = self.engine.query(
+        frame = self._query(
             f"SELECT {_names(REGISTER_COLUMNS)} FROM register_documents "
             f"WHERE import_id = '{_quote(ids[-1])}' ORDER BY register_id",
             step="register_snapshot",
@@ -343,7 +366,7 @@ class Workspace:
         run = self._scalar("SELECT run_id FROM match_runs ORDER BY seq DESC LIMIT 1")
         if run is None:
             return empty(MATCH_COLUMNS)
-        frame = self.engine.query(
+        frame = self._query(
             f"SELECT {_names(MATCH_COLUMNS)} FROM matches WHERE run_id = '{_quote(str(run))}' "
             "ORDER BY doc_key NULLS LAST, register_id NULLS LAST",
             step="latest_matches",
@@ -390,14 +413,14 @@ class Workspace:
                 )
             ]
         )
-        return self.engine.query(
+        return self._query(
             f"SELECT * FROM decisions WHERE decision_id >= {start} ORDER BY decision_id",
             step="appended",
         ).select(pl.col(n).cast(t) for n, t in LOG_COLUMNS.items())
 
     def decision_log(self) -> pl.DataFrame:
         """The whole append-only log, oldest first."""
-        frame = self.engine.query("SELECT * FROM decisions ORDER BY decision_id", step="log")
+        frame = self._query("SELECT * FROM decisions ORDER BY decision_id", step="log")
         return frame.select(pl.col(n).cast(t) for n, t in LOG_COLUMNS.items())
 
     def current_decisions(self) -> pl.DataFrame:
@@ -405,12 +428,12 @@ class Workspace:
         the latest IMS import: valid (unchanged), review (supplier changed it), gone."""
         ids = self._import_ids("ims")
         latest = _quote(ids[-1]) if ids else ""
-        frame = self.engine.query(
+        frame = self._query(
             f"""SELECT c.*, CASE
                   WHEN d.doc_key IS NULL THEN 'gone'
                   WHEN c.record_hash IS NOT DISTINCT FROM d.record_hash THEN 'valid'
                   ELSE 'review' END AS status
-            FROM current_decisions c
+            FROM {_CURRENT} c
             LEFT JOIN ims_documents d ON d.import_id = '{latest}' AND d.doc_key = c.doc_key
             ORDER BY c.doc_key""",
             step="current_decisions",
@@ -428,7 +451,7 @@ class Workspace:
             raise UsageError(f"{self.path}: no IMS import '{new}'")
         pos = ids.index(new)
         old = ids[pos - 1] if pos else ""
-        frame = self.engine.query(
+        frame = self._query(
             f"""WITH o AS (SELECT doc_key, record_hash FROM ims_documents
                            WHERE import_id = '{_quote(old)}'),
                  n AS (SELECT doc_key, record_hash FROM ims_documents
@@ -443,7 +466,7 @@ class Workspace:
                    FROM o FULL OUTER JOIN n ON o.doc_key = n.doc_key)
             SELECT j.*, c.action AS decision_action, c.source AS decision_source,
                    c.doc_key IS NOT NULL AND j.change IN ('changed', 'removed') AS needs_review
-            FROM j LEFT JOIN current_decisions c ON c.doc_key = j.doc_key
+            FROM j LEFT JOIN {_CURRENT} c ON c.doc_key = j.doc_key
             ORDER BY j.doc_key""",
             step="changes_since_previous",
         )
@@ -567,12 +590,12 @@ class Workspace:
 
     def uploads(self) -> pl.DataFrame:
         """Every logged upload, oldest first."""
-        frame = self.engine.query("SELECT * FROM uploads ORDER BY created, upload_id")
+        frame = self._query("SELECT * FROM uploads ORDER BY created, upload_id")
         return frame.select(pl.col(n).cast(t) for n, t in UPLOAD_COLUMNS.items())
 
     def portal_errors(self) -> pl.DataFrame:
         """Every logged portal error, sorted."""
-        frame = self.engine.query("SELECT * FROM portal_errors ORDER BY received, doc_key")
+        frame = self._query("SELECT * FROM portal_errors ORDER BY received, doc_key")
         return frame.select(pl.col(n).cast(t) for n, t in PORTAL_ERROR_COLUMNS.items())
 
 
