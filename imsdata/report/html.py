@@ -117,6 +117,11 @@ ul.notes { color: var(--muted); font-size: 13px; }
 """
 
 
+def _rupees(text: str) -> str:
+    """'-222.72' -> '-₹222.72'."""
+    return f"-₹{text[1:]}" if text.startswith("-") else f"₹{text}"
+
+
 def _esc(value: object) -> str:
     return html.escape("" if value is None else str(value))
 
@@ -190,7 +195,7 @@ def _inr_ticks(values: list[float]) -> dict[str, list[object]]:
     while v <= top + step / 2:
         ticks.append(v)
         v += step
-    return {"tickvals": ticks, "ticktext": [short_inr(Decimal(str(t))) for t in ticks]}
+    return {"tickvals": ticks, "ticktext": [short_inr(Decimal(str(t)), trim=True) for t in ticks]}
 
 
 def _layout(fig: go.Figure, title: str, *, height: int = 340) -> go.Figure:
@@ -217,7 +222,7 @@ def _chart_itc(report: Report) -> go.Figure:
             marker_color=[ACTION_COLOURS[c] for c in cats],
             text=[short_inr(v) for v in vals],
             textposition="auto",
-            hovertext=[f"{c}: ₹{format_inr(v)}" for c, v in zip(cats, vals, strict=True)],
+            hovertext=[f"{c}: {_rupees(format_inr(v))}" for c, v in zip(cats, vals, strict=True)],
             hoverinfo="text",
         )
     )
@@ -238,7 +243,8 @@ def _chart_status(report: Report) -> go.Figure:
             text=[format_count(d) for d in docs],
             textposition="auto",
             hovertext=[
-                f"{s}: {format_count(d)} documents, ₹{format_inr(v) if v is not None else 'n/a'}"
+                f"{s}: {format_count(d)} documents, "
+                f"{_rupees(format_inr(v)) if v is not None else 'value n/a'}"
                 for s, d, v in zip(st, docs, rec["doc_value"].to_list(), strict=True)
             ],
             hoverinfo="text",
@@ -265,7 +271,7 @@ def _chart_suppliers(frame: pl.DataFrame, value: str, title: str, colour: str) -
             text=[short_inr(v) for v in vals],
             textposition="auto",
             hovertext=[
-                f"{g}: ₹{format_inr(v)}"
+                f"{g}: {_rupees(format_inr(v))}"
                 for g, v in zip(frame["supplier_gstin"].to_list(), vals, strict=True)
             ],
             hoverinfo="text",
@@ -287,7 +293,7 @@ def _chart_ageing(report: Report) -> go.Figure:
             text=[f"{format_count(d)} docs" for d in age["documents"].to_list()],
             textposition="auto",
             hovertext=[
-                f"{b}: {format_count(d)} documents, ITC ₹{format_inr(v)}"
+                f"{b}: {format_count(d)} documents, ITC {_rupees(format_inr(v))}"
                 for b, d, v in zip(age["bucket"], age["documents"], vals, strict=True)
             ],
             hoverinfo="text",
@@ -332,7 +338,7 @@ def _kpis(report: Report) -> str:
     ]
     out = []
     for label, value, exact, cls in tiles:
-        sub = f'<div class="exact">₹{exact}</div>' if exact else ""
+        sub = f'<div class="exact">{_rupees(exact)}</div>' if exact else ""
         out.append(
             f'<div class="kpi {cls}"><div class="label">{_esc(label)}</div>'
             f'<div class="value">{_esc(value)}</div>{sub}</div>'
@@ -345,7 +351,7 @@ def _section(t: ReportTable, *, chart: str = "", **kw: object) -> str:
     body = table_html(t.frame, **kw)  # type: ignore[arg-type]
     if not chart:
         inner = f"{body}{note}"
-    elif t.frame.width > 6:  # a wide table: full width, the chart below it
+    elif t.frame.width > 5:  # a wide table: full width, the chart below it
         inner = f'{body}{note}<div class="chart-below">{chart}</div>'
     else:
         inner = f'<div class="grid2"><div>{body}{note}</div><div>{chart}</div></div>'

@@ -45,15 +45,20 @@ def format_count(value: int | None) -> str:
     return "" if value is None else format_inr(Decimal(value), decimals=0)
 
 
-def short_inr(value: Decimal | None) -> str:
-    """A compact amount for KPI tiles and chart labels: '₹1.23 Cr', '₹4.56 L', '₹12,345'."""
+def short_inr(value: Decimal | None, *, trim: bool = False) -> str:
+    """A compact amount for KPI tiles and chart labels: '₹1.23 Cr', '₹4.56 L', '₹12,345'.
+
+    `trim` drops trailing zeros of the lakh/crore figure ('₹50 L', for axis ticks).
+    """
     if value is None:
         return ""
     amount = Decimal(value)
     sign = "-" if amount < 0 else ""
     a = abs(amount)
-    if a >= Decimal(10_000_000):
-        return f"{sign}₹{(a / Decimal(10_000_000)).quantize(_PAISE, ROUND_HALF_UP)} Cr"
-    if a >= Decimal(100_000):
-        return f"{sign}₹{(a / Decimal(100_000)).quantize(_PAISE, ROUND_HALF_UP)} L"
+    for unit, size in (("Cr", Decimal(10_000_000)), ("L", Decimal(100_000))):
+        if a >= size:
+            text = f"{(a / size).quantize(_PAISE, ROUND_HALF_UP)}"
+            if trim:
+                text = text.rstrip("0").rstrip(".")
+            return f"{sign}₹{text} {unit}"
     return f"{sign}₹{format_inr(a, decimals=0)}"

@@ -21,7 +21,7 @@ def key(ims: pl.DataFrame, number: str) -> str:
     return ims.filter(pl.col("doc_number") == number)["doc_key"][0]
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def month() -> dict[str, pl.DataFrame]:
     """November 2025: accepted, deemed, pending, rejected, a credit note, a mismatch."""
     ims = ims_frame(
@@ -73,7 +73,7 @@ def month() -> dict[str, pl.DataFrame]:
     return {"ims": ims, "matches": matches, "decisions": decisions}
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def report(month: dict[str, pl.DataFrame]) -> Report:
     """The report of the tiny month, with a previous download where A-1 changed."""
     ims = month["ims"]

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from imsdata.report import Report, build_report, write_html
 from imsdata.report.html import MAX_HTML_ROWS, render_html
@@ -15,8 +16,13 @@ from imsdata.testing import RECIPIENT, ims_frame
 AT = dt.datetime(2025, 12, 1, 9, 30, tzinfo=dt.UTC)
 
 
-def test_page_is_self_contained_with_the_plotly_bundle_once(report: Report) -> None:
-    page = render_html(report, generated_at=AT)
+@pytest.fixture(scope="module")
+def page(report: Report) -> str:
+    """The tiny month's page, rendered once (the plotly bundle makes it ~5 MB)."""
+    return render_html(report, generated_at=AT)
+
+
+def test_page_is_self_contained_with_the_plotly_bundle_once(page: str) -> None:
     # no external script, stylesheet, image or font
     assert not re.search(r"<(script|img|iframe)[^>]+src=", page)
     assert "<link" not in page
@@ -32,16 +38,14 @@ def test_page_is_self_contained_with_the_plotly_bundle_once(report: Report) -> N
     assert page.count('class="plotly-graph-div"') == 5
 
 
-def test_title_names_gstin_and_period(report: Report) -> None:
-    page = render_html(report, generated_at=AT)
+def test_title_names_gstin_and_period(page: str) -> None:
     title = re.search(r"<title>(.*?)</title>", page).group(1)
     assert RECIPIENT in title
     assert "November 2025" in title
     assert "(112025)" in page
 
 
-def test_figures_are_in_indian_format(report: Report) -> None:
-    page = render_html(report, generated_at=AT)
+def test_figures_are_in_indian_format(page: str) -> None:
     assert "4,50,000.00" in page  # R-7 IGST
     assert "29,50,000.00" in page  # R-7 document value
     assert "-180.00" in page  # deemed-accepted credit note
@@ -49,8 +53,7 @@ def test_figures_are_in_indian_format(report: Report) -> None:
     assert "450,000.00" not in page
 
 
-def test_sections_in_reading_order(report: Report) -> None:
-    page = render_html(report, generated_at=AT)
+def test_sections_in_reading_order(page: str) -> None:
     order = [
         "itc_summary", "itc_at_risk", "gstr3b_table4", "reconciliation", "top_mismatch",
         "top_pending", "pending_ageing", "by_section_action", "changes", "at_risk_documents",
@@ -59,8 +62,7 @@ def test_sections_in_reading_order(report: Report) -> None:
     assert positions == sorted(positions)
 
 
-def test_page_explains_at_risk_and_table4(report: Report) -> None:
-    page = render_html(report, generated_at=AT)
+def test_page_explains_at_risk_and_table4(page: str) -> None:
     assert "within 30 days of 30-11-2025" in page
     assert "4(A)(5)" in page
     assert "4(B)(2)" in page

@@ -57,3 +57,10 @@ def test_short_amounts_use_lakh_and_crore() -> None:
     assert short_inr(Decimal("467820")) == "₹4.68 L"
     assert short_inr(Decimal("12345.6")) == "₹12,346"
     assert short_inr(Decimal("-180")) == "-₹180"
+
+
+def test_short_amounts_can_drop_trailing_zeros_for_axis_ticks() -> None:
+    assert short_inr(Decimal("5000000"), trim=True) == "₹50 L"
+    assert short_inr(Decimal("10000000"), trim=True) == "₹1 Cr"
+    assert short_inr(Decimal("250000"), trim=True) == "₹2.5 L"
+    assert short_inr(Decimal("5000000")) == "₹50.00 L"
