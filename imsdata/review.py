@@ -17,12 +17,14 @@ from typing import Any
 import polars as pl
 import xlsxwriter
 
-from imsdata.errors import GuardError, InputError
+from imsdata.errors import GuardError, InputError, UsageError
 from imsdata.fileio import atomic_path
 from imsdata.portal.sections import ACTION_CODES, SECTIONS, Section
 from imsdata.schemas import ACTIONS, DECISION_COLUMNS, MATCH_COLUMNS, conform
 
 HOME = "Home"
+#: Rows in an Excel sheet (the header takes one).
+EXCEL_MAX_ROWS = 1_048_576
 #: Indian digit grouping (lakh, crore) for money cells.
 INR_FORMAT = r"[>=10000000]##\,##\,##\,##0.00;[>=100000]##\,##\,##0.00;##,##0.00"
 DATE_FORMAT = "dd-mm-yyyy"
@@ -113,7 +115,9 @@ def _sheet_frame(
     sugg = suggestions.select(
         "doc_key",
         pl.col("action").alias("suggested"),
-        (pl.col("rule_id") if "rule_id" in suggestions.columns else pl.lit(None, pl.String)),
+        (pl.col("rule_id") if "rule_id" in suggestions.columns else pl.lit(None, pl.String)).alias(
+            "rule_id"
+        ),
         (pl.col("reason") if "reason" in suggestions.columns else pl.lit(None, pl.String)).alias(
             "suggestion_reason"
         ),
@@ -283,6 +287,12 @@ def write_review(
     the suggestion is shown beside it. Returns the path written.
     """
     frame = _sheet_frame(ims, matches, suggestions, decisions)
+    biggest = frame.group_by("section").len().get_column("len").max() if frame.height else 0
+    if biggest and biggest >= EXCEL_MAX_ROWS:
+        raise UsageError(
+            f"{path}: a section has {biggest} documents, more than an Excel sheet holds "
+            f"({EXCEL_MAX_ROWS - 1}); review it in a notebook or split the download"
+        )
     target = Path(path)
     with atomic_path(target) as tmp:
         wb = xlsxwriter.Workbook(
