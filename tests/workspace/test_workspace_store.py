@@ -38,7 +38,8 @@ def test_same_content_imported_twice_changes_nothing_and_says_so(ws):
     ims = ims_frame([{}, {}])
     first = ws.import_ims(ims, label="nov.json")
     again = ws.import_ims(ims.clone(), label="nov-copy.json")
-    assert first.new and not again.new
+    assert first.new
+    assert not again.new
     assert again.import_id == first.import_id == "ims-0001"
     assert "nothing changed" in again.message
     assert ws.imports().height == 1
