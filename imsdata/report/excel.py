@@ -11,7 +11,7 @@ import xlsxwriter
 from imsdata.fileio import atomic_path
 from imsdata.report.build import Report
 from imsdata.report.html import HEADERS
-from imsdata.report.inr import EXCEL_INR_FORMAT
+from imsdata.report.inr import EXCEL_INR_FORMAT, EXCEL_INR_NEGATIVE_FORMAT
 
 
 def write_excel(report: Report, path: str | os.PathLike[str]) -> Path:
@@ -33,6 +33,7 @@ def _write(wb: xlsxwriter.Workbook, report: Report) -> None:
     bold = wb.add_format({"bold": True})
     head = wb.add_format({"bold": True, "bg_color": "#DCE6F1", "border": 1, "text_wrap": True})
     money = wb.add_format({"num_format": EXCEL_INR_FORMAT})
+    negative = wb.add_format({"num_format": EXCEL_INR_NEGATIVE_FORMAT})
     count = wb.add_format({"num_format": "#,##0"})
     date = wb.add_format({"num_format": "dd-mm-yyyy"})
     wrap = wb.add_format({"text_wrap": True, "valign": "top"})
@@ -81,6 +82,11 @@ def _write(wb: xlsxwriter.Workbook, report: Report) -> None:
                 longest = max((len(v) for v in data if v), default=8)
                 width = min(max(longest, len(HEADERS.get(name, name)), 8) + 2, 60)
             ws.write_column(1, c, data, fmt)
+            if fmt is money and frame.height:
+                ws.conditional_format(
+                    1, c, frame.height, c,
+                    {"type": "cell", "criteria": "<", "value": 0, "format": negative},
+                )  # fmt: skip
             ws.set_column(c, c, width)
         ws.set_row(0, 30)
         ws.freeze_panes(1, 0)

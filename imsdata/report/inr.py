@@ -6,9 +6,11 @@ from decimal import ROUND_HALF_UP, Decimal
 
 _PAISE = Decimal("0.01")
 
-#: Excel number format with Indian grouping: crore, lakh, then thousands (Excel allows two
-#: conditions; negatives fall in the last section and keep thousands grouping).
+#: Excel number format with Indian grouping: crore, lakh, then thousands. Excel allows two
+#: conditions per format, so negative cells get EXCEL_INR_NEGATIVE_FORMAT through a conditional
+#: format (a conditional section shows the absolute value, hence the explicit minus).
 EXCEL_INR_FORMAT = r"[>=10000000]##\,##\,##\,##0.00;[>=100000]##\,##\,##0.00;##,##0.00"
+EXCEL_INR_NEGATIVE_FORMAT = r"[<=-10000000]-##\,##\,##\,##0.00;[<=-100000]-##\,##\,##0.00;##,##0.00"
 
 
 def group_indian(digits: str) -> str:

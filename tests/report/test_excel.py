@@ -8,7 +8,7 @@ import openpyxl
 import polars as pl
 
 from imsdata.report import Report, write_excel
-from imsdata.report.inr import EXCEL_INR_FORMAT
+from imsdata.report.inr import EXCEL_INR_FORMAT, EXCEL_INR_NEGATIVE_FORMAT
 
 
 def test_one_sheet_per_table_and_values_read_back(report: Report, tmp_path: Path) -> None:
@@ -34,6 +34,12 @@ def test_money_has_indian_format_and_headers_are_frozen(report: Report, tmp_path
     assert ws["H2"].value == 468000
     assert ws["H2"].number_format == EXCEL_INR_FORMAT
     assert ws["B2"].number_format == "#,##0"
+    # negative amounts (credit notes) get the minus-sign variant through a conditional format
+    rules = [r for rng in ws.conditional_formatting for r in rng.rules]
+    assert rules
+    assert {r.dxf.numFmt.formatCode for r in rules} == {EXCEL_INR_NEGATIVE_FORMAT}
+    assert {r.operator for r in rules} == {"lessThan"}
+    assert ws["H3"].value == -180  # deemed-accepted credit note
     about = wb["about"]
     assert about["B3"].value == report.gstin
     ageing = wb["at_risk_documents"]
