@@ -337,5 +337,11 @@ def summary_tables(result: RunResult) -> dict[str, pl.DataFrame]:
         )
         .sort("action")
     )
-    files = pl.DataFrame({"file": [str(p) for p in result.files]})
+    files = pl.DataFrame(
+        {
+            "file in " + str(result.out_dir): [
+                str(p.relative_to(result.out_dir)) for p in result.files
+            ]
+        }
+    )
     return {"by_status": by_status, "itc_by_action": itc, "files": files}

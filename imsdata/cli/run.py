@@ -33,6 +33,8 @@ def _progress() -> Iterator:
         TimeElapsedColumn(),
         console=err,
         transient=False,
+        redirect_stdout=False,  # the summary goes to stdout after the bars; no proxying
+        redirect_stderr=False,
     ) as progress:
 
         @contextlib.contextmanager
