@@ -1,0 +1,89 @@
+"""Benchmark: ingest of an N-document IMS download against `pl.read_ndjson` of the same records.
+
+    .venv/bin/python benchmarks/bench_ingest.py --n 1000000 --workdir /tmp/bench-ingest
+
+Writes (once per N) a bare-section-map download with `imsdata.synth` (compact JSON, ~330 bytes a
+record) and the same records as NDJSON, then measures each stage in a fresh subprocess so peak
+RSS is per stage, printing one JSON line per measurement:
+{"stage": "ingest" | "ingest_floor", "n": N, "seconds": s, "peak_rss_mb": m}.
+Target (issue 2): ingest within 2.5x of the floor, peak RSS under 3 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+DOWNLOAD = "ims_download.json"
+NDJSON = "ims_records.ndjson"
+
+
+def _generate(n: int, workdir: Path) -> None:
+    """Write the download and the NDJSON floor file for `n` documents (skipped when present)."""
+    marker = workdir / f".generated-{n}"
+    if marker.exists():
+        return
+    from imsdata import synth
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    data = synth.generate(n, seed=11)
+    download = data.download
+    with open(workdir / DOWNLOAD, "w", encoding="utf-8") as fh:
+        json.dump(download, fh, ensure_ascii=False, separators=(",", ":"))
+    with open(workdir / NDJSON, "w", encoding="utf-8") as fh:
+        for records in download.values():
+            for rec in records:
+                fh.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")))
+                fh.write("\n")
+    marker.write_text("ok")
+
+
+def _stage(stage: str, n: int, workdir: Path) -> dict[str, object]:
+    """Run one measured stage in this (fresh) process."""
+    import polars as pl
+
+    start = time.perf_counter()
+    if stage == "ingest_floor":
+        frame = pl.read_ndjson(workdir / NDJSON, infer_schema_length=None)
+        rows = frame.height
+    else:
+        from imsdata.portal.read import read
+
+        result = read([workdir / DOWNLOAD])
+        rows = (
+            result.documents.height
+            + result.rejects.select("file", "section", "index").n_unique()
+            + result.duplicates.height
+        )
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"stage": stage, "n": n, "seconds": round(seconds, 3), "peak_rss_mb": round(peak),
+            "rows": rows}  # fmt: skip
+
+
+def main() -> None:
+    """Generate the data once, then measure the floor and the ingest, each in a subprocess."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/imsdata-bench-ingest"))
+    parser.add_argument("--stage", choices=["generate", "ingest", "ingest_floor"])
+    args = parser.parse_args()
+    if args.stage == "generate":
+        _generate(args.n, args.workdir)
+        return
+    if args.stage:
+        print(json.dumps(_stage(args.stage, args.n, args.workdir)), flush=True)
+        return
+    me = [sys.executable, __file__, "--n", str(args.n), "--workdir", str(args.workdir)]
+    subprocess.run([*me, "--stage", "generate"], check=True)
+    for stage in ("ingest_floor", "ingest"):
+        subprocess.run([*me, "--stage", stage], check=True)
+
+
+if __name__ == "__main__":
+    main()

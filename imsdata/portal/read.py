@@ -1,0 +1,703 @@
+"""Read IMS downloads (JSON, zip of JSON, folders) into one validated canonical frame.
+
+Every envelope of ims-spec.md §2 and §6.1 is unwrapped; every section of the registry is read.
+Each record ends in `documents`, in `rejects` (with file, section, index, key, value, reason) or,
+when it is an exact copy of a record already read, in `duplicates`.
+
+Large files take a fast path: the section arrays are located in the raw bytes (IMS records are
+flat objects, so no record is parsed to find them), turned into NDJSON and parsed by polars in
+parallel. The fast path only keeps its result when it can prove it read everything (the skeleton
+around the arrays is valid JSON, every key of every record is a known key, no number needs more
+digits than a float holds exactly); otherwise the file is read again with `json.loads`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.json as pj
+
+from imsdata import gstin as gst
+from imsdata.engine import DuckDBEngine
+from imsdata.errors import InputError
+from imsdata.portal.sections import DECLARED_KEYS, MONEY_KEYS, SECTIONS, VALUE_KEYS, Section
+from imsdata.schemas import IMS_COLUMNS, MONEY, conform, doc_key_expr
+from imsdata.schemas.ims import (
+    FILING_STATUS,
+    FLAG_VALUES,
+    ISSUE_COLUMNS,
+    RAW,
+    sort_issues,
+    validate_ims,
+)
+
+#: Files at least this big try the fast path first (smaller ones are parsed with json.loads).
+FAST_PATH_MIN_BYTES = 8 * 1024 * 1024
+#: Bytes read per streaming step from a zip member.
+_CHUNK = 1024 * 1024
+KEY = "__key"
+
+
+def _snake(key: str) -> str:
+    """camelCase wire key -> its snake_case spelling (ims-spec.md §6.2: declIgst -> decl_igst)."""
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", key).lower()
+
+
+#: Canonical column -> wire keys in priority order (ims-spec.md §1.2, §2.2, §6.2, §6.3). Identity
+#: keys (number, date, original document) come from the section registry.
+_VALUE_COLUMNS = dict(
+    zip(VALUE_KEYS, ("supply_type", "source_form", "supplier_period", "doc_value", "pos",
+                     "taxable_value", "igst", "cgst", "sgst", "cess"), strict=True)
+)  # fmt: skip
+_DECLARED_COLUMNS = dict(
+    zip(DECLARED_KEYS, ("declared_igst", "declared_cgst", "declared_sgst", "declared_cess"),
+        strict=True)
+)  # fmt: skip
+COMMON_FIELDS: dict[str, tuple[str, ...]] = {
+    "supplier_gstin": ("stin",),
+    **{col: (key,) for key, col in _VALUE_COLUMNS.items()},
+    "supplier_filing_status": ("srcfilstatus",),
+    "supplier_name": ("tradenm",),
+    # an upload record carries prev_status (the portal's state) and action (the wish)
+    "portal_action": ("prev_status", "action"),
+    "pending_blocked": ("ispendactblocked", "ispendactnallwd"),  # the second is the inverse flag
+    "itc_reduction_blocked": ("isItcRedReqBlocked", "itcRedReqBlocked", "is_itc_red_req_blocked"),
+    "remarks_blocked": ("isRemarksBlocked", "is_remarks_blocked"),
+    "itc_reduction": ("itcRedReq", _snake("itcRedReq")),
+    **{col: (key, _snake(key)) for key, col in _DECLARED_COLUMNS.items()},
+    "remarks": ("remarks",),
+    "hash": ("hash",),
+}
+_MONEY_COLUMNS = tuple(_VALUE_COLUMNS[k] for k in MONEY_KEYS) + tuple(_DECLARED_COLUMNS.values())
+_FLAG_COLUMNS = ("pending_blocked", "itc_reduction_blocked", "remarks_blocked")
+#: Keys of an envelope that are not sections and carry nothing to read (ims-spec.md §2).
+_ENVELOPE_META = frozenset(
+    {"gstin", "rtin", "rtnprd", "fp", "ret_period", "reqtyp", "action", "status_cd", "chksum"}
+)
+_WRAPPERS = ("data", "imsdetails", "invdata")
+
+
+def section_fields(sec: Section) -> dict[str, tuple[str, ...]]:
+    """Canonical column -> wire keys for one section (identity keys from the registry)."""
+    fields: dict[str, tuple[str, ...]] = {
+        "doc_number": (sec.number_key,),
+        "doc_date": (sec.date_key,),
+    }
+    if sec.orig_number_key and sec.orig_date_key:
+        fields["orig_doc_number"] = (sec.orig_number_key,)
+        fields["orig_doc_date"] = (sec.orig_date_key,)
+    return {**fields, **COMMON_FIELDS}
+
+
+def wire_keys(sec: Section) -> tuple[str, ...]:
+    """Every record key the reader knows for a section; others go to `extra_json`."""
+    return tuple(k for keys in section_fields(sec).values() for k in keys)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What a read produced: documents, and every record not loaded with the reason why."""
+
+    documents: pl.DataFrame  # exactly IMS_COLUMNS, sorted
+    rejects: pl.DataFrame  # ISSUE_COLUMNS: records not loaded, one row per problem
+    warnings: pl.DataFrame  # ISSUE_COLUMNS: loaded, but worth a look
+    duplicates: pl.DataFrame  # ISSUE_COLUMNS: exact copies of a loaded record, not loaded again
+
+
+# ----------------------------------------------------------------------------------- sources
+
+
+def _unsafe_member(name: str) -> bool:
+    posix, win = PurePosixPath(name), PureWindowsPath(name)
+    return (
+        posix.is_absolute()
+        or win.is_absolute()
+        or bool(win.drive)
+        or ".." in posix.parts
+        or ".." in win.parts
+    )
+
+
+def _zip_members(path: Path, cap: int) -> Iterator[tuple[str, bytes]]:
+    """The .json members of a zip, read in memory with at most `cap` inflated bytes in total."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"{path}: not a readable zip archive ({exc})") from None
+    with archive:
+        infos = [i for i in archive.infolist() if not i.is_dir()]
+        for info in infos:
+            if _unsafe_member(info.filename):
+                raise InputError(
+                    f"{path}: member '{info.filename}' has an unsafe path (absolute or '..'); "
+                    "archive refused"
+                )
+        members = sorted(
+            (i for i in infos if i.filename.lower().endswith(".json")), key=lambda i: i.filename
+        )
+        if not members:
+            raise InputError(f"{path}: the archive holds no .json file")
+        declared = sum(i.file_size for i in members)
+        if declared > cap:
+            raise InputError(
+                f"{path}: inflates to {declared:,} bytes, above the {cap:,}-byte limit "
+                "(zip bomb?); archive refused"
+            )
+        total = 0
+        for info in members:
+            buf = io.BytesIO()
+            try:
+                with archive.open(info) as fh:
+                    while chunk := fh.read(_CHUNK):
+                        total += len(chunk)
+                        if total > cap:
+                            raise InputError(
+                                f"{path}: inflates beyond the {cap:,}-byte limit "
+                                "(zip bomb?); archive refused"
+                            )
+                        buf.write(chunk)
+            except (zipfile.BadZipFile, OSError, EOFError) as exc:
+                raise InputError(f"{path}: member '{info.filename}' is corrupt ({exc})") from None
+            yield f"{path}::{info.filename}", buf.getvalue()
+
+
+def _sources(paths: Sequence[str | Path], cap: int) -> Iterator[tuple[str, bytes]]:
+    """(name, bytes) of every JSON document behind the given files, archives and folders."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            inside = sorted(
+                p for p in path.iterdir() if p.is_file() and p.suffix.lower() in {".json", ".zip"}
+            )
+            if not inside:
+                raise InputError(f"{path}: the folder holds no .json or .zip file")
+            yield from _sources(inside, cap)
+        elif not path.exists():
+            raise InputError(f"{path}: no such file or folder")
+        elif path.suffix.lower() == ".zip":
+            yield from _zip_members(path, cap)
+        else:
+            try:
+                yield str(path), path.read_bytes()
+            except OSError as exc:
+                raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+
+
+# ---------------------------------------------------------------------------- envelopes
+
+
+@dataclass
+class _Envelope:
+    sections: list[tuple[str, Any]]  # (registry key, records)
+    recipient: str | None
+    issues: list[dict[str, Any]]
+
+
+def _unwrap(obj: dict[str, Any], name: str) -> _Envelope:
+    """Find the section map inside any known envelope (ims-spec.md §2.1, §2.2, §6.1)."""
+    recipient: str | None = None
+    node = obj
+    issues: list[dict[str, Any]] = []
+    while True:
+        for key in ("gstin", "rtin"):
+            value = next((v for k, v in node.items() if k.lower() == key), None)
+            if isinstance(value, str) and value.strip():
+                recipient = value.strip().upper()
+        if any(k.lower() in SECTIONS for k in node):
+            break
+        wrappers = [k for k in node if k.lower() in _WRAPPERS and isinstance(node[k], dict)]
+        if len(wrappers) != 1:
+            break
+        issues += _unknown_keys(node, name, skip={wrappers[0]})
+        node = node[wrappers[0]]
+    sections = [(k.lower(), v) for k, v in node.items() if k.lower() in SECTIONS]
+    unknown = _unknown_keys(node, name, skip=set())
+    if not sections and unknown:
+        keys = ", ".join(sorted(node))
+        raise InputError(f"{name}: no IMS section found (keys: {keys})")
+    for key, value in sections:
+        if value is not None and not isinstance(value, list):
+            raise InputError(
+                f"{name}: section '{key}' holds a {_type_name(value)}, expected a list of records"
+            )
+    return _Envelope([(k, v or []) for k, v in sections], recipient, issues + unknown)
+
+
+def _unknown_keys(node: dict[str, Any], name: str, skip: set[str]) -> list[dict[str, Any]]:
+    out = []
+    for key, value in node.items():
+        low = key.lower()
+        if key in skip or low in SECTIONS or low in _ENVELOPE_META:
+            continue
+        size = f"{len(value)} records" if isinstance(value, list) else _type_name(value)
+        out.append(
+            {"file": name, "section": None, "index": None, "key": key, "value": size,
+             "reason": "unknown top-level key, not read"}
+        )  # fmt: skip
+    return out
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "object", list: "list", str: "string", bool: "boolean", type(None): "null"}.get(
+        type(value), "number"
+    )
+
+
+# ------------------------------------------------------------------------- slow path
+
+
+def _dump(value: Any) -> str:
+    """JSON text with sorted keys and numbers exactly as read (Decimal stays exact)."""
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(k)}:{_dump(value[k])}" for k in sorted(value)) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_dump(v) for v in value) + "]"
+    if isinstance(value, Decimal):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _parse_json(name: str, data: bytes) -> Any:
+    """json.loads with exact decimals and a one-line error naming the file and the problem."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if not data.strip():
+        raise InputError(f"{name}: empty file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name}: not UTF-8 text (invalid byte at offset {exc.start})") from None
+    try:
+        return json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        if exc.msg.startswith("Unterminated string") or exc.pos >= len(text.rstrip()):
+            raise InputError(
+                f"{name}: truncated JSON (ends unexpectedly at line {exc.lineno})"
+            ) from None
+        raise InputError(
+            f"{name}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from None
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"{name}: not valid JSON ({exc})") from None
+
+
+def _raw_from_records(
+    records: list[Any], sec: Section, name: str, start: int
+) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+    """Raw section frame (every known key as text) from parsed records; misfits are rejected."""
+    known = wire_keys(sec)
+    known_set = set(known)
+    cols: dict[str, list[str | None]] = {k: [] for k in known}
+    extra: list[str | None] = []
+    index: list[int] = []
+    issues: list[dict[str, Any]] = []
+    for i, rec in enumerate(records, start):
+        if not isinstance(rec, dict):
+            issues.append(_issue(name, sec.key, i, None, _dump(rec)[:200],
+                                 f"record is a {_type_name(rec)}, expected an object"))  # fmt: skip
+            continue
+        nested = [k for k in known if isinstance(rec.get(k), (dict, list))]
+        if nested:
+            issues += [
+                _issue(name, sec.key, i, k, _dump(rec[k])[:200], "expected a single value")
+                for k in nested
+            ]
+            continue
+        for k in known:
+            cols[k].append(_text(rec.get(k)))
+        unknown = {k: v for k, v in rec.items() if k not in known_set}
+        extra.append(_dump(unknown) if unknown else None)
+        index.append(i)
+    frame = pl.DataFrame(
+        {**cols, "extra_json": extra, "source_index": index},
+        schema={**dict.fromkeys(known, pl.String), "extra_json": pl.String,
+                "source_index": pl.Int64},
+    )  # fmt: skip
+    return frame, issues
+
+
+def _issue(file: str, section: str | None, index: int | None, key: str | None,
+           value: str | None, reason: str) -> dict[str, Any]:  # fmt: skip
+    return {"file": file, "section": section, "index": index, "key": key, "value": value,
+            "reason": reason}  # fmt: skip
+
+
+# ------------------------------------------------------------------------- fast path
+
+_KEY_BEFORE = re.compile(rb'"([A-Za-z0-9_]+)"\s*:\s*$')
+_RECORD_SPLIT = re.compile(rb"\}\s*,\s*\{")
+_WS = bytes.maketrans(b"\n\r\t", b"   ")
+_PLACEHOLDER = "\x00imsdata-region-{}"
+_ARROW_MONEY = pa.decimal128(18, 2)
+
+
+def _arrow_schema(sec: Section) -> pa.Schema:
+    """Every known key of the section: amounts as exact decimals, everything else as text."""
+    money = {k for col in _MONEY_COLUMNS for k in section_fields(sec)[col]}
+    return pa.schema([(k, _ARROW_MONEY if k in money else pa.string()) for k in wire_keys(sec)])
+
+
+def _section_regions(data: bytes) -> list[tuple[str, int, int]]:
+    """(section key, start, end) of `"<section>": [ {...} ... ]` arrays, found without parsing.
+
+    IMS records are flat, so a section's array starts at a `[` after a section key and ends at
+    the next `]`; any mistake here (a bracket inside a string) is caught by the checks that follow.
+    """
+    regions = []
+    pos = data.find(b"[")
+    while pos != -1:
+        head = _KEY_BEFORE.search(data, max(0, pos - 64), pos)
+        end = data.find(b"]", pos)
+        if head and head.group(1).decode().lower() in SECTIONS and end != -1:
+            body = data[pos + 1 : pos + 65].lstrip()
+            if body.startswith(b"{"):
+                regions.append((head.group(1).decode().lower(), pos, end))
+                pos = data.find(b"[", end)
+                continue
+        pos = data.find(b"[", pos + 1)
+    return regions
+
+
+def _parse_region(region: bytes, sec: Section) -> pl.DataFrame | None:
+    """Raw section frame from the bytes between `[` and `]`, or None if not provably complete.
+
+    Arrow's JSON reader (parallel) parses numbers from their text straight into Decimal(18,2),
+    and refuses unknown keys, a third decimal, a number where text belongs or a nested value:
+    any refusal sends the whole file to the exact, slower json.loads path.
+    """
+    if b"\n" in region or b"\r" in region or b"\t" in region:
+        region = region.translate(_WS)
+    region = region.strip()
+    if b"} ," in region or b"}, " in region or b"}  " in region:
+        lines = _RECORD_SPLIT.sub(b"}\n{", region)
+    else:
+        lines = region.replace(b"},{", b"}\n{")
+    del region
+    options = pj.ParseOptions(explicit_schema=_arrow_schema(sec), unexpected_field_behavior="error")
+    try:
+        table = pj.read_json(pa.BufferReader(lines), parse_options=options)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if table.num_rows != lines.count(b"\n") + 1:
+        return None
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame.with_columns(
+        extra_json=pl.lit(None, pl.String), source_index=pl.int_range(frame.height, dtype=pl.Int64)
+    )
+
+
+def _fast(name: str, data: bytes) -> tuple[_Envelope, list[tuple[Section, pl.DataFrame]]] | None:
+    """The fast read of one document, or None when it cannot prove it read everything."""
+    regions = _section_regions(data)
+    if not regions:
+        return None
+    pieces, last = [], 0
+    for i, (_, start, end) in enumerate(regions):
+        pieces += [data[last:start], json.dumps([_PLACEHOLDER.format(i)]).encode()]
+        last = end + 1
+    pieces.append(data[last:])
+    try:
+        skeleton = json.loads(b"".join(pieces), parse_float=Decimal, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(skeleton, dict):
+        return None
+    try:
+        envelope = _unwrap(skeleton, name)
+    except InputError:
+        return None
+    frames: list[tuple[Section, pl.DataFrame]] = []
+    used: set[int] = set()
+    offsets: dict[str, int] = {}
+    for key, records in envelope.sections:
+        sec = SECTIONS[key]
+        marker = records[0] if len(records) == 1 and isinstance(records[0], str) else None
+        start = offsets.get(key, 0)
+        if marker and marker.startswith(_PLACEHOLDER.format("")):
+            i = int(marker.rsplit("-", 1)[1])
+            _, begin, end = regions[i]
+            frame = _parse_region(data[begin + 1 : end], sec)
+            if frame is None:
+                return None
+            used.add(i)
+            frames.append((sec, frame.with_columns(pl.col("source_index") + start)))
+            offsets[key] = start + frame.height
+        else:
+            frame, issues = _raw_from_records(records, sec, name, start)
+            envelope.issues += issues
+            frames.append((sec, frame))
+            offsets[key] = start + len(records)
+    if used != set(range(len(regions))):
+        return None
+    return envelope, frames
+
+
+def _slow(name: str, data: bytes) -> tuple[_Envelope, list[tuple[Section, pl.DataFrame]]]:
+    obj = _parse_json(name, data)
+    if not isinstance(obj, dict):
+        raise InputError(
+            f"{name}: the top level is a {_type_name(obj)}, expected a JSON object of IMS sections"
+        )
+    envelope = _unwrap(obj, name)
+    frames = []
+    offsets: dict[str, int] = {}
+    for key, records in envelope.sections:
+        sec = SECTIONS[key]
+        start = offsets.get(key, 0)
+        frame, issues = _raw_from_records(records, sec, name, start)
+        envelope.issues += issues
+        frames.append((sec, frame))
+        offsets[key] = start + len(records)
+    return envelope, frames
+
+
+# ---------------------------------------------------------------------------- staging
+
+
+def _money(text: pl.Expr) -> pl.Expr:
+    """Wire text -> Decimal(18,2), null unless a plain number with at most 2 decimals."""
+    t = text.str.strip_chars()
+    # at most two decimals, not counting trailing zeros ("1.500" is 1.50; "1.505" is refused)
+    ok = t.str.contains(r"^-?\d{1,16}(\.\d{0,2}0*)?$")
+    return pl.when(ok).then(t.cast(MONEY, strict=False))
+
+
+def _lookup(text: pl.Expr, mapping: dict[str, bool]) -> pl.Expr:
+    return (
+        text.str.strip_chars()
+        .str.to_uppercase()
+        .replace_strict(mapping, default=None, return_dtype=pl.Boolean)
+    )
+
+
+def _stage(raw: pl.DataFrame, sec: Section, name: str, recipient: str | None) -> pl.DataFrame:
+    """Raw section frame -> canonical columns plus `<col>__raw` wire text and `<col>__key`."""
+    present = set(raw.columns)
+
+    def text(key: str) -> pl.Expr:
+        return pl.col(key) if key in present else pl.lit(None, pl.String)
+
+    exprs: list[pl.Expr] = []
+    for col, keys in section_fields(sec).items():
+        wire = pl.coalesce(*(text(k) for k in keys)) if len(keys) > 1 else text(keys[0])
+        if len(keys) > 1:
+            chosen = pl.lit(keys[0])
+            for k in reversed(keys[1:]):
+                chosen = (
+                    pl.when(text(k).is_not_null() & text(keys[0]).is_null())
+                    .then(pl.lit(k))
+                    .otherwise(chosen)
+                )
+            exprs.append(chosen.alias(col + KEY))
+        if col in _MONEY_COLUMNS and all(raw.schema.get(k) != pl.String for k in keys):
+            exprs.append(wire.cast(MONEY).alias(col))  # fast path: already exact Decimal(18,2)
+        elif col in _MONEY_COLUMNS:
+            exprs += [wire.alias(col + RAW), _money(wire).alias(col)]
+        elif col in ("doc_date", "orig_doc_date"):
+            exprs += [
+                wire.alias(col + RAW),
+                wire.str.strip_chars().str.to_date("%d-%m-%Y", strict=False).alias(col),
+            ]
+        elif col in _FLAG_COLUMNS:
+            flag = _lookup(wire, FLAG_VALUES)
+            if col == "pending_blocked":  # ispendactnallwd says "pending allowed": the inverse
+                flag = pl.when(text(keys[0]).is_null()).then(~flag).otherwise(flag)
+            exprs += [wire.alias(col + RAW), flag.alias(col)]
+        elif col == "supplier_gstin":
+            exprs += [wire.alias(col + RAW), wire.str.strip_chars().str.to_uppercase().alias(col)]
+        elif col in ("portal_action", "itc_reduction", "pos"):
+            exprs.append(wire.str.strip_chars().str.to_uppercase().alias(col))
+        else:
+            exprs.append(wire.alias(col))
+    staged = raw.select(*exprs, "extra_json", "source_index")
+    return staged.with_columns(
+        section=pl.lit(sec.key),
+        doc_type=pl.lit(sec.doc_type),
+        is_amendment=pl.lit(sec.is_amendment),
+        supplier_pan=gst.pan_expr(pl.col("supplier_gstin")),
+        supplier_filed=_lookup(pl.col("supplier_filing_status"), FILING_STATUS),
+        recipient_gstin=pl.lit(recipient, pl.String),
+        source_file=pl.lit(name),
+    ).with_columns(doc_key=doc_key_expr())
+
+
+#: Columns describing a record's content, hashed when the portal gave no `hash`.
+_CONTENT = sorted(
+    c for c in IMS_COLUMNS
+    if c not in {"doc_key", "hash", "record_hash", "recipient_gstin", "source_file",
+                 "source_index", "supplier_pan", "doc_type", "is_amendment", "supplier_filed"}
+)  # fmt: skip
+
+
+def _record_hash(frame: pl.DataFrame) -> pl.DataFrame:
+    """record_hash = the portal's hash, else sha256 of the record's canonical JSON (DuckDB)."""
+    missing = frame["hash"].null_count()
+    if not missing:
+        return frame.with_columns(record_hash=pl.col("hash"))
+    payload = frame.select(
+        pl.struct(*(pl.col(c).cast(pl.String) for c in _CONTENT)).struct.json_encode().alias("j")
+    )
+    with DuckDBEngine() as engine:
+        engine.register("payload", payload)
+        digests = engine.query("SELECT sha256(j) AS h FROM payload", step="record_hash")
+    return frame.with_columns(record_hash=pl.coalesce(pl.col("hash"), digests["h"]))
+
+
+# ------------------------------------------------------------------------------ public
+
+
+def _read_one(name: str, data: bytes) -> tuple[_Envelope, list[tuple[Section, pl.DataFrame]]]:
+    result = _fast(name, data) if len(data) >= FAST_PATH_MIN_BYTES else None
+    return result if result is not None else _slow(name, data)
+
+
+def _finish(staged: list[pl.DataFrame], issues: list[dict[str, Any]]) -> IngestResult:
+    """Validate, set record_hash, separate exact copies, sort: the final IngestResult."""
+    frames = [f for f in staged if f.height]
+    if frames:
+        combined = _record_hash(conform_staged(pl.concat(frames, how="diagonal_relaxed")))
+        good, rejects, warnings = validate_ims(combined)
+        rejects = _wire_names(rejects, combined)
+        warnings = _wire_names(warnings, combined)
+    else:
+        good = pl.DataFrame(schema=IMS_COLUMNS)
+        rejects = warnings = pl.DataFrame(schema=ISSUE_COLUMNS)
+    early = pl.DataFrame(issues, schema=ISSUE_COLUMNS) if issues else None
+    record_rejects = early.filter(pl.col("index").is_not_null()) if early is not None else None
+    envelope_warnings = early.filter(pl.col("index").is_null()) if early is not None else None
+    if record_rejects is not None:
+        rejects = pl.concat([rejects, record_rejects])
+    if envelope_warnings is not None:
+        warnings = pl.concat([warnings, envelope_warnings])
+
+    order = ["section", "supplier_gstin", "doc_date", "doc_number", "source_file", "source_index"]
+    good = good.sort(order, nulls_last=True)
+    first = pl.struct("source_file", "section", "source_index")
+    copies = (
+        good.filter(pl.col("doc_key").is_not_null())
+        .with_columns(kept=first.first().over(["doc_key", "record_hash"]))
+        .filter(
+            (pl.col("kept").struct.field("source_file") != pl.col("source_file"))
+            | (pl.col("kept").struct.field("source_index") != pl.col("source_index"))
+        )
+    )
+    duplicates = copies.select(
+        pl.col("source_file").alias("file"),
+        "section",
+        pl.col("source_index").alias("index"),
+        pl.lit("doc_key").alias("key"),
+        pl.col("doc_key").alias("value"),
+        pl.format(
+            "same record as {} {} #{}: kept that copy",
+            pl.col("kept").struct.field("source_file"),
+            pl.col("kept").struct.field("section"),
+            pl.col("kept").struct.field("source_index"),
+        ).alias("reason"),
+    )
+    if copies.height:
+        good = good.join(
+            copies.select("source_file", "section", "source_index"),
+            on=["source_file", "section", "source_index"],
+            how="anti",
+            maintain_order="left",
+        )
+    return IngestResult(
+        documents=conform(good, IMS_COLUMNS),
+        rejects=sort_issues(conform(rejects, ISSUE_COLUMNS)),
+        warnings=sort_issues(conform(warnings, ISSUE_COLUMNS)),
+        duplicates=sort_issues(conform(duplicates, ISSUE_COLUMNS)),
+    )
+
+
+def conform_staged(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every canonical column present (null if absent), plus the `__raw`/`__key` companions."""
+    extra = [c for c in frame.columns if c.endswith((RAW, KEY))]
+    return conform(frame, IMS_COLUMNS).with_columns(frame.select(extra))
+
+
+def _wire_names(issues: pl.DataFrame, staged: pl.DataFrame) -> pl.DataFrame:
+    """Issue keys: canonical column -> the JSON key of that record (alias actually used)."""
+    if not issues.height:
+        return issues
+    alias_cols = [c for c in staged.columns if c.endswith(KEY)]
+    lookup = staged.select(
+        pl.col("source_file").alias("file"), pl.col("section"),
+        pl.col("source_index").alias("index"), *alias_cols,
+    )  # fmt: skip
+    joined = issues.with_row_index("_i").join(
+        lookup, on=["file", "section", "index"], how="left", maintain_order="left"
+    )
+    out = []
+    for row in joined.iter_rows(named=True):  # issues only, never every document
+        col = row["key"]
+        key = row.get(col + KEY) if col else None
+        if key is None and col and row["section"] in SECTIONS:
+            keys = section_fields(SECTIONS[row["section"]]).get(col)
+            key = keys[0] if keys else col
+        out.append(key or col)
+    return issues.with_columns(key=pl.Series(out, dtype=pl.String))
+
+
+def read_payload(obj: Any, source_file: str = "<payload>") -> IngestResult:
+    """Read an already-parsed IMS JSON object (any envelope) into an IngestResult."""
+    if not isinstance(obj, dict):
+        raise InputError(
+            f"{source_file}: the top level is a {_type_name(obj)}, "
+            "expected a JSON object of IMS sections"
+        )
+    envelope = _unwrap(obj, source_file)
+    staged, issues = [], list(envelope.issues)
+    offsets: dict[str, int] = {}
+    for key, records in envelope.sections:
+        sec = SECTIONS[key]
+        start = offsets.get(key, 0)
+        frame, found = _raw_from_records(records, sec, source_file, start)
+        issues += found
+        staged.append(_stage(frame, sec, source_file, envelope.recipient))
+        offsets[key] = start + len(records)
+    return _finish(staged, issues)
+
+
+def read(
+    paths: Sequence[str | Path] | str | Path, *, max_archive_bytes: int = 2 * 1024**3
+) -> IngestResult:
+    """Read IMS downloads (.json, .zip of .json, folders of them) into one validated frame.
+
+    Raises InputError, naming the file and the problem, when a file cannot be read at all.
+    """
+    staged: list[pl.DataFrame] = []
+    issues: list[dict[str, Any]] = []
+    for name, data in _sources(paths, max_archive_bytes):
+        envelope, frames = _read_one(name, data)
+        del data
+        issues += envelope.issues
+        for sec, frame in frames:
+            staged.append(_stage(frame, sec, name, envelope.recipient))
+    return _finish(staged, issues)
