@@ -115,12 +115,7 @@ def assign(engine: DuckDBEngine) -> int:
         if not found or found[0] == 0:
             return rounds
         engine.execute("INSERT INTO pairs SELECT * FROM round_pairs", step="pairs")
-        engine.materialise(
-            "live",
-            "SELECT * FROM live l WHERE NOT EXISTS "
-            "(SELECT 1 FROM round_pairs p WHERE p.doc_key = l.doc_key "
-            "OR p.register_id = l.register_id)",
-        )
+        engine.materialise("live", sql.REMAINING)
     raise InputError(f"reconciliation did not settle after {MAX_ROUNDS} assignment rounds")
 
 

@@ -256,6 +256,13 @@ QUALIFY row_number() OVER (PARTITION BY doc_key ORDER BY {CANDIDATE_ORDER}) = 1
     AND row_number() OVER (PARTITION BY register_id ORDER BY {CANDIDATE_ORDER}) = 1
 """
 
+#: Candidates still open after a round (two anti-joins: an OR would defeat the hash join).
+REMAINING = """
+SELECT * FROM live l
+WHERE NOT EXISTS (SELECT 1 FROM round_pairs p WHERE p.doc_key = l.doc_key)
+  AND NOT EXISTS (SELECT 1 FROM round_pairs p WHERE p.register_id = l.register_id)
+"""
+
 DUPLICATES = f"""
 WITH extra AS (
   SELECT c.*, p.register_id AS duplicate_of
