@@ -636,10 +636,11 @@ def build_report(
             "At risk: the tax on documents accepted or deemed accepted whose reconciliation is"
             " mismatch, PAN-level match or missing in the register; plus pending documents whose"
             f" deadline is within {near_deadline_days} days of {as_of:%d-%m-%Y}. Deadline:"
-            " credit notes and other specified records may stay pending for one tax period, to"
-            f" the GSTR-3B due date (the {GSTR3B_DUE_DAY}th, monthly filers) of the next period,"
-            " then they are deemed accepted; other invoices and debit notes lapse under sec."
-            " 16(4) on 30 November after the end of the document's financial year.",
+            " credit notes and other specified records (every amendment is counted as one, to be"
+            " safe) may stay pending for one tax period, to the GSTR-3B due date (the"
+            f" {GSTR3B_DUE_DAY}th, monthly filers) of the next period, then they are deemed"
+            " accepted; other invoices and debit notes lapse under sec. 16(4) on 30 November"
+            " after the end of the document's financial year.",
         ),
         ReportTable(
             "gstr3b_table4",
