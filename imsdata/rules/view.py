@@ -90,7 +90,7 @@ MATCH_VIEW_COLUMNS: dict[str, str] = {
     "is_superseded": "superseded_by is not null",
 }
 PERIOD_COLUMNS: dict[str, str] = {
-    "period": "the return period being worked on, MMYYYY (default: latest supplier_period)",
+    "period": "the return period worked on, MMYYYY (default: the most common supplier_period)",
     "period_start": "first day of the period (DATE)",
     "period_end": "last day of the period (DATE)",
     "doc_after_period": "doc_date is after period_end: the ITC belongs to a later period",
@@ -113,13 +113,21 @@ VIEW_COLUMNS: dict[str, str] = {**BASE_COLUMNS, **PROPOSAL_COLUMNS}
 
 
 def resolve_period(ims: pl.DataFrame, period: str | None) -> str | None:
-    """The period to work on: `period` if given (MMYYYY), else the latest supplier_period."""
+    """The period to work on: `period` if given (MMYYYY), else the download's main period.
+
+    The main period is the supplier_period most documents carry (ties: the latest). Not simply
+    the latest one: a download also holds documents suppliers already filed for the next month,
+    and taking their period would hide exactly the documents dated after the period.
+    """
     if period is not None:
         if not _PERIOD_RE.match(period):
             raise UsageError(f"period '{period}' must be MMYYYY, e.g. 112025")
         return period
-    valid = [p for p in ims["supplier_period"].drop_nulls().unique() if _PERIOD_RE.match(p)]
-    return max(valid, key=lambda p: p[2:] + p[:2]) if valid else None
+    counts: dict[str, int] = {}
+    for p in ims["supplier_period"].drop_nulls().to_list():
+        if _PERIOD_RE.match(p):
+            counts[p] = counts.get(p, 0) + 1
+    return max(counts, key=lambda p: (counts[p], p[2:] + p[:2])) if counts else None
 
 
 def _date_lit(value: dt.date | None) -> str:

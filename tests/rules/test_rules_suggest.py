@@ -18,12 +18,14 @@ from imsdata.rules import (
     decision_view,
     load_rules,
     parse_rules,
+    resolve_period,
     rules_document,
     suggest,
 )
+from imsdata.testing import ims_frame
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
-AFTER = dt.date(2025, 12, 3)  # the default period is the latest supplier_period, 112025
+AFTER = dt.date(2025, 12, 3)  # the default period is the most common supplier_period, 112025
 
 
 @pytest.mark.parametrize(
@@ -53,9 +55,13 @@ def test_default_rules_on_representative_cases(doc, action, rule_id):
 
 
 def test_mismatch_remarks_tell_the_supplier_what_differs():
-    ims, matches = case([{"match": "mismatch", "match_reasons": "taxable value differs by 10.00"}])
+    diffs = {"match_diff_taxable_value": "10.00", "match_diff_cgst": "0.90",
+             "match_diff_sgst": "0.90", "match_diff_days": 0}  # fmt: skip
+    ims, matches = case([{"match": "mismatch", **diffs}])
     out = suggest(ims, matches).row(0, named=True)
-    assert out["remarks"] == "Differs from our books: taxable value differs by 10.00"
+    assert out["remarks"] == (
+        "Differs from our books (yours minus ours): taxable value 10.00, tax 1.80, date 0 days"
+    )
 
 
 def test_not_in_books_never_accepted_and_left_alone_when_pending_is_blocked():
@@ -85,6 +91,17 @@ def test_supplier_not_filed_keeps_the_match_action_and_says_so():
     out = suggest(ims, matches).row(0, named=True)
     assert (out["action"], out["rule_id"]) == ("accept", "r_matched_not_filed")
     assert "not filed" in out["reason"]
+
+
+def test_default_period_is_the_main_one_not_next_month():
+    # two documents of November and one the supplier already filed for December
+    docs = [{"match": "exact"}, {"match": "exact"}]
+    docs.append({"match": "exact", "doc_date": AFTER, "supplier_period": "122025"})
+    ims, matches = case(docs)
+    assert resolve_period(ims, None) == "112025"
+    assert suggest(ims, matches)["rule_id"].to_list() == ["r_exact", "r_exact", "r_after_period"]
+    tie = ims_frame([{"supplier_period": "102025"}, {"supplier_period": "112025"}])
+    assert resolve_period(tie, None) == "112025"
 
 
 def test_period_decides_what_is_after_it():
