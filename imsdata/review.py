@@ -437,6 +437,21 @@ def read_review(
         pl.col("new_action").ne_missing(pl.col("old_action"))
         | pl.col(REMARKS).ne_missing(pl.col(WRITTEN_REMARKS))
     )
+    if decisions is not None and not decisions.is_empty():
+        # Importing the same workbook again changes nothing: rows already decided this way go.
+        from imsdata.portal.write import current_decisions as _current
+
+        cur = _current(decisions).select(
+            pl.col("doc_key").alias(DOC_KEY),
+            pl.col("action").alias("_cur_action"),
+            pl.col("remarks").alias("_cur_remarks"),
+        )
+        changed = changed.join(cur, on=DOC_KEY, how="left").filter(
+            ~(
+                pl.col("new_action").eq_missing(pl.col("_cur_action"))
+                & pl.col(REMARKS).eq_missing(pl.col("_cur_remarks"))
+            )
+        )
     out = changed.select(
         pl.col(DOC_KEY).alias("doc_key"),
         pl.col("new_action").alias("action"),

@@ -6,6 +6,7 @@ workspace and call `imsdata.portal.write`, `imsdata.portal.errors` and `imsdata.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -123,8 +124,9 @@ def export_command(
             max_bytes=max_bytes,
             api=api,
         )
-        for item in result.files:
-            ws.record_upload(item.path.resolve(), item.doc_keys)
+        created = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+        for item in result.files:  # one timestamp: the files of one export form one batch
+            ws.record_upload(item.path.resolve(), item.doc_keys, created=created)
     if review.height:
         err.print(
             f"[yellow]{review.height} decision(s) left out: the supplier changed the document "

@@ -222,6 +222,28 @@ def _records(changed: pl.DataFrame, kind: str) -> pl.DataFrame:
     return pl.concat(parts)
 
 
+def missing_keys(changed: pl.DataFrame) -> pl.DataFrame:
+    """Records that would go out without a mandatory key (identity, value keys, prev_status),
+    as violations (doc_key, guard_id, message): the portal refuses them (GEN5001 / IMSSAV005)."""
+    parts = [pl.DataFrame(schema={"doc_key": pl.String(), "keys": pl.String()})]
+    for sec in SECTIONS.values():
+        rows = changed.filter(pl.col("section") == sec.key)
+        if rows.is_empty():
+            continue
+        cols = {**wire_columns(sec), "prev_status": "portal_action"}
+        flags = [
+            pl.when(pl.col(cols[k]).is_null()).then(pl.lit(k))
+            for k in (*sec.identity_keys, *VALUE_KEYS, "prev_status")
+        ]
+        found = pl.concat_str(flags, separator=", ", ignore_nulls=True)
+        parts.append(rows.select("doc_key", found.alias("keys")).filter(pl.col("keys") != ""))
+    return pl.concat(parts).select(
+        "doc_key",
+        guard_id=pl.lit("mandatory_keys"),
+        message=pl.format("the download lacks mandatory key(s) {}: download again", "keys"),
+    )
+
+
 def guard_violations(
     ims: pl.DataFrame,
     decisions: pl.DataFrame,
@@ -269,7 +291,14 @@ def build_payloads(
     changed = changed_documents(ims, current).filter(pl.col("kind").is_not_null())
     if not changed.is_empty():
         outgoing = current.join(changed.select("doc_key"), on="doc_key", how="semi")
-        violations = guard_violations(ims, outgoing, matches=matches, rules=rules, period=period)
+        violations = pl.concat(
+            [
+                missing_keys(changed),
+                guard_violations(ims, outgoing, matches=matches, rules=rules, period=period).select(
+                    "doc_key", "guard_id", "message"
+                ),
+            ]
+        )
         if violations.height:
             raise GuardError(_guard_message(violations))
     return Payloads(

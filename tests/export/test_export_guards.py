@@ -100,3 +100,18 @@ def test_every_offending_document_is_listed(tmp_path, make_decisions):
     with pytest.raises(GuardError, match="2 guard violation") as info:
         export_upload(ims, log, tmp_path, rtin=RECIPIENT)
     assert all(k in str(info.value) for k in ims["doc_key"])
+
+
+def test_a_record_missing_a_mandatory_key_stops_the_export(tmp_path, make_decisions):
+    ims = ims_frame(
+        [
+            {"section": "b2ba", "doc_number": "A-1", "supply_type": None},  # no oinum/oidt
+            {"doc_number": "OK-1"},
+        ]
+    )
+    log = make_decisions([{"doc_key": k, "action": "reject"} for k in ims["doc_key"]])
+    with pytest.raises(GuardError, match="mandatory_keys") as info:
+        export_upload(ims, log, tmp_path / "up", rtin=RECIPIENT)
+    assert "oinum, oidt, inv_typ" in str(info.value)
+    assert ims["doc_key"][1] not in str(info.value)
+    assert not (tmp_path / "up").exists()
