@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import polars as pl
 import typer
 
 from imsdata.cli._common import err, out
 from imsdata.errors import UsageError
+
+if TYPE_CHECKING:
+    from imsdata.report import Report
 
 
 def _from_workspace(path: Path) -> dict[str, pl.DataFrame | None]:
@@ -119,18 +122,19 @@ def report_command(
             when = dt.date.fromisoformat(as_of)
         except ValueError:
             raise UsageError(f"--as-of '{as_of}' is not a date YYYY-MM-DD") from None
-    if ims_paths:
-        data = _from_files(ims_paths, register, previous, period)  # type: ignore[arg-type]
+    if ims_paths and register is not None:
+        data = _from_files(ims_paths, register, previous, period)
     else:
         data = _from_workspace(workspace)
-    ims = data["ims"]
-    assert ims is not None
+    ims, matches = data["ims"], data["matches"]
+    if ims is None or matches is None:  # both readers always return frames
+        raise UsageError("nothing to report on")
     used_period = resolve_period(ims, period)
     if used_period is None:
         raise UsageError("cannot tell the return period from the download: give --period")
     report = build_report(
         ims,
-        data["matches"],  # type: ignore[arg-type]
+        matches,
         data["decisions"],
         previous=data["previous"],
         gstin=_recipient(ims, gstin),
@@ -147,7 +151,7 @@ def report_command(
     out.print(f"wrote {xlsx_path}")
 
 
-def _summary(report) -> None:  # type: ignore[no-untyped-def]
+def _summary(report: Report) -> None:
     from rich.table import Table
 
     from imsdata.report.inr import format_count, format_inr

@@ -9,6 +9,7 @@ import os
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import plotly.graph_objects as go
 import polars as pl
@@ -126,14 +127,14 @@ def _esc(value: object) -> str:
     return html.escape("" if value is None else str(value))
 
 
-def _cell(value: object, dtype: pl.DataType) -> tuple[str, bool]:
+def _cell(value: Any, dtype: pl.DataType) -> tuple[str, bool]:
     """Text of one cell and whether it is numeric (right-aligned)."""
     if isinstance(dtype, pl.Decimal):
-        return format_inr(value), True  # type: ignore[arg-type]
+        return format_inr(value), True
     if dtype.is_integer():
-        return format_count(value), True  # type: ignore[arg-type]
+        return format_count(value), True
     if isinstance(dtype, pl.Date):
-        return ("" if value is None else value.strftime("%d-%m-%Y")), True  # type: ignore[attr-defined]
+        return ("" if value is None else value.strftime("%d-%m-%Y")), True
     return _esc(value), False
 
 
@@ -326,15 +327,15 @@ class _Charts:
 
 
 def _kpis(report: Report) -> str:
-    h = report.headline
+    h: dict[str, Any] = report.headline
     tiles = [
-        ("Documents in IMS", format_count(h["documents"]), "", ""),  # type: ignore[arg-type]
-        ("ITC available", short_inr(h["itc_available"]), format_inr(h["itc_available"]), "good"),  # type: ignore[arg-type]
-        ("Accepted", short_inr(h["itc_accepted"]), format_inr(h["itc_accepted"]), "good"),  # type: ignore[arg-type]
-        ("Deemed accepted", short_inr(h["itc_deemed"]), format_inr(h["itc_deemed"]), "good"),  # type: ignore[arg-type]
-        ("Pending", short_inr(h["itc_pending"]), format_inr(h["itc_pending"]), "warn"),  # type: ignore[arg-type]
-        ("Rejected", short_inr(h["itc_rejected"]), format_inr(h["itc_rejected"]), "bad"),  # type: ignore[arg-type]
-        ("ITC at risk", short_inr(h["itc_at_risk"]), format_inr(h["itc_at_risk"]), "bad"),  # type: ignore[arg-type]
+        ("Documents in IMS", format_count(h["documents"]), "", ""),
+        ("ITC available", short_inr(h["itc_available"]), format_inr(h["itc_available"]), "good"),
+        ("Accepted", short_inr(h["itc_accepted"]), format_inr(h["itc_accepted"]), "good"),
+        ("Deemed accepted", short_inr(h["itc_deemed"]), format_inr(h["itc_deemed"]), "good"),
+        ("Pending", short_inr(h["itc_pending"]), format_inr(h["itc_pending"]), "warn"),
+        ("Rejected", short_inr(h["itc_rejected"]), format_inr(h["itc_rejected"]), "bad"),
+        ("ITC at risk", short_inr(h["itc_at_risk"]), format_inr(h["itc_at_risk"]), "bad"),
     ]
     out = []
     for label, value, exact, cls in tiles:
@@ -346,9 +347,11 @@ def _kpis(report: Report) -> str:
     return f'<div class="kpis" id="kpis">{"".join(out)}</div>'
 
 
-def _section(t: ReportTable, *, chart: str = "", **kw: object) -> str:
+def _section(
+    t: ReportTable, *, chart: str = "", max_rows: int | None = None, total_last: bool = False
+) -> str:
     note = f'<p class="note">{_esc(t.note)}</p>' if t.note else ""
-    body = table_html(t.frame, **kw)  # type: ignore[arg-type]
+    body = table_html(t.frame, max_rows=max_rows, total_last=total_last)
     if not chart:
         inner = f"{body}{note}"
     elif t.frame.width > 5:  # a wide table: full width, the chart below it
@@ -358,49 +361,54 @@ def _section(t: ReportTable, *, chart: str = "", **kw: object) -> str:
     return f'<section id="{t.key}"><h2>{_esc(t.title)}</h2>{inner}</section>'
 
 
+def figures(report: Report) -> dict[str, go.Figure]:
+    """The report's plotly charts by table key (for notebooks: `figures(r)["itc_summary"]`).
+
+    Supplier charts are left out when their table is empty.
+    """
+    figs = {
+        "itc_summary": _chart_itc(report),
+        "reconciliation": _chart_status(report),
+    }
+    top_m = report.table("top_mismatch")
+    if top_m.height:
+        figs["top_mismatch"] = _chart_suppliers(
+            top_m, "mismatch_value", "Mismatch value by supplier", "#ef6c00"
+        )
+    top_p = report.table("top_pending")
+    if top_p.height:
+        figs["top_pending"] = _chart_suppliers(top_p, "itc", "Pending ITC by supplier", "#f9a825")
+    figs["pending_ageing"] = _chart_ageing(report)
+    return figs
+
+
+#: Sections of the page in reading order.
+PAGE_ORDER: tuple[str, ...] = (
+    "itc_summary", "itc_at_risk", "gstr3b_table4", "reconciliation", "top_mismatch",
+    "top_pending", "pending_ageing", "by_section_action", "changes", "changes_detail",
+    "at_risk_documents",
+)  # fmt: skip
+#: Detail tables cut to MAX_HTML_ROWS on the page, and columns the page leaves to Excel.
+_DETAIL = {"changes_detail": ("doc_key",), "at_risk_documents": ()}
+
+
 def render_html(report: Report, *, generated_at: dt.datetime | None = None) -> str:
     """The whole page as a string (deterministic apart from the generation timestamp)."""
     generated_at = generated_at or dt.datetime.now(dt.UTC).replace(microsecond=0)
     charts = _Charts()
+    figs = figures(report)
     tables = {t.key: t for t in report.tables}
     parts = [_kpis(report)]
-    parts.append(_section(tables["itc_summary"], chart=charts.render(_chart_itc(report), "itc")))
-    parts.append(_section(tables["itc_at_risk"], total_last=True))
-    parts.append(_section(tables["gstr3b_table4"]))
-    parts.append(
-        _section(tables["reconciliation"], chart=charts.render(_chart_status(report), "status"))
-    )
-    top_m = tables["top_mismatch"]
-    chart_m = (
-        charts.render(
-            _chart_suppliers(top_m.frame, "mismatch_value", "Mismatch value by supplier",
-                             "#ef6c00"),
-            "mismatch",
-        )
-        if top_m.frame.height
-        else ""
-    )  # fmt: skip
-    parts.append(_section(top_m, chart=chart_m))
-    top_p = tables["top_pending"]
-    chart_p = (
-        charts.render(
-            _chart_suppliers(top_p.frame, "itc", "Pending ITC by supplier", "#f9a825"), "pending"
-        )
-        if top_p.frame.height
-        else ""
-    )
-    parts.append(_section(top_p, chart=chart_p))
-    parts.append(
-        _section(tables["pending_ageing"], chart=charts.render(_chart_ageing(report), "ageing"))
-    )
-    parts.append(_section(tables["by_section_action"]))
-    if "changes" in tables:
-        parts.append(_section(tables["changes"]))
-        detail = tables["changes_detail"]
-        parts.append(
-            _section(replace(detail, frame=detail.frame.drop("doc_key")), max_rows=MAX_HTML_ROWS)
-        )
-    parts.append(_section(tables["at_risk_documents"], max_rows=MAX_HTML_ROWS))
+    for key in PAGE_ORDER:
+        if key not in tables:
+            continue
+        table = tables[key]
+        chart = charts.render(figs[key], key) if key in figs else ""
+        if key in _DETAIL:
+            shown = replace(table, frame=table.frame.drop(_DETAIL[key]))
+            parts.append(_section(shown, max_rows=MAX_HTML_ROWS))
+        else:
+            parts.append(_section(table, chart=chart, total_last=key == "itc_at_risk"))
     if report.notes:
         items = "".join(f"<li>{_esc(n)}</li>" for n in report.notes)
         parts.append(f'<section id="notes"><h2>Notes on the data</h2><ul class="notes">{items}'

@@ -106,3 +106,18 @@ def test_text_is_escaped(month) -> None:
     page = render_html(rep, generated_at=AT)
     assert "<script>alert(1)" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in page
+
+
+def test_figures_for_notebooks_match_the_tables(report: Report) -> None:
+    from imsdata.report import figures
+
+    figs = figures(report)
+    assert list(figs) == [
+        "itc_summary", "reconciliation", "top_mismatch", "top_pending", "pending_ageing",
+    ]  # fmt: skip
+    itc = figs["itc_summary"].data[0]
+    assert list(itc.x) == ["Accepted", "Deemed accepted (no action)", "Pending", "Rejected"]
+    assert list(itc.y) == [468000.0, -180.0, 900.0, 126.0]
+    ticks = figs["itc_summary"].layout.yaxis.ticktext
+    assert all(t.startswith(("₹", "-₹")) for t in ticks)
+    assert any(t.endswith(" L") for t in ticks)  # lakh, not 400k
