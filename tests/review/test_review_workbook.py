@@ -12,7 +12,7 @@ import pytest
 from imsdata.errors import GuardError, InputError
 from imsdata.review import ACTION, INR_FORMAT, REMARKS, read_review, write_review
 from imsdata.rules import suggest
-from imsdata.schemas import MATCH_COLUMNS, empty
+from imsdata.schemas import DECISION_COLUMNS, MATCH_COLUMNS, conform, empty
 from imsdata.testing import RECIPIENT, ims_frame
 
 PERIOD = "112025"
@@ -180,3 +180,31 @@ def test_not_a_workbook_is_an_input_error(tmp_path, ims):
     bad.write_text("hello")
     with pytest.raises(InputError, match=r"x\.xlsx"):
         read_review(bad, ims, rtin=RECIPIENT, period=PERIOD)
+
+
+def test_remarks_edit_keeps_the_itc_declaration_already_decided(tmp_path):
+    cn = ims_frame([{"section": "b2bcn", "doc_number": "CN-9", "portal_action": "N"}])
+    key = cn["doc_key"][0]
+    current = conform(
+        pl.DataFrame(
+            {
+                "doc_key": [key],
+                "action": ["accept"],
+                "source": ["manual"],
+                "reason": ["ok"],
+                "itc_reduction": ["Y"],
+                "declared_cgst": ["50"],
+                "declared_sgst": ["50"],
+            }
+        ),
+        DECISION_COLUMNS,
+    )
+    matches = empty(MATCH_COLUMNS)
+    path = tmp_path / "r.xlsx"
+    write_review(path, cn, matches, suggest(cn, matches), current, rtin=RECIPIENT, period=PERIOD)
+    edited = _edit(path, tmp_path / "e.xlsx", {("CN", "CN-9", REMARKS): "50% reversed"})
+    (row,) = read_review(edited, cn, rtin=RECIPIENT, period=PERIOD, decisions=current).iter_rows(
+        named=True
+    )
+    assert (row["action"], row["remarks"], row["itc_reduction"]) == ("accept", "50% reversed", "Y")
+    assert str(row["declared_cgst"]) == "50.00"
