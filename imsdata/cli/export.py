@@ -13,8 +13,9 @@ from typing import Annotated
 import polars as pl
 import typer
 
+from imsdata import gstin as gst
 from imsdata.cli._common import err, frame_table, out
-from imsdata.errors import InputError, UsageError
+from imsdata.errors import GuardError, InputError, UsageError
 from imsdata.portal.errors import (
     match_errors,
     open_failures,
@@ -55,6 +56,8 @@ def _rtin(ims: pl.DataFrame, gstin: str | None) -> str:
     found = sorted(ims["recipient_gstin"].drop_nulls().unique().to_list())
     if gstin:
         gstin = gstin.strip().upper()
+        if not gst.is_valid_format(gstin):
+            raise UsageError(f"--gstin {gstin} is not a valid GSTIN")
         if found and found != [gstin]:
             raise UsageError(f"--gstin {gstin} differs from the download's GSTIN {found[0]}")
         return gstin
@@ -111,19 +114,23 @@ def export_command(
             if not only:
                 out.print("no failed documents to upload again: nothing written")
                 return
-        result = export_upload(
-            ims,
-            current.filter(pl.col("status") != "review"),
-            out_dir,
-            rtin=rtin,
-            matches=ws.latest_matches(),
-            rules=rules,
-            period=period,
-            only=only,
-            max_records=max_records,
-            max_bytes=max_bytes,
-            api=api,
-        )
+        try:
+            result = export_upload(
+                ims,
+                current.filter(pl.col("status") != "review"),
+                out_dir,
+                rtin=rtin,
+                matches=ws.latest_matches(),
+                rules=rules,
+                period=period,
+                only=only,
+                max_records=max_records,
+                max_bytes=max_bytes,
+                api=api,
+            )
+        except GuardError as exc:
+            _show_violations(exc)
+            raise
         created = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
         for item in result.files:  # one timestamp: the files of one export form one batch
             ws.record_upload(item.path.resolve(), item.doc_keys, created=created)
@@ -143,6 +150,17 @@ def export_command(
     out.print(frame_table(counts, title=f"Upload for {rtin}"))
     for item in result.files:
         out.print(f"wrote {item.path} ({len(item.doc_keys)} records)")
+
+
+def _show_violations(exc: GuardError, limit: int = 200) -> None:
+    """Every offending document and message on stderr (the error line itself is shortened)."""
+    violations = getattr(exc, "violations", None)
+    if violations is None or violations.is_empty():
+        return
+    shown = violations.sort("doc_key", "guard_id").head(limit)
+    err.print(frame_table(shown, title=f"Export refused: {violations.height} guard violation(s)"))
+    if violations.height > limit:
+        err.print(f"... and {violations.height - limit} more")
 
 
 def _pick_upload(ws: Workspace, upload: str | None) -> tuple[str, Path]:

@@ -17,6 +17,7 @@ from typing import Any
 
 import polars as pl
 
+from imsdata import gstin as gst
 from imsdata.errors import GuardError, InputError, UsageError
 from imsdata.fileio import atomic_open
 from imsdata.portal.read import COMMON_FIELDS, section_fields
@@ -94,7 +95,6 @@ class Payloads:
 
     def to_dict(self, kind: str = "save", *, api: bool = False) -> dict[str, Any]:
         """The whole payload of one kind as a dict; money as Decimal, parsed from the exact text."""
-
         return json.loads(self.text(kind, api=api), parse_float=Decimal)
 
 
@@ -299,8 +299,23 @@ def build_payloads(
                 ),
             ]
         )
+        if not gst.is_valid_format(rtin):
+            violations = pl.concat(
+                [
+                    violations,
+                    pl.DataFrame(
+                        {
+                            "doc_key": ["(upload)"],
+                            "guard_id": ["recipient_gstin"],
+                            "message": [f"recipient GSTIN (rtin) {rtin!r} is not a valid GSTIN"],
+                        }
+                    ),
+                ]
+            )
         if violations.height:
-            raise GuardError(_guard_message(violations))
+            error = GuardError(_guard_message(violations))
+            error.violations = violations  # the full list, for callers that show or save it
+            raise error
     return Payloads(
         rtin=rtin,
         save=_records(changed, "save"),

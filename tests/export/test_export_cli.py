@@ -93,6 +93,7 @@ def test_export_refused_by_a_guard_writes_nothing(tmp_path):
     assert result.exit_code == 1
     assert isinstance(result.exception, GuardError)
     assert "pending_blocked" in str(result.exception)
+    assert "Export refused: 1 guard violation" in " ".join(result.stderr.split())
     assert not (tmp_path / "upload").exists()
 
 

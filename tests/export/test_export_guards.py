@@ -115,3 +115,12 @@ def test_a_record_missing_a_mandatory_key_stops_the_export(tmp_path, make_decisi
     assert "oinum, oidt, inv_typ" in str(info.value)
     assert ims["doc_key"][1] not in str(info.value)
     assert not (tmp_path / "up").exists()
+
+
+def test_an_invalid_recipient_gstin_stops_the_export(tmp_path, make_decisions):
+    ims = ims_frame([{}])
+    log = make_decisions([{"doc_key": ims["doc_key"][0], "action": "reject"}])
+    with pytest.raises(GuardError, match="recipient_gstin") as info:
+        export_upload(ims, log, tmp_path / "up", rtin="")
+    assert info.value.violations.height == 1
+    assert not (tmp_path / "up").exists()
