@@ -321,7 +321,7 @@ def suggest_steps(rules: RuleSet) -> list[tuple[str, str]]:
         )
         for variant, remarks, label in variants:
             selects.append(
-                f"SELECT b.*, {order * 2 + variant} AS _seq, {_lit(r.id)} AS rule_id, "
+                f"SELECT b.doc_key, {order * 2 + variant} AS _seq, {_lit(r.id)} AS rule_id, "
                 f"{_lit(label)} AS _label, {_lit(r.action)} AS action, "
                 f"{_lit(r.reason)} AS reason, {remarks} AS remarks, "
                 f"{_lit(r.itc_reduction)} AS itc_reduction, {declared} "
@@ -330,7 +330,7 @@ def suggest_steps(rules: RuleSet) -> list[tuple[str, str]]:
     if not selects:
         declared = ", ".join(f"NULL::DECIMAL(18, 2) AS {n}" for n in _DECLARED)
         selects.append(
-            "SELECT b.*, 0 AS _seq, NULL::VARCHAR AS rule_id, NULL::VARCHAR AS _label, "
+            "SELECT b.doc_key, 0 AS _seq, NULL::VARCHAR AS rule_id, NULL::VARCHAR AS _label, "
             "NULL::VARCHAR AS action, NULL::VARCHAR AS reason, NULL::VARCHAR AS remarks, "
             f"NULL::VARCHAR AS itc_reduction, {declared} "
             f"FROM {v.BASE_VIEW} b WHERE false"
@@ -340,9 +340,9 @@ def suggest_steps(rules: RuleSet) -> list[tuple[str, str]]:
 SELECT doc_key, _seq, rule_id, _label, action, reason, remarks, itc_reduction,
        {", ".join(_DECLARED)}, {_guard_flags_sql(rules.guards)} AS _blocked_by
 FROM (
-  SELECT c.*, 'rule' AS decision_source, c.reason AS decision_reason,
-         NULL::VARCHAR AS decision_user
-  FROM rules_candidates c
+  SELECT b.*, c.* EXCLUDE (doc_key), 'rule' AS decision_source,
+         c.reason AS decision_reason, NULL::VARCHAR AS decision_user
+  FROM rules_candidates c JOIN {v.BASE_VIEW} b ON b.doc_key = c.doc_key
 )"""
     final = f"""
 WITH chosen AS (
