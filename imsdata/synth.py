@@ -21,9 +21,12 @@ import random
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
+from typing import IO
 
 import polars as pl
+import pyarrow as pa
 
 from imsdata import gstin as gst
 from imsdata.errors import UsageError
@@ -204,7 +207,11 @@ def _suppliers(rng: random.Random, count: int, home: str) -> pl.DataFrame:
 # Small expression helpers
 # ---------------------------------------------------------------------------------------------
 def _uniform(rng: random.Random, n: int) -> pl.Series:
-    return pl.Series([rng.random() for _ in range(n)], dtype=pl.Float64)
+    """n uniforms in [0, 1) from 53 random bits each, drawn in one call (fast and reproducible)."""
+    raw = rng.getrandbits(64 * n).to_bytes(8 * n, "little") if n else b""
+    bits = pa.Array.from_buffers(pa.uint64(), n, [None, pa.py_buffer(raw)])
+    words = pl.Series(bits)
+    return ((words // 2048).cast(pl.Float64) * 2.0**-53).rename("u")
 
 
 def _pick(u: pl.Expr, choices: list[str], weights: list[float]) -> pl.Expr:
@@ -225,38 +232,36 @@ def _fy_start(date: pl.Expr) -> pl.Expr:
     return date.dt.year() - (date.dt.month() < 4).cast(pl.Int32)
 
 
+def _fy_spellings(fy: int) -> dict[int, str]:
+    y4, y2, n4, n2 = str(fy), f"{fy % 100:02d}", str(fy + 1), f"{(fy + 1) % 100:02d}"
+    return {1: f"{y4}-{n2}", 2: f"{y2}-{n2}", 3: y4, 4: y2, 5: f"{y4}-{n4}", 6: y4 + n2, 7: y2 + n2}
+
+
+#: (FY start year * 10 + form) -> FY token, for a lookup instead of per-row string building.
+_FY_TOKENS: dict[int, str] = {
+    fy * 10 + form: token for fy in range(1990, 2100) for form, token in _fy_spellings(fy).items()
+}
+
+
 def _fy_expr(form: pl.Expr, fy: pl.Expr) -> pl.Expr:
     """The FY token in one of its spellings: 1 2025-26, 2 25-26, 3 2025, 4 25, 5 2025-2026,
     6 202526, 7 2526, 0 none."""
-    y4 = fy.cast(pl.String)
-    y2 = (fy % 100).cast(pl.String).str.zfill(2)
-    n4 = (fy + 1).cast(pl.String)
-    n2 = ((fy + 1) % 100).cast(pl.String).str.zfill(2)
-    return (
-        pl.when(form == 1)
-        .then(y4 + "-" + n2)
-        .when(form == 2)
-        .then(y2 + "-" + n2)
-        .when(form == 3)
-        .then(y4)
-        .when(form == 4)
-        .then(y2)
-        .when(form == 5)
-        .then(y4 + "-" + n4)
-        .when(form == 6)
-        .then(y4 + n2)
-        .when(form == 7)
-        .then(y2 + n2)
-        .otherwise(pl.lit(""))
-    )
+    code = fy.cast(pl.Int64) * 10 + form.cast(pl.Int64)
+    return code.replace_strict(_FY_TOKENS, default="", return_dtype=pl.String)
 
 
 def _render(prefix: pl.Expr, fy_form: pl.Expr, fy: pl.Expr, sep: pl.Expr, pad: pl.Expr,
             seq: pl.Expr) -> pl.Expr:  # fmt: skip
     """A document number from its parts: prefix, FY token and zero-padded sequence, joined."""
     padded = seq.cast(pl.String).str.zfill(pad)
-    parts = pl.concat_list(prefix, _fy_expr(fy_form, fy), padded)
-    return parts.list.eval(pl.element().filter(pl.element() != "")).list.join(sep)
+    token = _fy_expr(fy_form, fy)
+    return pl.concat_str(
+        prefix,
+        pl.when(prefix != "").then(sep).otherwise(pl.lit("")),
+        token,
+        pl.when(token != "").then(sep).otherwise(pl.lit("")),
+        padded,
+    )
 
 
 def _paise_to_money(col: pl.Expr) -> pl.Expr:
@@ -384,11 +389,14 @@ def generate(
     cases = _cases(rng, n_docs, mix, suppliers, period_start, period_end, home)
     ims = _ims_records(rng, cases, period, recipient)
     register = _register_rows(rng, cases, recipient, alt_recipient)
+    del cases  # the largest frame; free it before the download's Python objects are built
     truth = _truth(ims, register)
+    register_raw = _register_raw(register)
+    download = _download(ims, seed)
     return SynthData(
-        download=_download(ims, seed),
+        download=download,
         register=conform(register, REGISTER_COLUMNS),
-        register_raw=_register_raw(register),
+        register_raw=register_raw,
         truth=truth,
         recipient_gstin=recipient,
         period=period,
@@ -421,7 +429,7 @@ def _cases(
     month_days = (period_end - period_start).days + 1
 
     u = {name: _uniform(rng, n) for name in (
-        "sup", "sec", "date", "date2", "amt", "amt2", "rate", "cess", "v1", "v2", "v3", "v4",
+        "sup", "sec", "date", "date2", "amt", "amt2", "rate", "u_cess", "v1", "v2", "v3", "v4",
         "v5", "orig", "lag", "dup",
     )}  # fmt: skip
     df = pl.DataFrame({"case": pl.int_range(n, eager=True), "kind": kinds, **u})
@@ -538,9 +546,9 @@ def _cases(
     rate = _pick(pl.col("rate"), ["5", "12", "18", "28"], [0.15, 0.15, 0.55, 0.15]).cast(pl.Int64)
     df = df.with_columns(taxable=taxable, rate=rate, intra=pl.col("sup_state") == home)
     df = df.with_columns(
-        *_heads(pl.col("taxable"), pl.col("rate"), pl.col("intra"), pl.col("cess"))
+        *_heads(pl.col("taxable"), pl.col("rate"), pl.col("intra"), pl.col("u_cess"))
     )
-    return df
+    return df.drop("sec", "date", "date2", "amt", "amt2", "orig", "kind_rank", "slot", "has_prefix")
 
 
 def _heads(taxable: pl.Expr, rate: pl.Expr, intra: pl.Expr, u_cess: pl.Expr) -> list[pl.Expr]:
@@ -567,7 +575,7 @@ def _ims_records(
 ) -> pl.DataFrame:
     """One row per IMS record (primary documents and superseded originals), wire-level values."""
     has_ims = ~pl.col("kind").is_in(["missing_in_ims", "out_of_scope"])
-    base_cols = ["case", "kind", "sup_gstin", "sup_name", "sup_state", "not_filed", "intra",
+    base_cols = ["case", "kind", "sup", "sup_gstin", "sup_name", "sup_state", "not_filed", "intra",
                  *_MONEY_HEADS]  # fmt: skip
     primary = cases.filter(has_ims).select(
         *base_cols,
@@ -587,7 +595,12 @@ def _ims_records(
         orig_number=pl.lit(None, dtype=pl.String),
         orig_date=pl.lit(None, dtype=pl.Date),
     )
-    ims = pl.concat([primary, original]).sort("section", "sup_gstin", "date", "number")
+    order = {key: i for i, key in enumerate(SECTIONS)}
+    ims = (
+        pl.concat([primary, original])
+        .sort(pl.col("section").replace_strict(order, return_dtype=pl.Int32), "sup", "date", "case")
+        .with_row_index("ims_order")
+    )
     n = ims.height
     u = {
         name: _uniform(rng, n) for name in ("typ", "prd", "act", "blk", "itc", "rem", "decl", "nm")
@@ -704,8 +717,38 @@ def _download(ims: pl.DataFrame, seed: int) -> dict:
             hashlib.sha256(s.encode()).hexdigest() for s in frame.get_column("hash_src").to_list()
         ]
         frame = frame.with_columns(hash_src=pl.Series(hashes)).rename({"hash_src": "hash"})
-        out[sec.key] = [{k: v for k, v in rec.items() if v is not None} for rec in frame.to_dicts()]
+        out[sec.key] = _records(frame)
     return out
+
+
+def _records(frame: pl.DataFrame) -> list[dict]:
+    """Rows as dicts without their null keys, built per null pattern with C-level dict(zip());
+    repeated values (codes, dates, suppliers) share one Python object to keep memory down."""
+    if frame.is_empty():
+        return []
+    nullable = [c for c in frame.columns if frame.get_column(c).null_count()]
+    pattern = pl.sum_horizontal(
+        [pl.col(c).is_not_null().cast(pl.Int64) * (1 << i) for i, c in enumerate(nullable)]
+        or [pl.lit(0, dtype=pl.Int64)]
+    )
+    out: list[dict | None] = [None] * frame.height
+    indexed = frame.with_row_index("_row").with_columns(_pattern=pattern)
+    for part in indexed.partition_by("_pattern", maintain_order=True, include_key=False):
+        keys = [
+            c for c in frame.columns if c not in nullable or part.get_column(c).null_count() == 0
+        ]
+        columns = []
+        for key in keys:
+            values = part.get_column(key).to_list()
+            if part.get_column(key).n_unique() * 4 < part.height:
+                shared: dict = {}
+                values = [shared.setdefault(v, v) for v in values]
+            columns.append(values)
+        for row, record in zip(
+            part.get_column("_row").to_list(), zip(*columns, strict=True), strict=True
+        ):
+            out[row] = dict(zip(keys, record, strict=True))
+    return out  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -717,8 +760,15 @@ def _register_rows(
     """The purchaser's bookings with each kind's discrepancy, in canonical columns (paise)."""
     kind = pl.col("kind")
     df = cases.filter(kind != "missing_in_register")
+    # Amendments are booked under the original number (the IMS record's orig_number).
+    respell = _respellings()
+    df = pl.concat(
+        [
+            df.filter(~kind.is_in(list(respell))).with_columns(reg_number=pl.col("number")),
+            *(df.filter(kind == k).with_columns(reg_number=e) for k, e in respell.items()),
+        ]
+    )
     df = df.with_columns(
-        _register_number(),
         *_register_amounts(),
         _register_date(),
         *_register_parties(recipient, alt_recipient),
@@ -778,9 +828,8 @@ def _register_rows(
     )
 
 
-def _register_number() -> pl.Expr:
-    """The bill number as booked: the IMS number, or the kind's variant of it."""
-    kind = pl.col("kind")
+def _respellings() -> dict[str, pl.Expr]:
+    """The bill number as booked, per kind that books it differently from the IMS number."""
     fy = _fy_start(pl.col("doc_date"))
     v1, v2, v3, v4 = (pl.col(c) for c in ("v1", "v2", "v3", "v4"))
 
@@ -846,16 +895,7 @@ def _register_number() -> pl.Expr:
     )
     near = _render(pl.col("prefix"), pl.col("fy_form"), fy, pl.col("sep"), pl.col("pad"), near_seq)
 
-    return (
-        pl.when(kind == "number_format")
-        .then(formatted)
-        .when(kind == "number_fuzzy")
-        .then(fuzzy)
-        .when(kind == "near_miss")
-        .then(near)
-        .otherwise("number")  # amendments are booked under the original number
-        .alias("reg_number")
-    )
+    return {"number_format": formatted, "number_fuzzy": fuzzy, "near_miss": near}
 
 
 def _register_amounts() -> list[pl.Expr]:
@@ -885,7 +925,7 @@ def _register_amounts() -> list[pl.Expr]:
     )
     heads = {
         e.meta.output_name(): e
-        for e in _heads(new_taxable, new_rate, pl.col("intra"), pl.col("cess"))
+        for e in _heads(new_taxable, new_rate, pl.col("intra"), pl.col("u_cess"))
     }
     igst = heads["igst"] + pl.when(on_head & ~pl.col("intra")).then(delta).otherwise(0)
     cgst = heads["cgst"] + pl.when(on_head & pl.col("intra")).then(delta).otherwise(0)
@@ -999,12 +1039,12 @@ def _truth(ims: pl.DataFrame, register: pl.DataFrame) -> pl.DataFrame:
         for k, v in KINDS.items()
         if v.status not in (None, "missing_in_register", "missing_in_ims")
     ]
-    i = ims.select("case", "kind", "role", "doc_key")
-    r = register.select("case", "kind", "role", "register_id")
+    i = ims.select("case", "kind", "role", "doc_key", "ims_order")
+    r = register.select("case", "kind", "role", "register_id", reg_order="source_row")
     i_pair = i.filter(pl.col("kind").is_in(paired_kinds) & (pl.col("role") == "ims"))
     r_pair = r.filter(pl.col("kind").is_in(paired_kinds) & (pl.col("role") == "register"))
-    pairs = i_pair.join(r_pair.select("case", "register_id"), on="case", how="inner").select(
-        "doc_key", "register_id", "kind",
+    pairs = i_pair.join(r_pair.select("case", "register_id", "reg_order"), on="case").select(
+        "doc_key", "register_id", "kind", "ims_order", "reg_order",
         expected_status=pl.col("kind").replace_strict(
             {k: v.status for k, v in KINDS.items() if v.status}
         ),
@@ -1016,16 +1056,23 @@ def _truth(ims: pl.DataFrame, register: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit("amended_original"))
         .otherwise("kind"),
         expected_status=pl.lit("missing_in_register"),
+        ims_order="ims_order",
+        reg_order=pl.lit(None, dtype=pl.Int64),
     )
     reg_only = r.join(pairs.select("register_id"), on="register_id", how="anti").select(
         doc_key=pl.lit(None, dtype=pl.String),
         register_id="register_id",
         kind="kind",
         expected_status=pl.lit("missing_in_ims"),
+        ims_order=pl.lit(None, dtype=pl.UInt32),
+        reg_order="reg_order",
     )
-    truth = pl.concat([pairs, ims_only, reg_only])
+    # In download order, then the register-only rows in register order.
+    truth = pl.concat([pairs, ims_only, reg_only], how="diagonal_relaxed").sort(
+        "ims_order", "reg_order", nulls_last=True
+    )
     assert set(truth.get_column("expected_status").unique().to_list()) <= set(MATCH_STATUSES)
-    return conform(truth, TRUTH_COLUMNS).sort("doc_key", "register_id", nulls_last=True)
+    return conform(truth, TRUTH_COLUMNS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1041,8 +1088,20 @@ def write(data: SynthData, out_dir: Path) -> dict[str, Path]:
         write_json(data.download, paths["ims"])
     else:
         with atomic_open(paths["ims"]) as fh:
-            json.dump(data.download, fh, ensure_ascii=False, separators=(",", ":"))
-            fh.write("\n")
+            _dump_compact(data.download, fh)
     write_frame(data.register_raw, paths["register"])
     write_frame(data.truth, paths["truth"])
     return paths
+
+
+def _dump_compact(download: dict, fh: IO[str], chunk: int = 20_000) -> None:
+    """The section map as compact JSON, encoded by the C encoder a chunk of records at a time
+    (one json.dumps of a million records would hold the whole text in memory twice)."""
+    dumps = partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
+    fh.write("{")
+    for i, (key, records) in enumerate(download.items()):
+        fh.write(("," if i else "") + dumps(key) + ":[")
+        for start in range(0, len(records), chunk):
+            fh.write(("," if start else "") + dumps(records[start : start + chunk])[1:-1])
+        fh.write("]")
+    fh.write("}\n")
