@@ -415,6 +415,11 @@ def _parse_region(region: bytes, sec: Section) -> pl.DataFrame | None:
 
 def _fast(name: str, data: bytes) -> tuple[_Envelope, list[tuple[Section, pl.DataFrame]]] | None:
     """The fast read of one document, or None when it cannot prove it read everything."""
+    if not data.isascii():  # Arrow does not check UTF-8: prove it here (ASCII is proof enough)
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
     regions = _section_regions(data)
     if not regions:
         return None
