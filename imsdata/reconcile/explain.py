@@ -8,7 +8,7 @@ from imsdata import gstin as gst
 from imsdata.engine import DuckDBEngine
 from imsdata.errors import InputError
 from imsdata.reconcile import sql
-from imsdata.reconcile.match import AMOUNTS, load, reconcile
+from imsdata.reconcile.match import keyed_register, load, reconcile
 from imsdata.reconcile.numbers import with_number_keys
 from imsdata.reconcile.tolerances import Tolerances
 from imsdata.schemas import REGISTER_COLUMNS
@@ -62,15 +62,9 @@ def explain(
     try:
         matches = reconcile(ims, register, engine=eng, tolerances=tol)
         load(eng, ims, register)
-        every_row = register.select(
-            "register_id", "recipient_gstin", "supplier_gstin",
-            pl.coalesce("supplier_pan", gst.pan_expr(pl.col("supplier_gstin"))).alias(
-                "supplier_pan"
-            ),
-            "doc_type", "doc_number", "doc_date", *AMOUNTS,
-            pl.col("in_scope").fill_null(True), "scope_reason",
-        )  # fmt: skip
-        rows = with_number_keys(every_row, "doc_number", "doc_date")
+        rows = keyed_register(
+            register.with_columns(pl.col("in_scope").fill_null(True)), "in_scope", "scope_reason"
+        )
         eng.register("reg_rows", rows)
         eng.register("explain_docs", chosen.select("doc_key"))
         eng.register("matches", matches)

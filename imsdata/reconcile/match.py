@@ -47,17 +47,22 @@ def _block(prefix: str = "num") -> pl.Expr:
     return pl.when(core != "").then(core).otherwise(pl.lit("#") + norm).alias("block")
 
 
+def _has_letters(prefix: str = "num") -> pl.Expr:
+    return pl.col(f"{prefix}_norm").str.contains("[A-Z]").alias(f"{prefix}_has_letters")
+
+
 def prepare_ims(ims: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(ims_docs, ims_keys): one row per document, one per number it can be found by."""
     _check_columns(ims, IMS_COLUMNS, "IMS")
     _check_unique(ims, "doc_key", "IMS")
-    docs = ims.select(
+    docs = ims.sort("doc_key").with_row_index("i_id").select(
+        pl.col("i_id").cast(pl.Int64),
         "doc_key", "section", "doc_type", "is_amendment", "supplier_gstin",
         pl.coalesce("supplier_pan", gst.pan_expr(pl.col("supplier_gstin"))).alias("supplier_pan"),
         "recipient_gstin", "doc_number", "doc_date", "orig_doc_number", "orig_doc_date",
         *AMOUNTS,
     ).with_columns(pl.col("is_amendment").fill_null(False))  # fmt: skip
-    ident = ["doc_key", "supplier_gstin", "supplier_pan", "doc_type", "recipient_gstin"]
+    ident = ["i_id", "supplier_gstin", "supplier_pan", "doc_type", "recipient_gstin"]
     current = docs.select(
         *ident,
         pl.lit("current").alias("variant"),
@@ -71,19 +76,26 @@ def prepare_ims(ims: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         pl.coalesce("orig_doc_date", "doc_date").alias("key_date"),
     )
     keys = with_number_keys(pl.concat([current, original]), "key_number", "key_date")
-    return docs, keys.with_columns(_block())
+    return docs, keys.with_columns(_block(), _has_letters())
 
 
 def prepare_register(register: pl.DataFrame) -> pl.DataFrame:
     """In-scope register rows with number keys (out-of-scope rows are never reported)."""
     _check_columns(register, REGISTER_COLUMNS, "register")
     _check_unique(register, "register_id", "register")
-    rows = register.filter(pl.col("in_scope").fill_null(True)).select(
+    rows = register.filter(pl.col("in_scope").fill_null(True))
+    return keyed_register(rows)
+
+
+def keyed_register(rows: pl.DataFrame, *extra: str) -> pl.DataFrame:
+    """Register rows with ids (in register_id order), PAN and number keys."""
+    rows = rows.sort("register_id").with_row_index("r_id").select(
+        pl.col("r_id").cast(pl.Int64),
         "register_id", "recipient_gstin", "supplier_gstin",
         pl.coalesce("supplier_pan", gst.pan_expr(pl.col("supplier_gstin"))).alias("supplier_pan"),
-        "doc_type", "doc_number", "doc_date", *AMOUNTS,
+        "doc_type", "doc_number", "doc_date", *AMOUNTS, *extra,
     )  # fmt: skip
-    return with_number_keys(rows, "doc_number", "doc_date").with_columns(_block())
+    return with_number_keys(rows, "doc_number", "doc_date").with_columns(_block(), _has_letters())
 
 
 def load(engine: DuckDBEngine, ims: pl.DataFrame, register: pl.DataFrame) -> None:
@@ -107,8 +119,9 @@ def score_candidates(engine: DuckDBEngine, tolerances: Tolerances) -> None:
 
 def assign(engine: DuckDBEngine) -> int:
     """Mutual-best rounds over `scored` into the table `pairs`; returns the number of rounds."""
-    engine.materialise("pairs", "SELECT * FROM scored WHERE FALSE")
-    engine.materialise("live", "SELECT * FROM scored")
+    engine.materialise("ranked", sql.RANKED)
+    engine.materialise("pairs", "SELECT * FROM ranked WHERE FALSE")
+    engine.materialise("live", "SELECT * FROM ranked")
     for rounds in range(1, MAX_ROUNDS + 1):
         engine.materialise("round_pairs", sql.ROUND_PAIRS)
         found = engine.execute("SELECT count(*) FROM round_pairs", step="round_pairs").fetchone()
@@ -138,14 +151,10 @@ def reconcile(
         load(eng, ims, register)
         score_candidates(eng, tol)
         assign(eng)
+        eng.materialise("paired", sql.PAIRED)
         eng.materialise("duplicates", sql.DUPLICATES)
         out = eng.query(sql.RESULT, step="result")
     finally:
         if own:
             eng.close()
-    return (
-        conform(out, MATCH_COLUMNS)
-        .with_columns(pl.col("doc_key").is_null().alias("_books_only"))
-        .sort(["_books_only", "doc_key", "register_id"], nulls_last=True)
-        .drop("_books_only")
-    )
+    return conform(out, MATCH_COLUMNS)  # sorted by the SQL: IMS rows by doc_key, then books

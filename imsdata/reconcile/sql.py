@@ -59,7 +59,7 @@ def within(diff: str, ims_value: str, abs_tol: Decimal, pct_tol: Decimal) -> str
 
 
 SUPERSEDED = """
-SELECT o.doc_key, max(a.doc_key) AS superseded_by
+SELECT o.i_id, o.doc_key, max(a.doc_key) AS superseded_by
 FROM ims_docs o
 JOIN ims_docs a
   ON a.is_amendment AND a.orig_doc_number IS NOT NULL
@@ -67,12 +67,12 @@ JOIN ims_docs a
  AND a.orig_doc_number = o.doc_number
  AND (a.orig_doc_date IS NULL OR a.orig_doc_date = o.doc_date)
  AND a.doc_key <> o.doc_key
-GROUP BY o.doc_key
+GROUP BY o.i_id, o.doc_key
 """
 
 LIVE_KEYS = """
 SELECT k.* FROM ims_keys k
-WHERE NOT EXISTS (SELECT 1 FROM superseded s WHERE s.doc_key = k.doc_key)
+WHERE NOT EXISTS (SELECT 1 FROM superseded s WHERE s.i_id = k.i_id)
 """
 
 
@@ -81,12 +81,11 @@ def candidate_pairs(dialect: Dialect = DUCKDB) -> str:
     same block; one row per (document, register row), the best way the numbers agree."""
     sim = dialect.similarity("k.num_norm", "r.num_norm")
     common = f"""
-    k.doc_key, r.register_id, k.variant, k.key_number, k.key_date, k.num_core,
+    k.i_id, r.r_id, k.variant, k.key_number, k.key_date, k.num_core,
     CASE WHEN k.key_number = r.doc_number THEN 'raw'
          WHEN k.num_norm = r.num_norm THEN 'normalised' ELSE 'fuzzy' END AS number_level,
     CASE WHEN k.num_norm = r.num_norm THEN 1.0 ELSE {sim} END AS similarity,
-    (regexp_replace(k.num_norm, '[0-9]', '', 'g') = ''
-      OR regexp_replace(r.num_norm, '[0-9]', '', 'g') = '') AS one_side_digits_only
+    NOT (k.num_has_letters AND r.num_has_letters) AS one_side_digits_only
     """
     window = f"abs(date_diff('day', r.doc_date, k.key_date)) <= {CANDIDATE_DAYS}"
     return f"""
@@ -106,7 +105,7 @@ WITH gstin_level AS (
 )
 SELECT * FROM both_levels
 QUALIFY row_number() OVER (
-  PARTITION BY doc_key, register_id
+  PARTITION BY i_id, r_id
   ORDER BY tier, CASE number_level WHEN 'raw' THEN 0 WHEN 'normalised' THEN 1 ELSE 2 END,
            variant, similarity DESC) = 1
 """
@@ -159,7 +158,7 @@ def pair_features(
     days = tol.date_days
     return f"""
 WITH diffs AS (
-  SELECT c.*,
+  SELECT c.*, i.doc_key, r.register_id,
   i.supplier_gstin AS ims_gstin, r.supplier_gstin AS reg_gstin,
   i.recipient_gstin AS ims_recipient, r.recipient_gstin AS reg_recipient,
   r.doc_number AS reg_number, r.doc_date AS reg_date,
@@ -171,8 +170,8 @@ WITH diffs AS (
   CAST(date_diff('day', r.doc_date, c.key_date) AS INTEGER) AS diff_days,
   coalesce(i.recipient_gstin <> r.recipient_gstin, FALSE) AS other_recipient
   FROM {source} c
-  JOIN ims_docs i ON i.doc_key = c.doc_key
-  JOIN reg_rows r ON r.register_id = c.register_id
+  JOIN ims_docs i ON i.i_id = c.i_id
+  JOIN reg_rows r ON r.r_id = c.r_id
 ), tests AS (
   SELECT *, {", ".join(oks)},
   abs(diff_days) <= {days} AS ok_date
@@ -245,63 +244,84 @@ FROM statused
 """
 
 
-#: Ordering of candidates: PAN level only after GSTIN level, then score, then the closest.
-CANDIDATE_ORDER = (
-    "tier, score DESC, amount_gap, abs(diff_days), similarity DESC, register_id, doc_key"
-)
+#: Ordering of candidates: PAN level only after GSTIN level, then score, then the closest; the
+#: ids (assigned in doc_key / register_id order) make it a total order.
+CANDIDATE_ORDER = "tier, score DESC, amount_gap, abs(diff_days), similarity DESC, r_id, i_id"
 
-ROUND_PAIRS = f"""
-SELECT * FROM live
-QUALIFY row_number() OVER (PARTITION BY doc_key ORDER BY {CANDIDATE_ORDER}) = 1
-    AND row_number() OVER (PARTITION BY register_id ORDER BY {CANDIDATE_ORDER}) = 1
+#: The candidates' rank in that order, as a narrow table the assignment rounds work on.
+RANKED = f"""
+SELECT row_number() OVER (ORDER BY {CANDIDATE_ORDER}) AS ord, i_id, r_id FROM scored
+"""
+
+#: One round: the pairs that are the best open candidate of both their document and their row.
+ROUND_PAIRS = """
+SELECT l.ord, l.i_id, l.r_id
+FROM live l
+JOIN (SELECT i_id, min(ord) AS best FROM live GROUP BY i_id) bi
+  ON bi.i_id = l.i_id AND bi.best = l.ord
+JOIN (SELECT r_id, min(ord) AS best FROM live GROUP BY r_id) br
+  ON br.r_id = l.r_id AND br.best = l.ord
 """
 
 #: Candidates still open after a round (two anti-joins: an OR would defeat the hash join).
 REMAINING = """
 SELECT * FROM live l
-WHERE NOT EXISTS (SELECT 1 FROM round_pairs p WHERE p.doc_key = l.doc_key)
-  AND NOT EXISTS (SELECT 1 FROM round_pairs p WHERE p.register_id = l.register_id)
+WHERE NOT EXISTS (SELECT 1 FROM round_pairs p WHERE p.i_id = l.i_id)
+  AND NOT EXISTS (SELECT 1 FROM round_pairs p WHERE p.r_id = l.r_id)
 """
 
-DUPLICATES = f"""
+#: The assigned pairs with all their features.
+PAIRED = """
+SELECT s.*, p.ord FROM scored s JOIN pairs p ON p.i_id = s.i_id AND p.r_id = s.r_id
+"""
+
+#: Unpaired register rows whose number equals that of a document paired with another row.
+DUPLICATES = """
 WITH extra AS (
-  SELECT c.*, p.register_id AS duplicate_of
+  SELECT c.r_id, p.register_id AS duplicate_of, c.doc_key AS duplicate_doc, o.ord
   FROM scored c
-  JOIN pairs p ON p.doc_key = c.doc_key AND p.register_id <> c.register_id
+  JOIN ranked o ON o.i_id = c.i_id AND o.r_id = c.r_id
+  JOIN paired p ON p.i_id = c.i_id AND p.r_id <> c.r_id
   WHERE c.tier = 0 AND c.number_level IN ('raw', 'normalised')
-    AND NOT EXISTS (SELECT 1 FROM pairs q WHERE q.register_id = c.register_id)
+    AND NOT EXISTS (SELECT 1 FROM pairs q WHERE q.r_id = c.r_id)
 )
-SELECT register_id, duplicate_of, doc_key AS duplicate_doc FROM extra
-QUALIFY row_number() OVER (PARTITION BY register_id ORDER BY {CANDIDATE_ORDER}) = 1
+SELECT r_id, duplicate_of, duplicate_doc FROM extra
+QUALIFY row_number() OVER (PARTITION BY r_id ORDER BY ord) = 1
 """
 
 RESULT = """
-SELECT d.doc_key, p.register_id,
-  coalesce(p.status, 'missing_in_register') AS match_status,
-  coalesce(p.score, 0) AS match_score,
-  p.match_pass,
-  CASE WHEN p.doc_key IS NOT NULL THEN p.reasons
-       ELSE 'no booking of this document found in the register' END
-    || CASE WHEN s.superseded_by IS NOT NULL
-            THEN '; superseded by amendment ' || s.superseded_by ELSE '' END AS reasons,
-  p.diff_taxable_value, p.diff_igst, p.diff_cgst, p.diff_sgst, p.diff_cess, p.diff_doc_value,
-  p.diff_days,
-  CAST(NULL AS VARCHAR) AS duplicate_of,
-  s.superseded_by
-FROM ims_docs d
-LEFT JOIN pairs p ON p.doc_key = d.doc_key
-LEFT JOIN superseded s ON s.doc_key = d.doc_key
-UNION ALL
-SELECT NULL, r.register_id, 'missing_in_ims', 0, NULL,
-  CASE WHEN u.duplicate_of IS NOT NULL
-       THEN 'booked twice: the IMS document ' || u.duplicate_doc
-            || ' is already paired with register row ' || u.duplicate_of
-       ELSE 'not in the IMS download' END,
-  NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-  u.duplicate_of, NULL
-FROM reg_rows r
-LEFT JOIN duplicates u ON u.register_id = r.register_id
-WHERE NOT EXISTS (SELECT 1 FROM pairs p WHERE p.register_id = r.register_id)
+WITH ims_side AS (
+  SELECT d.doc_key, p.register_id,
+    coalesce(p.status, 'missing_in_register') AS match_status,
+    coalesce(p.score, 0) AS match_score,
+    p.match_pass,
+    CASE WHEN p.i_id IS NOT NULL THEN p.reasons
+         ELSE 'no booking of this document found in the register' END
+      || CASE WHEN s.superseded_by IS NOT NULL
+              THEN '; superseded by amendment ' || s.superseded_by ELSE '' END AS reasons,
+    p.diff_taxable_value, p.diff_igst, p.diff_cgst, p.diff_sgst, p.diff_cess, p.diff_doc_value,
+    p.diff_days,
+    CAST(NULL AS VARCHAR) AS duplicate_of,
+    s.superseded_by
+  FROM ims_docs d
+  LEFT JOIN paired p ON p.i_id = d.i_id
+  LEFT JOIN superseded s ON s.i_id = d.i_id
+), books_side AS (
+  SELECT CAST(NULL AS VARCHAR) AS doc_key, r.register_id, 'missing_in_ims' AS match_status,
+    0 AS match_score, CAST(NULL AS VARCHAR) AS match_pass,
+    CASE WHEN u.duplicate_of IS NOT NULL
+         THEN 'booked twice: the IMS document ' || u.duplicate_doc
+              || ' is already paired with register row ' || u.duplicate_of
+         ELSE 'not in the IMS download' END AS reasons,
+    NULL AS diff_taxable_value, NULL AS diff_igst, NULL AS diff_cgst, NULL AS diff_sgst,
+    NULL AS diff_cess, NULL AS diff_doc_value, NULL AS diff_days,
+    u.duplicate_of, CAST(NULL AS VARCHAR) AS superseded_by
+  FROM reg_rows r
+  LEFT JOIN duplicates u ON u.r_id = r.r_id
+  WHERE NOT EXISTS (SELECT 1 FROM pairs p WHERE p.r_id = r.r_id)
+)
+SELECT * FROM (SELECT * FROM ims_side UNION ALL SELECT * FROM books_side)
+ORDER BY doc_key IS NULL, doc_key, register_id
 """
 
 
@@ -313,19 +333,18 @@ def explain_candidates(dialect: Dialect = DUCKDB) -> str:
 SELECT
   CASE WHEN r.supplier_gstin = k.supplier_gstin THEN 0
        WHEN r.supplier_pan = k.supplier_pan THEN 1 ELSE 2 END AS tier,
-  k.doc_key, r.register_id, k.variant, k.key_number, k.key_date, k.num_core,
+  k.i_id, r.r_id, k.variant, k.key_number, k.key_date, k.num_core,
   CASE WHEN k.key_number = r.doc_number THEN 'raw'
        WHEN k.num_norm = r.num_norm THEN 'normalised'
        WHEN k.num_core = r.num_core AND k.num_core <> '' THEN 'fuzzy'
        ELSE 'different' END AS number_level,
   CASE WHEN k.num_norm = r.num_norm THEN 1.0 ELSE {sim} END AS similarity,
-  (regexp_replace(k.num_norm, '[0-9]', '', 'g') = ''
-    OR regexp_replace(r.num_norm, '[0-9]', '', 'g') = '') AS one_side_digits_only
+  NOT (k.num_has_letters AND r.num_has_letters) AS one_side_digits_only
 FROM ims_keys k
 JOIN reg_rows r ON r.supplier_pan = k.supplier_pan OR r.num_norm = k.num_norm
-WHERE k.doc_key IN (SELECT doc_key FROM explain_docs)
+WHERE k.i_id IN (SELECT i_id FROM ims_docs WHERE doc_key IN (SELECT doc_key FROM explain_docs))
 QUALIFY row_number() OVER (
-  PARTITION BY k.doc_key, r.register_id
+  PARTITION BY k.i_id, r.r_id
   ORDER BY CASE WHEN k.key_number = r.doc_number THEN 0 WHEN k.num_norm = r.num_norm THEN 1
                 ELSE 2 END, k.variant) = 1
 """
@@ -370,6 +389,6 @@ SELECT f.doc_key, f.register_id, f.score AS closeness,
   f.reasons AS differences,
   r.supplier_gstin, r.doc_type, r.doc_number, r.doc_date, r.taxable_value, r.doc_value
 FROM features f
-JOIN reg_rows r ON r.register_id = f.register_id
+JOIN reg_rows r ON r.r_id = f.r_id
 LEFT JOIN matches m ON m.register_id = f.register_id AND m.doc_key IS NOT NULL
 """
