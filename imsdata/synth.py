@@ -1078,13 +1078,16 @@ def _truth(ims: pl.DataFrame, register: pl.DataFrame) -> pl.DataFrame:
 # ---------------------------------------------------------------------------------------------
 # Files
 # ---------------------------------------------------------------------------------------------
-def write(data: SynthData, out_dir: Path) -> dict[str, Path]:
-    """Write ims_download.json, purchase_register.csv and truth.csv atomically into `out_dir`."""
+def write(data: SynthData, out_dir: Path, *, pretty: bool | None = None) -> dict[str, Path]:
+    """Write ims_download.json, purchase_register.csv and truth.csv atomically into `out_dir`.
+
+    The JSON is indented when `pretty` (default: only up to PRETTY_LIMIT records), else compact.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {key: out / name for key, name in FILES.items()}
     records = sum(len(v) for v in data.download.values())
-    if records <= PRETTY_LIMIT:
+    if pretty if pretty is not None else records <= PRETTY_LIMIT:
         write_json(data.download, paths["ims"])
     else:
         with atomic_open(paths["ims"]) as fh:

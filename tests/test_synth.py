@@ -6,12 +6,15 @@ from decimal import Decimal
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 from typer.testing import CliRunner
 
 from imsdata import gstin
 from imsdata.cli import app
 from imsdata.errors import UsageError
+from imsdata.portal.read import read
 from imsdata.portal.sections import SECTIONS
+from imsdata.register import read_register
 from imsdata.schemas import MATCH_STATUSES, REGISTER_COLUMNS
 from imsdata.synth import KINDS, REGISTER_RAW_COLUMNS, SynthData, generate, write
 
@@ -280,3 +283,30 @@ def test_cli_rejects_a_bad_period(tmp_path):
     assert result.exit_code != 0
     assert isinstance(result.exception, UsageError)
     assert not list(tmp_path.iterdir())
+
+
+def test_compact_json_holds_the_same_download_as_the_pretty_one(tmp_path, data):
+    pretty = write(data, tmp_path / "pretty", pretty=True)["ims"]
+    compact = write(data, tmp_path / "compact", pretty=False)["ims"]
+    assert len(compact.read_text().splitlines()) == 1
+    assert json.loads(compact.read_text()) == json.loads(pretty.read_text()) == data.download
+
+
+# --- the readers take it as it is ------------------------------------------------------------
+def test_written_download_reads_back_with_no_rejects(tmp_path, data):
+    result = read(write(data, tmp_path)["ims"])
+    assert result.rejects.is_empty()
+    assert result.warnings.is_empty()
+    assert sorted(result.documents["doc_key"]) == sorted(data.truth["doc_key"].drop_nulls())
+    amended = result.documents.filter(pl.col("is_amendment"))
+    assert amended.height
+    assert amended["orig_doc_number"].is_not_null().all()
+
+
+def test_written_register_reads_back_as_the_canonical_frame(tmp_path, data):
+    result = read_register(write(data, tmp_path)["register"])
+    assert result.rejects.is_empty()
+    assert_frame_equal(
+        result.documents.sort("source_row").drop("source_file"),
+        data.register.drop("source_file"),
+    )
