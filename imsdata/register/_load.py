@@ -205,7 +205,7 @@ def _drop_blank_rows(table: RawTable) -> RawTable:
     values = [c for c in table.frame.columns if c != ROW]
     if not values:
         return table
-    filled = pl.any_horizontal(pl.col(values).str.strip_chars().fill_null("") != "")
+    filled = pl.any_horizontal(pl.col(values).is_not_null())  # empty cells are read as null
     kept = table.frame.filter(filled)
     dropped = table.frame.height - kept.height
     if dropped:

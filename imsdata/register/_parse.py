@@ -10,18 +10,21 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
+from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 from typing import Any
 
 import polars as pl
+import polars.selectors as cs
 
 from imsdata import gstin as gst
 from imsdata.schemas import MONEY
 
 MONEY_DIGITS = 16  # integer digits that fit pl.Decimal(18, 2)
 _MAGNITUDE = rf"^(\d{{1,{MONEY_DIGITS}}}(\.\d*)?|\.\d+)$"
-_CURRENCY = r"(?i)₹|inr|rs\.?|[,\s]"
+#: Removed from amounts before reading them: currency marks, thousands separators, spaces.
+_NOISE = ["₹", "INR", "Inr", "inr", "Rs.", "RS.", "rs.", "Rs", "RS", "rs", ",", " ", "\u00a0", "+"]
 _EXCEL_EPOCH = dt.date(1899, 12, 30)  # Excel serial day 0 (with the 1900 leap-year bug)
 EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
 
@@ -46,59 +49,57 @@ def key_expr(col: pl.Expr) -> pl.Expr:
 # --- amounts -------------------------------------------------------------------------------------
 
 
-def _amount_parts(col: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """(is_negative, magnitude text) after dropping currency signs and thousands separators."""
-    s = col.str.replace_all(_CURRENCY, "")
-    paren = s.str.starts_with("(") & s.str.ends_with(")")
-    lead = s.str.starts_with("-")
-    trail = s.str.ends_with("-")  # SAP style "1,000.00-"
-    mag = s.str.strip_prefix("(").str.strip_suffix(")").str.strip_prefix("-").str.strip_suffix("-")
-    mag = mag.str.strip_prefix("+")
-    negative = (paren.cast(pl.Int8) + lead.cast(pl.Int8) + trail.cast(pl.Int8)) == 1
-    sign_ok = (paren.cast(pl.Int8) + lead.cast(pl.Int8) + trail.cast(pl.Int8)) <= 1
-    return negative, pl.when(sign_ok).then(mag)
+def add_amounts(frame: pl.LazyFrame, fields: Iterable[str]) -> pl.LazyFrame:
+    """Add `_v_<field>` (signed Decimal(18,2), null if unreadable) and `_p_<field>` (why not).
 
-
-def _decimals(mag: pl.Expr) -> pl.Expr:
-    """Significant decimal places of a magnitude text (trailing zeros do not count)."""
-    frac = mag.str.extract(r"\.(\d*)$", 1)
-    return frac.str.replace(r"0+$", "").str.len_chars().fill_null(0)
-
-
-def amount_problem(col: pl.Expr) -> pl.Expr:
-    """Why an amount cell is not a money value (null when blank or fine)."""
-    _, mag = _amount_parts(col)
-    ok = mag.str.contains(_MAGNITUDE).fill_null(False)
-    return (
-        pl.when(col.is_null())
-        .then(None)
-        .when(~ok)
-        .then(pl.lit("unparseable amount"))
-        .when(_decimals(mag) > 2)
-        .then(pl.lit("more than 2 decimals"))
-    )
-
-
-def amount(col: pl.Expr) -> pl.Expr:
-    """Signed Decimal(18,2) from text such as '₹ 1,23,456.78', '(500)', '-12.5', 'Rs. 10'."""
-    negative, mag = _amount_parts(col)
-    ok = mag.str.contains(_MAGNITUDE).fill_null(False) & (_decimals(mag) <= 2)
-    value = pl.when(ok).then(mag).str.to_decimal(scale=2).cast(MONEY)
-    return pl.when(negative).then(-value).otherwise(value)
+    Reads '₹ 1,23,456.78', 'Rs. 10', '-12.5', '(500)' and SAP's '500-'. Built in stages of
+    cheap literal string operations on materialised columns, so each step runs once per cell.
+    """
+    fields = list(fields)
+    text, mag = "__text_{}".format, "__mag_{}".format
+    frame = frame.with_columns(
+        pl.col(f).str.replace_many(_NOISE, [""] * len(_NOISE), leftmost=True).alias(text(f))
+        for f in fields
+    ).with_columns(pl.col(text(f)).str.strip_chars("()-").alias(mag(f)) for f in fields)
+    steps = []
+    for f in fields:
+        t, m = pl.col(text(f)), pl.col(mag(f))
+        left, right = t.str.starts_with("("), t.str.ends_with(")")
+        lead, trail = t.str.starts_with("-"), t.str.ends_with("-")
+        marks = left.cast(pl.Int8) + lead.cast(pl.Int8) + trail.cast(pl.Int8)
+        stripped = t.str.len_bytes().cast(pl.Int64) - m.str.len_bytes().cast(pl.Int64)
+        well_formed = (left == right) & (marks <= 1) & (stripped == marks + right.cast(pl.Int8))
+        shape = well_formed & m.str.contains(_MAGNITUDE)
+        places = m.str.extract(r"\.(\d*)$", 1).str.strip_chars_end("0").str.len_chars()
+        steps += [
+            (marks > 0).alias(f"__neg_{f}"),
+            shape.alias(f"__shape_{f}"),
+            places.fill_null(0).alias(f"__places_{f}"),
+        ]
+    frame = frame.with_columns(steps)
+    out = []
+    for f in fields:
+        shape, places = pl.col(f"__shape_{f}"), pl.col(f"__places_{f}")
+        value = pl.when(shape & (places <= 2)).then(pl.col(mag(f))).str.to_decimal(scale=2)
+        value = value.cast(MONEY)
+        out += [
+            pl.when(pl.col(f"__neg_{f}")).then(-value).otherwise(value).alias(f"_v_{f}"),
+            pl.when(pl.col(f).is_null())
+            .then(None)
+            .when(~shape)
+            .then(pl.lit("unparseable amount"))
+            .when(places > 2)
+            .then(pl.lit("more than 2 decimals"))
+            .alias(f"_p_{f}"),
+        ]
+    return frame.with_columns(out).drop(cs.starts_with("__"))
 
 
 # --- dates ---------------------------------------------------------------------------------------
 
-# (shape after separators become "-", strftime format): unambiguous by shape, tried in order.
-_DATE_SHAPES: tuple[tuple[str, str], ...] = (
-    (r"^\d{4}-\d{1,2}-\d{1,2}$", "%Y-%m-%d"),
-    (r"^\d{1,2}-\d{1,2}-\d{4}$", "%d-%m-%Y"),
-    (r"^\d{1,2}-\d{1,2}-\d{2}$", "%d-%m-%y"),
-    (r"^\d{1,2}-[A-Za-z]{3}-\d{4}$", "%d-%b-%Y"),
-    (r"^\d{1,2}-[A-Za-z]{3}-\d{2}$", "%d-%b-%y"),
-    (r"^\d{1,2}-[A-Za-z]{4,9}-\d{4}$", "%d-%B-%Y"),
-    (r"^\d{1,2}-[A-Za-z]{4,9}-\d{2}$", "%d-%B-%y"),
-)
+# Day-first formats tried in order after separators become "-": two-digit years first, since a
+# four-digit-year format would read '05-11-25' as the year 25 ('%B' also reads 'Nov').
+_DAY_FIRST = ("%d-%m-%y", "%d-%B-%y", "%d-%m-%Y", "%d-%B-%Y")
 #: The date formats read without a mapping file, as users would write them.
 AUTO_DATE_FORMATS = (
     "dd-mm-yyyy",
@@ -114,39 +115,39 @@ AUTO_DATE_FORMATS = (
 _TIME = r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$"
 
 
-def date(col: pl.Expr, formats: tuple[str, ...] = ()) -> pl.Expr:
-    """Date from the formats Indian books use, Excel serials, or the mapping's own `formats`.
+def add_dates(frame: pl.LazyFrame, fields: Iterable[str], formats: tuple[str, ...] = ()):
+    """Add `_v_<field>`: the date, from the formats Indian books use or the mapping's `formats`.
 
-    Given `formats` (strftime) replace the day-first guesses; ISO dates and Excel serial numbers
-    are always read. Dates outside 2000-2099 count as unparseable (a wrong format, not a date).
+    Given `formats` (strftime) replace the day-first guesses; ISO dates (also Excel's
+    'yyyy-mm-dd 00:00:00') and Excel serial numbers are always read. Dates outside 2000-2099 are
+    null: a wrong format, not a date.
     """
-    bare = col.str.replace(_TIME, "")
-    serial = bare.str.replace(r"\.0+$", "")
-    as_serial = (
-        pl.when(serial.str.contains(r"^\d{5}$"))
-        .then(pl.lit(_EXCEL_EPOCH) + pl.duration(days=serial.cast(pl.Int64, strict=False)))
-        .cast(pl.Date)
+    fields = list(fields)
+    bare, norm, serial = "__bare_{}".format, "__norm_{}".format, "__serial_{}".format
+    frame = frame.with_columns(pl.col(f).str.replace(_TIME, "").alias(bare(f)) for f in fields)
+    frame = frame.with_columns(
+        *(pl.col(bare(f)).str.replace_all(r"[/.\s]+", "-").alias(norm(f)) for f in fields),
+        *(pl.col(bare(f)).str.replace(r"\.0+$", "").alias(serial(f)) for f in fields),
     )
-    norm = bare.str.replace_all(r"[/.\s]+", "-")
-    iso = pl.when(norm.str.contains(_DATE_SHAPES[0][0])).then(
-        norm.str.to_date(_DATE_SHAPES[0][1], strict=False)
-    )
-    if formats:
-        guesses = [bare.str.to_date(fmt, strict=False) for fmt in formats]
-    else:
-        guesses = [
-            pl.when(norm.str.contains(shape)).then(norm.str.to_date(fmt, strict=False))
-            for shape, fmt in _DATE_SHAPES[1:]
-        ]
-    value = pl.coalesce(*guesses, iso, as_serial)
-    return pl.when(value.is_between(pl.lit(EARLIEST), pl.lit(LATEST))).then(value)
-
-
-def date_problem(col: pl.Expr, formats: tuple[str, ...] = ()) -> pl.Expr:
-    """Why a date cell is not a date (null when blank or fine)."""
-    return pl.when(col.is_not_null() & date(col, formats).is_null()).then(
-        pl.lit("unparseable date")
-    )
+    out = []
+    for f in fields:
+        days = pl.col(serial(f))
+        as_serial = pl.when(days.str.contains(r"^\d{5}$")).then(
+            pl.lit(_EXCEL_EPOCH) + pl.duration(days=days.cast(pl.Int64, strict=False))
+        )
+        if formats:
+            guesses = [pl.col(bare(f)).str.to_date(fmt, strict=False) for fmt in formats]
+        else:
+            guesses = [pl.col(norm(f)).str.to_date(fmt, strict=False) for fmt in _DAY_FIRST]
+        iso = pl.col(norm(f)).str.to_date("%Y-%m-%d", strict=False)
+        out.append(pl.coalesce(*guesses, iso, as_serial.cast(pl.Date)).alias(f"__date_{f}"))
+    frame = frame.with_columns(out)
+    return frame.with_columns(
+        pl.when(pl.col(f"__date_{f}").is_between(pl.lit(EARLIEST), pl.lit(LATEST)))
+        .then(pl.col(f"__date_{f}"))
+        .alias(f"_v_{f}")
+        for f in fields
+    ).drop(cs.starts_with("__"))
 
 
 # --- words ---------------------------------------------------------------------------------------
@@ -210,15 +211,13 @@ def pos(col: pl.Expr) -> pl.Expr:
     return pl.coalesce(code, by_name)
 
 
+@cache
+def no_gstin_markers() -> list[str]:
+    """Upper-cased cell values that mean 'no GSTIN' ('URP', 'N/A', '-'...)."""
+    return sorted({v.upper() for v in spellings()["no_gstin"]["values"]} | {""})
+
+
 def gstin(col: pl.Expr) -> pl.Expr:
     """GSTIN trimmed and upper-cased; markers such as 'URP' or 'N/A' become null (no GSTIN)."""
     upper = col.str.strip_chars().str.to_uppercase()
-    marker = key_expr(upper)
-    blanks = [key(v) for v in spellings()["no_gstin"]["values"]]
-    return pl.when(marker.is_in(blanks) | (marker == "")).then(None).otherwise(upper)
-
-
-def gstin_problem(col: pl.Expr) -> pl.Expr:
-    """'bad GSTIN format' when a non-blank GSTIN does not have a GSTIN's shape."""
-    value = gstin(col)
-    return pl.when(value.is_not_null() & ~gst.format_expr(value)).then(pl.lit("bad GSTIN format"))
+    return pl.when(upper.is_in(no_gstin_markers())).then(None).otherwise(upper)

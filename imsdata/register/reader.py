@@ -81,7 +81,7 @@ def read_register(
     headers = [c for c in table.frame.columns if c != ROW]
     used = resolve(headers, chosen, id_column=id_column, origin=str(source))
     notes = [*table.notes, f"mapping: {chosen.name}"]
-    staged = _amount_columns(_stage(table.frame, used))
+    staged = _parse_columns(_stage(table.frame, used), chosen)
 
     errors = failures(_staging_schema(chosen), staged, fields=ROW_CHECK_FIELDS)
     bad_rows = staged.with_row_index("_i").filter(pl.col("_i").is_in(errors["index"].implode()))
@@ -138,101 +138,114 @@ def _id_expr() -> pl.Expr:
     return pl.coalesce(pl.col("register_id"), pl.col("source_row").cast(pl.String))
 
 
+# --- parsing, once per cell --------------------------------------------------------------------
+
+_WORDS: dict[str, Callable[[pl.Expr], pl.Expr]] = {
+    "doc_type": parse.doc_type,
+    "reverse_charge": parse.boolean,
+    "pos": parse.pos,
+    "supplier_gstin": parse.gstin,
+    "recipient_gstin": parse.gstin,
+}
+
+
+def _by_distinct(
+    staged: pl.DataFrame, name: str, convert: Callable[[pl.LazyFrame], pl.LazyFrame]
+) -> pl.Expr:
+    """`_v_<name>` computed on the column's distinct values, then looked up for every row.
+
+    Dates, types, states and GSTINs repeat a lot: a million rows hold a few thousand values.
+    """
+    distinct = staged.lazy().select(pl.col(name).unique().drop_nulls())
+    table = convert(distinct).collect()
+    out = f"_v_{name}"
+    return (
+        pl.col(name)
+        .replace_strict(table[name], table[out], default=None, return_dtype=table.schema[out])
+        .alias(out)
+    )
+
+
+def _parse_columns(staged: pl.DataFrame, mapping: Mapping) -> pl.DataFrame:
+    """Add the parsed value `_v_<field>` of every field (and `_p_<field>` for amounts).
+
+    Computed once and shared by the validation checks and the conversion, so the two agree.
+    Also `_negative`: the row is booked negative (negative taxable value, or zero taxable value
+    and a negative document value). Blank tax heads and cess count as zero.
+    """
+    dates = [
+        _by_distinct(staged, f, lambda lf, f=f: parse.add_dates(lf, [f], mapping.date_formats))
+        for f in ("doc_date", "voucher_date")
+    ]
+    words = [
+        _by_distinct(
+            staged, f, lambda lf, f=f, fn=fn: lf.with_columns(fn(pl.col(f)).alias(f"_v_{f}"))
+        )
+        for f, fn in _WORDS.items()
+    ]
+    frame = parse.add_amounts(staged.lazy(), MONEY_FIELDS).with_columns(*dates, *words)
+    frame = frame.with_columns(pl.col(f"_v_{f}").fill_null(0) for f in (*TAX_HEADS, "cess"))
+    taxable, total = pl.col("_v_taxable_value").fill_null(0), pl.col("_v_doc_value").fill_null(0)
+    return frame.with_columns(_negative=(taxable < 0) | ((taxable == 0) & (total < 0))).collect()
+
+
 # --- validation of the text cells ----------------------------------------------------------------
 
 
-def _cell_check(problem: Callable[[pl.Expr], pl.Expr], reason: str) -> pa.Check:
-    """A pandera check failing the cells for which `problem` gives `reason`."""
+def _check(failing: Callable[[], pl.Expr], reason: str, *, row_level: bool = False) -> pa.Check:
+    """A pandera check failing the rows where `failing()` is True (cells, or whole rows)."""
 
     def check(data: pa.PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select((problem(pl.col(data.key)) != reason).fill_null(True))
+        return data.lazyframe.select(~failing().fill_null(False))
 
-    return pa.Check(check, name=reason)
-
-
-def _row_check(ok: Callable[[], pl.Expr], reason: str) -> pa.Check:
-    """A pandera row-level check failing the rows where `ok()` is False."""
-
-    def check(data: pa.PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(ok().fill_null(False))
-
-    return pa.Check(check, name=reason, ignore_na=False)
+    return pa.Check(check, name=reason, ignore_na=not row_level)
 
 
-def _not_found(convert: Callable[[pl.Expr], pl.Expr], reason: str) -> Callable[[pl.Expr], pl.Expr]:
-    """A problem expression: `reason` when a non-blank cell converts to null."""
-    return lambda col: pl.when(col.is_not_null() & convert(col).is_null()).then(pl.lit(reason))
-
-
-def _amount_columns(staged: pl.DataFrame) -> pl.DataFrame:
-    """Add `_a_<field>` (signed amounts; blank tax heads and cess are zero) and `_negative`.
-
-    Computed once and shared by the checks and the conversion. A row is booked negative when its
-    taxable value is negative, or zero with a negative document value.
-    """
-    staged = staged.with_columns(
-        parse.amount(pl.col(f)).alias(f"_a_{f}") for f in MONEY_FIELDS
-    ).with_columns(pl.col(f"_a_{f}").fill_null(0) for f in ("igst", "cgst", "sgst", "cess"))
-    taxable, total = pl.col("_a_taxable_value").fill_null(0), pl.col("_a_doc_value").fill_null(0)
-    return staged.with_columns(_negative=(taxable < 0) | ((taxable == 0) & (total < 0)))
+def _unread(name: str) -> pl.Expr:
+    """A non-blank cell whose parsed value is null."""
+    return pl.col(name).is_not_null() & pl.col(f"_v_{name}").is_null()
 
 
 def _staging_schema(mapping: Mapping) -> pa.DataFrameSchema:
-    """Pandera schema of the staged text cells; its checks use the parsers that convert them."""
-    formats = mapping.date_formats
-    unparseable_date = "unparseable date"
-    columns = {name: pa.Column(str, nullable=True) for name in FIELDS}
+    """Pandera schema of the staged text cells, judged by their parsed `_v_`/`_p_` columns."""
+    checks: dict[str, list[pa.Check]] = {name: [] for name in FIELDS}
     for name in MONEY_FIELDS:
-        columns[name] = pa.Column(
-            str,
-            nullable=True,
-            checks=[
-                _cell_check(parse.amount_problem, "unparseable amount"),
-                _cell_check(parse.amount_problem, "more than 2 decimals"),
-            ],
-        )
+        for reason in ("unparseable amount", "more than 2 decimals"):
+            checks[name].append(_check(lambda n=name, r=reason: pl.col(f"_p_{n}") == r, reason))
     for name in ("doc_date", "voucher_date"):
-        columns[name] = pa.Column(
-            str,
-            nullable=True,
-            checks=[_cell_check(lambda c: parse.date_problem(c, formats), unparseable_date)],
-        )
+        checks[name].append(_check(lambda n=name: _unread(n), "unparseable date"))
     for name in ("supplier_gstin", "recipient_gstin"):
-        columns[name] = pa.Column(
-            str, nullable=True, checks=[_cell_check(parse.gstin_problem, "bad GSTIN format")]
-        )
-    word_checks = {
-        "doc_type": (parse.doc_type, "unknown document type"),
-        "reverse_charge": (parse.boolean, "not a yes/no value"),
-        "pos": (parse.pos, "unknown place of supply"),
-    }
-    for name, (convert, reason) in word_checks.items():
-        columns[name] = pa.Column(
-            str, nullable=True, checks=[_cell_check(_not_found(convert, reason), reason)]
-        )
+        bad = lambda n=name: ~gst.format_expr(pl.col(f"_v_{n}")) & pl.col(f"_v_{n}").is_not_null()  # noqa: E731
+        checks[name].append(_check(bad, "bad GSTIN format"))
+    for name, reason in (
+        ("doc_type", "unknown document type"),
+        ("reverse_charge", "not a yes/no value"),
+        ("pos", "unknown place of supply"),
+    ):
+        checks[name].append(_check(lambda n=name: _unread(n), reason))
+    columns = {name: pa.Column(str, nullable=True, checks=checks[name]) for name in FIELDS}
 
-    amounts = [pl.col(f"_a_{f}") for f in MONEY_FIELDS]
-    has_type = parse.doc_type(pl.col("doc_type"))
     if mapping.sign_convention == "negative_is_credit_note":
         neg = pl.col("_negative")
-        same_sign = pl.all_horizontal(
+        amounts = [pl.col(f"_v_{f}") for f in MONEY_FIELDS]
+        mixed = ~pl.all_horizontal(
             [pl.when(neg).then(a <= 0).otherwise(a >= 0).fill_null(True) for a in amounts]
         )
-        negative_dn = ~(neg & (has_type == "DN")).fill_null(False)
+        negative_dn = neg & (pl.col("_v_doc_type") == "DN")
     else:
-        same_sign = negative_dn = pl.lit(True)
+        mixed = negative_dn = pl.lit(False)
     row_checks = {
-        "missing document number": pl.col("doc_number").is_not_null(),
-        "missing document date (no bill date nor voucher date)": pl.col("doc_date").is_not_null()
-        | pl.col("voucher_date").is_not_null(),
-        "missing taxable value": pl.col("taxable_value").is_not_null(),
-        "amounts have mixed signs": same_sign,
+        "missing document number": pl.col("doc_number").is_null(),
+        "missing document date (no bill date nor voucher date)": pl.col("doc_date").is_null()
+        & pl.col("voucher_date").is_null(),
+        "missing taxable value": pl.col("taxable_value").is_null(),
+        "amounts have mixed signs": mixed,
         "debit note booked with negative amounts (ambiguous: fix the sign or the type)": (
             negative_dn
         ),
     }
-    checks = [_row_check(lambda e=expr: e, reason) for reason, expr in row_checks.items()]
-    return pa.DataFrameSchema(columns, checks=checks, strict=False, name="register staging")
+    row = [_check(lambda e=e: e, reason, row_level=True) for reason, e in row_checks.items()]
+    return pa.DataFrameSchema(columns, checks=row, strict=False, name="register staging")
 
 
 # --- conversion of the good rows -----------------------------------------------------------------
@@ -241,8 +254,8 @@ def _staging_schema(mapping: Mapping) -> pa.DataFrameSchema:
 def _convert(
     staged: pl.DataFrame, mapping: Mapping, used: dict[str, str], file_name: str
 ) -> tuple[pl.DataFrame, list[str]]:
-    """Parse the validated text cells into the canonical frame (not yet conformed-checked)."""
-    amounts = {f: pl.col(f"_a_{f}") for f in MONEY_FIELDS}
+    """Build the canonical frame from the parsed columns of the rows that passed validation."""
+    amounts = {f: pl.col(f"_v_{f}") for f in MONEY_FIELDS}
     if mapping.sign_convention == "negative_is_credit_note":
         neg = pl.col("_negative")
         signed = {f: pl.when(neg).then(-a).otherwise(a) for f, a in amounts.items()}
@@ -250,11 +263,11 @@ def _convert(
     else:
         signed = {f: a.abs() for f, a in amounts.items()}
         kind = pl.lit(None, dtype=pl.String)
-    kind = pl.coalesce(kind, parse.doc_type(pl.col("doc_type")), pl.lit(mapping.default_doc_type))
+    kind = pl.coalesce(kind, pl.col("_v_doc_type"), pl.lit(mapping.default_doc_type))
     heads = [signed[f] for f in ("taxable_value", *TAX_HEADS, "cess")]
     total = pl.coalesce(signed["doc_value"], pl.sum_horizontal(heads))
-    supplier = parse.gstin(pl.col("supplier_gstin"))
-    reverse = parse.boolean(pl.col("reverse_charge")).fill_null(False)
+    supplier = pl.col("_v_supplier_gstin")
+    reverse = pl.col("_v_reverse_charge").fill_null(False)
     no_gstin = supplier.is_null()
     reason = pl.concat_str(
         pl.when(no_gstin).then(pl.lit("blank supplier GSTIN")),
@@ -264,17 +277,14 @@ def _convert(
     )
     frame = staged.with_columns(
         register_id=_id_expr(),
-        recipient_gstin=parse.gstin(pl.col("recipient_gstin")),
+        recipient_gstin=pl.col("_v_recipient_gstin"),
         supplier_gstin=supplier,
         supplier_pan=gst.pan_expr(supplier),
         doc_type=kind,
-        doc_date=pl.coalesce(
-            parse.date(pl.col("doc_date"), mapping.date_formats),
-            parse.date(pl.col("voucher_date"), mapping.date_formats),
-        ),
+        doc_date=pl.coalesce("_v_doc_date", "_v_voucher_date"),
         **{f: signed[f] for f in MONEY_FIELDS if f != "doc_value"},
         doc_value=total,
-        pos=parse.pos(pl.col("pos")),
+        pos=pl.col("_v_pos"),
         reverse_charge=reverse,
         in_scope=~no_gstin & ~reverse,
         scope_reason=pl.when(reason != "").then(reason),
