@@ -65,12 +65,12 @@ def explain(
         rows = keyed_register(
             register.with_columns(pl.col("in_scope").fill_null(True)), "in_scope", "scope_reason"
         )
-        eng.register("reg_rows", rows)
-        eng.register("explain_docs", chosen.select("doc_key"))
-        eng.register("matches", matches)
-        eng.materialise("explain_cand", sql.explain_candidates())
+        eng.register("rec_reg_rows", rows)
+        eng.register("rec_explain_docs", chosen.select("doc_key"))
+        eng.register("rec_matches", matches)
+        eng.materialise("rec_explain_cand", sql.explain_candidates())
         eng.materialise(
-            "features", sql.pair_features(tol, source="explain_cand", admitted_only=False)
+            "rec_features", sql.pair_features(tol, source="rec_explain_cand", admitted_only=False)
         )
         out = eng.query(sql.explain_tests(tol), step="explain")
     finally:
@@ -79,7 +79,7 @@ def explain(
     ranked = out.sort(
         by=[
             pl.col("doc_key"),
-            pl.col("verdict").str.starts_with("paired").not_(),
+            pl.col("verdict").str.starts_with("rec_paired").not_(),
             pl.col("closeness"),
             pl.col("register_id"),
         ],

@@ -101,34 +101,36 @@ def keyed_register(rows: pl.DataFrame, *extra: str) -> pl.DataFrame:
 def load(engine: DuckDBEngine, ims: pl.DataFrame, register: pl.DataFrame) -> None:
     """Register the prepared inputs (ims_docs, ims_keys, reg_rows) with the engine."""
     docs, keys = prepare_ims(ims)
-    engine.register("ims_docs", docs)
-    engine.register("ims_keys", keys)
-    engine.register("reg_rows", prepare_register(register))
+    engine.register("rec_ims_docs", docs)
+    engine.register("rec_ims_keys", keys)
+    engine.register("rec_reg_rows", prepare_register(register))
 
 
 def score_candidates(engine: DuckDBEngine, tolerances: Tolerances) -> None:
     """Steps superseded, live_keys, cand, scored: every admissible pair with status and score."""
     for name, step in (
-        ("superseded", sql.SUPERSEDED),
-        ("live_keys", sql.LIVE_KEYS),
-        ("cand", sql.candidate_pairs()),
-        ("scored", sql.pair_features(tolerances)),
+        ("rec_superseded", sql.SUPERSEDED),
+        ("rec_live_keys", sql.LIVE_KEYS),
+        ("rec_cand", sql.candidate_pairs()),
+        ("rec_scored", sql.pair_features(tolerances)),
     ):
         engine.materialise(name, step)
 
 
 def assign(engine: DuckDBEngine) -> int:
     """Mutual-best rounds over `scored` into the table `pairs`; returns the number of rounds."""
-    engine.materialise("ranked", sql.RANKED)
-    engine.materialise("pairs", "SELECT * FROM ranked WHERE FALSE")
-    engine.materialise("live", "SELECT * FROM ranked")
+    engine.materialise("rec_ranked", sql.RANKED)
+    engine.materialise("rec_pairs", "SELECT * FROM rec_ranked WHERE FALSE")
+    engine.materialise("rec_live", "SELECT * FROM rec_ranked")
     for rounds in range(1, MAX_ROUNDS + 1):
-        engine.materialise("round_pairs", sql.ROUND_PAIRS)
-        found = engine.execute("SELECT count(*) FROM round_pairs", step="round_pairs").fetchone()
+        engine.materialise("rec_round_pairs", sql.ROUND_PAIRS)
+        found = engine.execute(
+            "SELECT count(*) FROM rec_round_pairs", step="round_pairs"
+        ).fetchone()
         if not found or found[0] == 0:
             return rounds
-        engine.execute("INSERT INTO pairs SELECT * FROM round_pairs", step="pairs")
-        engine.materialise("live", sql.REMAINING)
+        engine.execute("INSERT INTO rec_pairs SELECT * FROM rec_round_pairs", step="pairs")
+        engine.materialise("rec_live", sql.REMAINING)
     raise InputError(f"reconciliation did not settle after {MAX_ROUNDS} assignment rounds")
 
 
@@ -151,8 +153,8 @@ def reconcile(
         load(eng, ims, register)
         score_candidates(eng, tol)
         assign(eng)
-        eng.materialise("paired", sql.PAIRED)
-        eng.materialise("duplicates", sql.DUPLICATES)
+        eng.materialise("rec_paired", sql.PAIRED)
+        eng.materialise("rec_duplicates", sql.DUPLICATES)
         out = eng.query(sql.RESULT, step="result")
     finally:
         if own:

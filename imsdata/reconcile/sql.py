@@ -1,10 +1,12 @@
 """The reconciliation SQL as small named steps (plain SQL; engine-specific bits in `Dialect`).
 
-Inputs (registered by `imsdata.reconcile.match`): `ims_docs` (one row per IMS document),
-`ims_keys` (one row per number a document can be found by: its own, and an amendment's original),
-`reg_rows` (in-scope register rows). Every key table carries `num_norm`, `num_core` and `block`
-(the numeric core, or '#'+key when the number has no digits): candidates are only ever generated
-within a block, so numbers whose numeric cores differ never meet.
+Inputs (registered by `imsdata.reconcile.match`; every table of ours is prefixed `rec_` so a
+caller's engine, e.g. the workspace file, keeps its own names): `rec_ims_docs` (one row per IMS
+document, id `i_id`), `rec_ims_keys` (one row per number a document can be found by: its own, and
+an amendment's original), `rec_reg_rows` (in-scope register rows, id `r_id`). Every key table
+carries `num_norm`, `num_core` and `block` (the numeric core, or '#'+key when the number has no
+digits): candidates are only ever generated within a block, so numbers whose numeric cores differ
+never meet.
 """
 
 from __future__ import annotations
@@ -60,8 +62,8 @@ def within(diff: str, ims_value: str, abs_tol: Decimal, pct_tol: Decimal) -> str
 
 SUPERSEDED = """
 SELECT o.i_id, o.doc_key, max(a.doc_key) AS superseded_by
-FROM ims_docs o
-JOIN ims_docs a
+FROM rec_ims_docs o
+JOIN rec_ims_docs a
   ON a.is_amendment AND a.orig_doc_number IS NOT NULL
  AND a.supplier_gstin = o.supplier_gstin AND a.doc_type = o.doc_type
  AND a.orig_doc_number = o.doc_number
@@ -71,8 +73,8 @@ GROUP BY o.i_id, o.doc_key
 """
 
 LIVE_KEYS = """
-SELECT k.* FROM ims_keys k
-WHERE NOT EXISTS (SELECT 1 FROM superseded s WHERE s.i_id = k.i_id)
+SELECT k.* FROM rec_ims_keys k
+WHERE NOT EXISTS (SELECT 1 FROM rec_superseded s WHERE s.i_id = k.i_id)
 """
 
 
@@ -91,12 +93,12 @@ def candidate_pairs(dialect: Dialect = DUCKDB) -> str:
     return f"""
 WITH gstin_level AS (
   SELECT 0 AS tier, {common}
-  FROM live_keys k JOIN reg_rows r
+  FROM rec_live_keys k JOIN rec_reg_rows r
     ON r.supplier_gstin = k.supplier_gstin AND r.doc_type = k.doc_type AND r.block = k.block
   WHERE {window}
 ), pan_level AS (
   SELECT 1 AS tier, {common}
-  FROM live_keys k JOIN reg_rows r
+  FROM rec_live_keys k JOIN rec_reg_rows r
     ON r.supplier_pan = k.supplier_pan AND r.doc_type = k.doc_type AND r.block = k.block
    AND r.supplier_gstin <> k.supplier_gstin
   WHERE {window} AND k.num_norm = r.num_norm
@@ -115,7 +117,7 @@ def pair_features(
     tol: Tolerances,
     dialect: Dialect = DUCKDB,
     *,
-    source: str = "cand",
+    source: str = "rec_cand",
     admitted_only: bool = True,
 ) -> str:
     """Differences (IMS minus books), tolerance tests, status if paired, score 0-100, reasons.
@@ -170,8 +172,8 @@ WITH diffs AS (
   CAST(date_diff('day', r.doc_date, c.key_date) AS INTEGER) AS diff_days,
   coalesce(i.recipient_gstin <> r.recipient_gstin, FALSE) AS other_recipient
   FROM {source} c
-  JOIN ims_docs i ON i.i_id = c.i_id
-  JOIN reg_rows r ON r.r_id = c.r_id
+  JOIN rec_ims_docs i ON i.i_id = c.i_id
+  JOIN rec_reg_rows r ON r.r_id = c.r_id
 ), tests AS (
   SELECT *, {", ".join(oks)},
   abs(diff_days) <= {days} AS ok_date
@@ -250,40 +252,40 @@ CANDIDATE_ORDER = "tier, score DESC, amount_gap, abs(diff_days), similarity DESC
 
 #: The candidates' rank in that order, as a narrow table the assignment rounds work on.
 RANKED = f"""
-SELECT row_number() OVER (ORDER BY {CANDIDATE_ORDER}) AS ord, i_id, r_id FROM scored
+SELECT row_number() OVER (ORDER BY {CANDIDATE_ORDER}) AS ord, i_id, r_id FROM rec_scored
 """
 
 #: One round: the pairs that are the best open candidate of both their document and their row.
 ROUND_PAIRS = """
 SELECT l.ord, l.i_id, l.r_id
-FROM live l
-JOIN (SELECT i_id, min(ord) AS best FROM live GROUP BY i_id) bi
+FROM rec_live l
+JOIN (SELECT i_id, min(ord) AS best FROM rec_live GROUP BY i_id) bi
   ON bi.i_id = l.i_id AND bi.best = l.ord
-JOIN (SELECT r_id, min(ord) AS best FROM live GROUP BY r_id) br
+JOIN (SELECT r_id, min(ord) AS best FROM rec_live GROUP BY r_id) br
   ON br.r_id = l.r_id AND br.best = l.ord
 """
 
 #: Candidates still open after a round (two anti-joins: an OR would defeat the hash join).
 REMAINING = """
-SELECT * FROM live l
-WHERE NOT EXISTS (SELECT 1 FROM round_pairs p WHERE p.i_id = l.i_id)
-  AND NOT EXISTS (SELECT 1 FROM round_pairs p WHERE p.r_id = l.r_id)
+SELECT * FROM rec_live l
+WHERE NOT EXISTS (SELECT 1 FROM rec_round_pairs p WHERE p.i_id = l.i_id)
+  AND NOT EXISTS (SELECT 1 FROM rec_round_pairs p WHERE p.r_id = l.r_id)
 """
 
 #: The assigned pairs with all their features.
 PAIRED = """
-SELECT s.*, p.ord FROM scored s JOIN pairs p ON p.i_id = s.i_id AND p.r_id = s.r_id
+SELECT s.*, p.ord FROM rec_scored s JOIN rec_pairs p ON p.i_id = s.i_id AND p.r_id = s.r_id
 """
 
 #: Unpaired register rows whose number equals that of a document paired with another row.
 DUPLICATES = """
 WITH extra AS (
   SELECT c.r_id, p.register_id AS duplicate_of, c.doc_key AS duplicate_doc, o.ord
-  FROM scored c
-  JOIN ranked o ON o.i_id = c.i_id AND o.r_id = c.r_id
-  JOIN paired p ON p.i_id = c.i_id AND p.r_id <> c.r_id
+  FROM rec_scored c
+  JOIN rec_ranked o ON o.i_id = c.i_id AND o.r_id = c.r_id
+  JOIN rec_paired p ON p.i_id = c.i_id AND p.r_id <> c.r_id
   WHERE c.tier = 0 AND c.number_level IN ('raw', 'normalised')
-    AND NOT EXISTS (SELECT 1 FROM pairs q WHERE q.r_id = c.r_id)
+    AND NOT EXISTS (SELECT 1 FROM rec_pairs q WHERE q.r_id = c.r_id)
 )
 SELECT r_id, duplicate_of, duplicate_doc FROM extra
 QUALIFY row_number() OVER (PARTITION BY r_id ORDER BY ord) = 1
@@ -303,9 +305,9 @@ WITH ims_side AS (
     p.diff_days,
     CAST(NULL AS VARCHAR) AS duplicate_of,
     s.superseded_by
-  FROM ims_docs d
-  LEFT JOIN paired p ON p.i_id = d.i_id
-  LEFT JOIN superseded s ON s.i_id = d.i_id
+  FROM rec_ims_docs d
+  LEFT JOIN rec_paired p ON p.i_id = d.i_id
+  LEFT JOIN rec_superseded s ON s.i_id = d.i_id
 ), books_side AS (
   SELECT CAST(NULL AS VARCHAR) AS doc_key, r.register_id, 'missing_in_ims' AS match_status,
     0 AS match_score, CAST(NULL AS VARCHAR) AS match_pass,
@@ -316,9 +318,9 @@ WITH ims_side AS (
     NULL AS diff_taxable_value, NULL AS diff_igst, NULL AS diff_cgst, NULL AS diff_sgst,
     NULL AS diff_cess, NULL AS diff_doc_value, NULL AS diff_days,
     u.duplicate_of, CAST(NULL AS VARCHAR) AS superseded_by
-  FROM reg_rows r
-  LEFT JOIN duplicates u ON u.r_id = r.r_id
-  WHERE NOT EXISTS (SELECT 1 FROM pairs p WHERE p.r_id = r.r_id)
+  FROM rec_reg_rows r
+  LEFT JOIN rec_duplicates u ON u.r_id = r.r_id
+  WHERE NOT EXISTS (SELECT 1 FROM rec_pairs p WHERE p.r_id = r.r_id)
 )
 SELECT * FROM (SELECT * FROM ims_side UNION ALL SELECT * FROM books_side)
 ORDER BY doc_key IS NULL, doc_key, register_id
@@ -340,9 +342,10 @@ SELECT
        ELSE 'different' END AS number_level,
   CASE WHEN k.num_norm = r.num_norm THEN 1.0 ELSE {sim} END AS similarity,
   NOT (k.num_has_letters AND r.num_has_letters) AS one_side_digits_only
-FROM ims_keys k
-JOIN reg_rows r ON r.supplier_pan = k.supplier_pan OR r.num_norm = k.num_norm
-WHERE k.i_id IN (SELECT i_id FROM ims_docs WHERE doc_key IN (SELECT doc_key FROM explain_docs))
+FROM rec_ims_keys k
+JOIN rec_reg_rows r ON r.supplier_pan = k.supplier_pan OR r.num_norm = k.num_norm
+WHERE k.i_id IN (
+  SELECT i_id FROM rec_ims_docs WHERE doc_key IN (SELECT doc_key FROM rec_explain_docs))
 QUALIFY row_number() OVER (
   PARTITION BY k.i_id, r.r_id
   ORDER BY CASE WHEN k.key_number = r.doc_number THEN 0 WHEN k.num_norm = r.num_norm THEN 1
@@ -388,7 +391,7 @@ SELECT f.doc_key, f.register_id, f.score AS closeness,
   ), '') AS failed_tests,
   f.reasons AS differences,
   r.supplier_gstin, r.doc_type, r.doc_number, r.doc_date, r.taxable_value, r.doc_value
-FROM features f
-JOIN reg_rows r ON r.r_id = f.r_id
-LEFT JOIN matches m ON m.register_id = f.register_id AND m.doc_key IS NOT NULL
+FROM rec_features f
+JOIN rec_reg_rows r ON r.r_id = f.r_id
+LEFT JOIN rec_matches m ON m.register_id = f.register_id AND m.doc_key IS NOT NULL
 """

@@ -271,3 +271,15 @@ def test_missing_columns_are_input_errors():
 def test_rows_without_identity_are_input_errors():
     with pytest.raises(InputError, match="no register_id"):
         reconcile(ims_frame([{}]).clear(), register_frame([{"register_id": None}]))
+
+
+def test_a_callers_engine_keeps_its_own_tables(by_number):
+    from imsdata.engine import DuckDBEngine
+
+    with DuckDBEngine() as eng:
+        eng.execute("CREATE TABLE pairs AS SELECT 42 AS answer")
+        out = reconcile(
+            ims_frame([{"doc_number": "E-1"}]), register_frame([{"doc_number": "E-1"}]), engine=eng
+        )
+        assert by_number(out)["E-1"]["match_status"] == "exact"
+        assert eng.execute("SELECT answer FROM main.pairs").fetchone() == (42,)
