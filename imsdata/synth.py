@@ -388,7 +388,7 @@ def generate(
     suppliers = _suppliers(rng, max(8, n_docs // 30), home)
     cases = _cases(rng, n_docs, mix, suppliers, period_start, period_end, home)
     ims = _ims_records(rng, cases, period, recipient)
-    register = _register_rows(rng, cases, recipient, alt_recipient)
+    register = _register_rows(cases, recipient, alt_recipient)
     del cases  # the largest frame; free it before the download's Python objects are built
     truth = _truth(ims, register)
     register_raw = _register_raw(register)
@@ -619,25 +619,36 @@ def _ims_records(
     is_itc = pl.col("section").is_in(itc_sections)
     blocked = pl.col("blk") < 0.05
     action = _pick(pl.col("act"), ["N", "A", "R", "P"], [0.85, 0.07, 0.03, 0.05])
-    ims = ims.with_columns(
-        inv_typ=pl.when(pl.col("intra") | (pl.col("typ") >= 0.045))
-        .then(pl.lit("R"))
-        .when(pl.col("typ") < 0.03)
-        .then(pl.lit("SEZWP"))
-        .otherwise(pl.lit("DE")),
-        rtnprd=rtnprd,
-        ispendactblocked=pl.when(blocked).then(pl.lit("Y")).otherwise(pl.lit("N")),
-        action=pl.when(blocked & (action == "P")).then(pl.lit("N")).otherwise(action),
-    ).with_columns(
-        srcfilstatus=pl.when(((pl.col("rtnprd") == period) & pl.col("not_filed")) | future)
-        .then(pl.lit("Not Filed"))
-        .otherwise(pl.lit("Filed")),
-        isItcRedReqBlocked=pl.when(is_itc).then(
-            pl.when(pl.col("itc") < 0.2).then(pl.lit("Y")).otherwise(pl.lit("N"))
-        ),
-        isRemarksBlocked=pl.when(is_itc).then(
-            pl.when(pl.col("rem") < 0.05).then(pl.lit("Y")).otherwise(pl.lit("N"))
-        ),
+    ims = (
+        ims.with_columns(
+            inv_typ=pl.when(pl.col("intra") | (pl.col("typ") >= 0.045))
+            .then(pl.lit("R"))
+            .when(pl.col("typ") < 0.03)
+            .then(pl.lit("SEZWP"))
+            .otherwise(pl.lit("DE")),
+            rtnprd=rtnprd,
+            ispendactblocked=pl.when(blocked).then(pl.lit("Y")).otherwise(pl.lit("N")),
+            action=pl.when(blocked & (action == "P")).then(pl.lit("N")).otherwise(action),
+        )
+        .with_columns(
+            # A document of an earlier return period is still in IMS because it was kept pending.
+            action=pl.when(
+                (pl.col("role") == "ims") & (pl.col("rtnprd") != period) & ~future & ~blocked
+            )
+            .then(pl.lit("P"))
+            .otherwise("action")
+        )
+        .with_columns(
+            srcfilstatus=pl.when(((pl.col("rtnprd") == period) & pl.col("not_filed")) | future)
+            .then(pl.lit("Not Filed"))
+            .otherwise(pl.lit("Filed")),
+            isItcRedReqBlocked=pl.when(is_itc).then(
+                pl.when(pl.col("itc") < 0.2).then(pl.lit("Y")).otherwise(pl.lit("N"))
+            ),
+            isRemarksBlocked=pl.when(is_itc).then(
+                pl.when(pl.col("rem") < 0.05).then(pl.lit("Y")).otherwise(pl.lit("N"))
+            ),
+        )
     )
     declare = is_itc & (pl.col("action") == "A") & (pl.col("isItcRedReqBlocked") == "N")
     full = declare & (pl.col("decl") < 0.7)
@@ -754,9 +765,7 @@ def _records(frame: pl.DataFrame) -> list[dict]:
 # ---------------------------------------------------------------------------------------------
 # Register side
 # ---------------------------------------------------------------------------------------------
-def _register_rows(
-    rng: random.Random, cases: pl.DataFrame, recipient: str, alt_recipient: str
-) -> pl.DataFrame:
+def _register_rows(cases: pl.DataFrame, recipient: str, alt_recipient: str) -> pl.DataFrame:
     """The purchaser's bookings with each kind's discrepancy, in canonical columns (paise)."""
     kind = pl.col("kind")
     df = cases.filter(kind != "missing_in_register")

@@ -15,6 +15,7 @@ from imsdata.errors import UsageError
 from imsdata.portal.read import read
 from imsdata.portal.sections import SECTIONS
 from imsdata.register import read_register
+from imsdata.sample import sample_paths
 from imsdata.schemas import MATCH_STATUSES, REGISTER_COLUMNS
 from imsdata.synth import KINDS, REGISTER_RAW_COLUMNS, SynthData, generate, write
 
@@ -310,3 +311,15 @@ def test_written_register_reads_back_as_the_canonical_frame(tmp_path, data):
         result.documents.sort("source_row").drop("source_file"),
         data.register.drop("source_file"),
     )
+
+
+# --- the bundled sample ----------------------------------------------------------------------
+def test_bundled_sample_is_what_make_sample_generates(tmp_path):
+    from scripts.make_sample import DOCS, MIX, SEED, coverage_gaps
+
+    data = generate(DOCS, seed=SEED, mix=MIX)
+    assert coverage_gaps(data) == []
+    fresh = write(data, tmp_path, pretty=True)
+    for key, path in fresh.items():
+        committed = sample_paths()[key]
+        assert committed.read_bytes() == path.read_bytes(), f"run scripts/make_sample.py ({key})"
