@@ -167,8 +167,9 @@ def _suppliers(rng: random.Random, count: int, home: str) -> pl.DataFrame:
     for i in range(count):
         kind = rng.choices("CFPHA", weights=(50, 25, 20, 3, 2))[0]
         name = _name(rng, kind)
-        surname = name.split()[-2] if kind == "P" and name.endswith(_TRADE) else name.split()[-1]
-        holder = surname if kind == "P" else name
+        # The PAN's 5th character is the holder's initial: the surname for an individual.
+        words = name.split()
+        holder = (words[0] if name.endswith(_TRADE) else words[-1]) if kind == "P" else name
         pan = ""
         while not pan or pan in pans:
             pan = (
