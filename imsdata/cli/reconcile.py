@@ -8,6 +8,7 @@ from typing import Annotated
 import polars as pl
 import typer
 
+from imsdata import gstin as gst
 from imsdata.cli._common import err, frame_table, out
 from imsdata.errors import InputError, UsageError
 from imsdata.fileio import write_frame
@@ -25,8 +26,9 @@ def _canonical_parquet(path: Path, columns: dict[str, pl.DataType], what: str) -
     return conform(frame, columns)
 
 
-def load_ims(paths: list[Path]) -> pl.DataFrame:
-    """IMS documents from portal downloads (the IMS reader) or canonical .parquet frames."""
+def load_ims(paths: list[Path], recipient: str | None = None) -> pl.DataFrame:
+    """IMS documents from portal downloads (the IMS reader) or canonical .parquet frames;
+    `recipient` fills the recipient GSTIN where the download did not carry one."""
     frames = [_canonical_parquet(p, IMS_COLUMNS, "IMS") for p in paths if p.suffix == ".parquet"]
     downloads = [p for p in paths if p.suffix != ".parquet"]
     if downloads:
@@ -38,7 +40,15 @@ def load_ims(paths: list[Path]) -> pl.DataFrame:
         if result.rejects.height:
             err.print(f"[yellow]{result.rejects.height} IMS record(s) rejected by the reader[/]")
         frames.append(conform(result.documents, IMS_COLUMNS))
-    return pl.concat(frames) if frames else pl.DataFrame(schema=IMS_COLUMNS)
+    ims = pl.concat(frames) if frames else pl.DataFrame(schema=IMS_COLUMNS)
+    if recipient:
+        gstin = recipient.strip().upper()
+        if not (gst.is_valid_format(gstin) and gst.has_valid_check(gstin)):
+            raise UsageError(f"--gstin {recipient!r} is not a valid GSTIN")
+        ims = ims.with_columns(
+            pl.coalesce("recipient_gstin", pl.lit(gstin)).alias("recipient_gstin")
+        )
+    return ims
 
 
 def load_register(
@@ -74,6 +84,9 @@ def reconcile_command(
     tolerances: Annotated[Path | None, typer.Option(help="Tolerance TOML file.")] = None,
     preset: Annotated[str | None, typer.Option(help="Register column preset.")] = None,
     register_id: Annotated[str | None, typer.Option(help="Register id column.")] = None,
+    gstin: Annotated[
+        str | None, typer.Option(help="Your GSTIN, when the IMS download does not name it.")
+    ] = None,
 ) -> None:
     """Pair IMS documents with purchase-register rows and write one row per outcome.
 
@@ -84,7 +97,7 @@ def reconcile_command(
     if out_path.suffix.lower() not in {".csv", ".parquet"}:
         raise UsageError(f"{out_path}: --out must end in .csv or .parquet")
     tol = _tolerances(tolerances)
-    ims = load_ims(ims_paths)
+    ims = load_ims(ims_paths, gstin)
     reg = load_register(register, preset=preset, id_column=register_id)
     matches = reconcile(ims, reg, tolerances=tol)
     write_frame(matches, out_path)
@@ -107,6 +120,9 @@ def explain_command(
     limit: Annotated[int, typer.Option(min=1, help="Candidates per document.")] = 5,
     preset: Annotated[str | None, typer.Option(help="Register column preset.")] = None,
     register_id: Annotated[str | None, typer.Option(help="Register id column.")] = None,
+    gstin: Annotated[
+        str | None, typer.Option(help="Your GSTIN, when the IMS download does not name it.")
+    ] = None,
 ) -> None:
     """Show the nearest register rows of a document and which test each one failed.
 
@@ -115,7 +131,7 @@ def explain_command(
     from imsdata.reconcile import explain
 
     tol = _tolerances(tolerances)
-    ims = load_ims(ims_paths)
+    ims = load_ims(ims_paths, gstin)
     reg = load_register(register, preset=preset, id_column=register_id)
     table = explain(doc, ims, reg, tolerances=tol, limit=limit)
     for key in table["doc_key"].unique(maintain_order=True).to_list():

@@ -80,3 +80,20 @@ def test_user_errors_exit_with_one_line_and_no_traceback(inputs, tmp_path):
     unknown = run("explain", "NOPE-9", "--ims", str(ims), "--register", str(reg))
     assert unknown.returncode == 1
     assert "no IMS document matches 'NOPE-9'" in unknown.stderr
+
+
+def test_reconcile_through_the_readers_finds_every_synth_pair(tmp_path):
+    from imsdata.synth import generate, write
+
+    data = generate(300, seed=11)
+    files = write(data, tmp_path / "synth")
+    out = tmp_path / "m.parquet"
+    args = ["reconcile", str(files["ims"]), "-r", str(files["register"]), "-o", str(out)]
+    args += ["--gstin", data.recipient_gstin]  # the bare download does not name the recipient
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    truth = pl.read_csv(files["truth"], infer_schema=False)
+    pairs = truth.filter(pl.col("doc_key").is_not_null() & pl.col("register_id").is_not_null())
+    found = pl.read_parquet(out).join(pairs, on=["doc_key", "register_id"], how="inner")
+    assert found.height == pairs.height
+    assert (found["match_status"] == found["expected_status"]).all()
