@@ -138,6 +138,11 @@ def parse_error_report(obj: Any, source_file: str = "<report>") -> pl.DataFrame:
             break
         offline = offline or wrapper == "imsDetailsErr"
         obj = obj[wrapper]
+    if status == "IP":
+        raise InputError(
+            f"{source_file}: the portal is still processing this upload (status IP); "
+            "fetch the status again later"
+        )
     if isinstance(obj.get("error_report"), dict):
         rows = _rows_from_report(obj["error_report"], status)
     elif offline or any(_section_key(k) in SECTIONS for k in obj):

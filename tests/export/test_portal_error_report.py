@@ -165,6 +165,7 @@ def test_supplier_level_entry_applies_to_all_its_documents(sample_ims, sample_de
         ("{not json", "not valid JSON"),
         ("[1, 2]", "not an IMS error report"),
         ('{"hello": 1}', "not an IMS error report"),
+        ('{"data": {"status_cd": "IP"}}', "still processing"),
     ],
 )
 def test_bad_report_is_an_input_error_naming_the_file(tmp_path, content, message):
