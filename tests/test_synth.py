@@ -130,6 +130,39 @@ def test_download_records_carry_the_registry_keys(data):
             assert ("isItcRedReqBlocked" in rec) is sec.itc_reduction
 
 
+def test_portal_flags_are_consistent_with_the_portal_rules(data):
+    records = [rec for recs in data.download.values() for rec in recs]
+    assert not [r for r in records if r["ispendactblocked"] == "Y" and r["action"] == "P"]
+    declared = [r for r in records if "itcRedReq" in r]
+    assert declared, "some accepted notes carry an ITC-reduction declaration"
+    assert all(r["action"] == "A" and r["isItcRedReqBlocked"] == "N" for r in declared)
+    assert all(r["declCgst"] == r["declSgst"] for r in declared if r["itcRedReq"] == "Y")
+    remarked = [r for r in records if "remarks" in r]
+    assert remarked
+    assert all(r["action"] in "RP" and r["isRemarksBlocked"] == "N" for r in remarked)
+    assert {r["srcfilstatus"] for r in records} == {"Filed", "Not Filed"}
+    filed = sum(r["srcfilstatus"] == "Filed" for r in records) / len(records)
+    assert 0.8 < filed < 0.97
+
+
+def test_numbers_are_unique_per_supplier_and_dates_sit_around_the_period(data):
+    ims = ims_records(data).join(data.truth.select("doc_key", "kind"), on="doc_key")
+    assert ims.select("stin", "number").is_unique().all()
+    start, end = dt.date(2025, 10, 1), dt.date(2025, 10, 31)
+    in_period = ims["date"].is_between(start, end).mean()
+    assert 0.5 < in_period < 0.9
+    assert (ims["date"] >= dt.date(2025, 4, 1)).all()
+    assert set(ims.filter(pl.col("date") > end)["kind"]) == {"future_dated"}
+
+
+def test_document_types_have_their_shares(data):
+    shares = data.register["doc_type"].value_counts(normalize=True)
+    share = dict(zip(shares["doc_type"], shares["proportion"], strict=True))
+    assert 0.05 < share["CN"] < 0.2
+    assert 0.01 < share["DN"] < 0.08
+    assert share["INV"] > 0.75
+
+
 def test_gstins_are_valid(data):
     ims = ims_records(data)
     gstins = [*ims.get_column("stin").to_list(), data.recipient_gstin]
