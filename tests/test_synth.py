@@ -2,6 +2,8 @@
 
 import datetime as dt
 import json
+import subprocess
+import sys
 from decimal import Decimal
 
 import polars as pl
@@ -356,3 +358,15 @@ def test_bundled_sample_is_what_make_sample_generates(tmp_path):
     for key, path in fresh.items():
         committed = sample_paths()[key]
         assert committed.read_bytes() == path.read_bytes(), f"run scripts/make_sample.py ({key})"
+
+
+def test_cli_bad_period_is_one_line_and_exit_code_2(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "imsdata", "synth", "--docs", "5", "--out", str(tmp_path),
+         "--period", "2025"],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: synth: period must be MMYYYY (e.g. 102025), got '2025'"
+    ]
