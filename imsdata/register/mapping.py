@@ -193,8 +193,7 @@ def resolve(
             raise InputError(
                 f"{origin}: id column '{id_column}' not found; headers seen: {_list(headers)}"
             )
-        used["register_id"] = found
-        taken.add(found)
+        used["register_id"] = found  # not taken: the id may also be, say, the bill number
     for name, candidates in mapping.columns.items():
         if name in used:
             continue
