@@ -45,17 +45,10 @@ def _finish(upper: pl.Expr) -> pl.Expr:
     )
 
 
-def normalise_number_expr(
-    number: pl.Expr | str = "doc_number",
-    date: pl.Expr | str = "doc_date",
-    *,
-    fiscal_years: Iterable[int] = DEFAULT_FISCAL_YEARS,
-) -> pl.Expr:
-    """The normalised number key ('INV/2025-26/0042' and 'inv-42' both give '42').
-
-    `fiscal_years` limits the FY tokens tried to those present (faster on big frames); a number
-    that is nothing but its FY token keeps it rather than becoming empty.
-    """
+def _parts(
+    number: pl.Expr | str, date: pl.Expr | str, fiscal_years: Iterable[int]
+) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """(key without the FY token, key with it, bare alphanumerics): the rule and its fallbacks."""
     num = pl.col(number) if isinstance(number, str) else number
     day = pl.col(date) if isinstance(date, str) else date
     upper = num.str.to_uppercase().str.strip_chars()
@@ -71,12 +64,25 @@ def normalise_number_expr(
                 upper.str.replace_all(fy_token_pattern(year), "${1} ${2}")
             )
         stripped = chain.otherwise(upper)
-    without_fy = _finish(stripped)
-    with_fy = _finish(upper)
-    bare = upper.str.replace_all(r"[^A-Z0-9]", "")
-    return (
-        pl.when(without_fy != "").then(without_fy).when(with_fy != "").then(with_fy).otherwise(bare)
-    )
+    return _finish(stripped), _finish(upper), upper.str.replace_all(r"[^A-Z0-9]", "")
+
+
+def _fallback(first: pl.Expr, with_fy: pl.Expr, bare: pl.Expr) -> pl.Expr:
+    return pl.when(first != "").then(first).when(with_fy != "").then(with_fy).otherwise(bare)
+
+
+def normalise_number_expr(
+    number: pl.Expr | str = "doc_number",
+    date: pl.Expr | str = "doc_date",
+    *,
+    fiscal_years: Iterable[int] = DEFAULT_FISCAL_YEARS,
+) -> pl.Expr:
+    """The normalised number key ('INV/2025-26/0042' and 'inv-42' both give '42').
+
+    `fiscal_years` limits the FY tokens tried to those present (faster on big frames); a number
+    that is nothing but its FY token keeps it rather than becoming empty.
+    """
+    return _fallback(*_parts(number, date, fiscal_years))
 
 
 def numeric_core_expr(key: pl.Expr | str) -> pl.Expr:
@@ -94,7 +100,9 @@ def with_number_keys(
         .get_column("y")
         .to_list()
     )
-    norm = normalise_number_expr(number, date, fiscal_years=years).alias(f"{prefix}_norm")
-    return frame.with_columns(norm).with_columns(
-        numeric_core_expr(f"{prefix}_norm").alias(f"{prefix}_core")
-    )
+    first, with_fy, bare = _parts(number, date, years)
+    name = f"{prefix}_norm"
+    out = frame.with_columns(first.alias(name))
+    if (out.get_column(name) == "").any():  # rare: only then pay for the fallbacks
+        out = out.with_columns(_fallback(pl.col(name), with_fy, bare).alias(name))
+    return out.with_columns(numeric_core_expr(name).alias(f"{prefix}_core"))

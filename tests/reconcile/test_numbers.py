@@ -52,3 +52,14 @@ def test_leading_zeros_are_removed_from_each_group_not_only_the_first():
 def test_adversarial_numbers_keep_different_numeric_cores(a, b):
     (_, core_a), (_, core_b) = keys([a, b])
     assert core_a != core_b
+
+
+def test_frame_helper_and_expression_agree_including_fallbacks():
+    from imsdata.reconcile.numbers import with_number_keys
+
+    numbers = ["INV/2025-26/0042", "2025-26", "INV", "--", None, "FY25-26"]
+    frame = pl.DataFrame({"n": numbers, "d": [NOV_2025] * len(numbers)})
+    helper = with_number_keys(frame, "n", "d")["num_norm"].to_list()
+    expr = frame.select(normalise_number_expr("n", "d"))["n"].to_list()
+    assert helper == expr
+    assert helper[:4] == ["42", "202526", "INV", ""]
