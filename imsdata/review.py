@@ -20,6 +20,7 @@ import xlsxwriter
 from imsdata.errors import GuardError, InputError, UsageError
 from imsdata.fileio import atomic_path
 from imsdata.portal.sections import ACTION_CODES, SECTIONS, Section
+from imsdata.portal.write import current_decisions, guard_violations, refusal_message
 from imsdata.schemas import ACTIONS, DECISION_COLUMNS, MATCH_COLUMNS, conform
 
 HOME = "Home"
@@ -127,8 +128,6 @@ def _sheet_frame(
         ACTION_CODES, default=None, return_dtype=pl.String
     )
     if decisions is not None and not decisions.is_empty():
-        from imsdata.portal.write import current_decisions
-
         cur = current_decisions(decisions).select(
             "doc_key", pl.col("action").alias("decided"), pl.col("remarks").alias("d_remarks")
         )
@@ -439,9 +438,7 @@ def read_review(
     )
     if decisions is not None and not decisions.is_empty():
         # Importing the same workbook again changes nothing: rows already decided this way go.
-        from imsdata.portal.write import current_decisions as _current
-
-        cur = _current(decisions).select(
+        cur = current_decisions(decisions).select(
             pl.col("doc_key").alias(DOC_KEY),
             pl.col("action").alias("_cur_action"),
             pl.col("remarks").alias("_cur_remarks"),
@@ -461,8 +458,6 @@ def read_review(
         user=pl.lit(user, pl.String),
     )
     if decisions is not None and not decisions.is_empty():
-        from imsdata.portal.write import current_decisions
-
         itc = ["itc_reduction", "declared_igst", "declared_cgst", "declared_sgst", "declared_cess"]
         prior = current_decisions(decisions).select("doc_key", *itc)
         out = out.join(prior, on="doc_key", how="left").with_columns(
@@ -470,9 +465,7 @@ def read_review(
         )
     result = conform(out.sort("doc_key"), DECISION_COLUMNS)
     if not result.is_empty():
-        from imsdata.portal.write import _guard_message, guard_violations
-
         violations = guard_violations(ims, result, matches=matches, rules=rules)
         if violations.height:
-            raise GuardError(_guard_message(violations).replace("export refused", f"{p.name}"))
+            raise GuardError(refusal_message(violations, f"{p.name} refused"))
     return result

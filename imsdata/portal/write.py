@@ -313,7 +313,7 @@ def build_payloads(
                 ]
             )
         if violations.height:
-            error = GuardError(_guard_message(violations))
+            error = GuardError(refusal_message(violations))
             error.violations = violations  # the full list, for callers that show or save it
             raise error
     return Payloads(
@@ -324,14 +324,14 @@ def build_payloads(
     )
 
 
-def _guard_message(violations: pl.DataFrame, limit: int = 20) -> str:
+def refusal_message(violations: pl.DataFrame, what: str = "export refused", limit: int = 20) -> str:
     """One line naming every offending document (up to `limit`) and the guard's message."""
     rows = violations.sort("doc_key", "guard_id").head(limit)
     items = "; ".join(
         f"{r['doc_key']}: {r['message']} [{r['guard_id']}]" for r in rows.iter_rows(named=True)
     )
     more = f"; and {violations.height - limit} more" if violations.height > limit else ""
-    return f"export refused, {violations.height} guard violation(s): {items}{more}"
+    return f"{what}, {violations.height} guard violation(s): {items}{more}"
 
 
 def _request_type(kind: str) -> tuple[str, str]:
