@@ -208,17 +208,24 @@ def errors_command(
         upload_id, file = _pick_upload(ws, upload)
         uploaded = read_upload(file)
         matched = match_errors(errors, uploaded, fallback=ws.latest_ims())
-        ws.record_portal_errors(
-            matched.select(
-                "doc_key",
-                pl.col("error_code").alias("error_cd"),
-                pl.col("error_message").alias("error_msg"),
-            ),
-            upload_id=upload_id,
-        )
+        # Reading the same report again records nothing twice.
+        seen = ws.portal_errors().filter(pl.col("upload_id") == upload_id)
+        if seen.is_empty():
+            ws.record_portal_errors(
+                matched.select(
+                    "doc_key",
+                    pl.col("error_code").alias("error_cd"),
+                    pl.col("error_message").alias("error_msg"),
+                ),
+                upload_id=upload_id,
+            )
         accepted = portal_decisions(uploaded, matched)
-        if accepted.height:
-            ws.append_decisions(accepted, source="portal")
+        already = ws.current_decisions().filter(pl.col("source") == "portal")
+        new = accepted.join(
+            already.select("doc_key", "action"), on=["doc_key", "action"], how="anti"
+        )
+        if new.height:
+            ws.append_decisions(new, source="portal")
     fix = to_fix(matched)
     unmatched = fix.filter(~pl.col("matched_document")).height
     out.print(

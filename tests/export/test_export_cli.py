@@ -130,9 +130,13 @@ def test_error_report_round_trip_then_only_failed(tmp_path, ws_path):
     current = _current(ws_path)
     assert current["A2"] == ("pending", "portal")  # processed: the portal now holds P
     assert current["A1"] == ("reject", "manual")  # failed: still ours to fix
+    # reading the same report again records nothing twice
+    assert _invoke("errors", report, "-w", ws_path, "--upload", "save_001.json").exit_code == 0
     with Workspace(ws_path) as ws:
         errors = ws.portal_errors()
+        portal = ws.decision_log().filter(pl.col("source") == "portal")
     assert errors.select("error_cd").to_series().to_list() == ["IMSSAV0010"]
+    assert portal.height == 1
 
     again = tmp_path / "again"
     result = _invoke("export", "-w", ws_path, "--out", again, "--only-failed")
