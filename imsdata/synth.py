@@ -915,10 +915,14 @@ def _register_amounts() -> list[pl.Expr]:
     """Register amounts in paise: equal, off by at most Rs 1 (rounding) or beyond (mismatch)."""
     kind = pl.col("kind")
     v1, v2, v3 = pl.col("v1"), pl.col("v2"), pl.col("v3")
-    # rounding: 1..100 paise on the total only, or on one head (and so the total).
+    # rounding: 1..100 paise on one head (and so the total), or on the total only, where the ERP
+    # rounded the invoice value to the rupee (Tally's round-off) when it had paise.
     delta = (1 + (v1 * 100).floor().cast(pl.Int64)) * pl.when(v2 < 0.5).then(1).otherwise(-1)
+    paise = pl.col("val") % 100
+    round_off = pl.when(paise >= 50).then(100 - paise).otherwise(-paise)
     on_head = (kind == "rounding") & (v3 < 0.5)
     on_total = (kind == "rounding") & (v3 >= 0.5)
+    total_delta = pl.when(paise != 0).then(round_off).otherwise(delta)
     # amount_mismatch: taxable off by 3-25% (at least Rs 200), or the tax booked at another rate.
     pct = 0.03 + v1 * 0.22
     change = pl.max_horizontal((pl.col("taxable") * pct).round(0).cast(pl.Int64), pl.lit(20_000))
@@ -959,7 +963,7 @@ def _register_amounts() -> list[pl.Expr]:
             pl.when(recomputed).then(heads["val"]).otherwise("val")
             + (igst - heads["igst"])
             + (cgst - heads["cgst"])
-            + pl.when(on_total).then(delta).otherwise(0)
+            + pl.when(on_total).then(total_delta).otherwise(0)
         ).alias("reg_val"),
     ]
 

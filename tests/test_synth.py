@@ -1,6 +1,7 @@
 """The synthetic data generator: deterministic, complete, consistent with its ground truth."""
 
 import datetime as dt
+import io
 import json
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from imsdata.portal.sections import SECTIONS
 from imsdata.register import read_register
 from imsdata.sample import sample_paths
 from imsdata.schemas import MATCH_STATUSES, REGISTER_COLUMNS
-from imsdata.synth import KINDS, REGISTER_RAW_COLUMNS, SynthData, generate, write
+from imsdata.synth import KINDS, REGISTER_RAW_COLUMNS, SynthData, _dump_compact, generate, write
 
 
 @pytest.fixture(scope="module")
@@ -370,3 +371,9 @@ def test_cli_bad_period_is_one_line_and_exit_code_2(tmp_path):
     assert done.stderr.strip().splitlines() == [
         "error: synth: period must be MMYYYY (e.g. 102025), got '2025'"
     ]
+
+
+def test_compact_json_is_valid_across_chunk_boundaries(data):
+    buffer = io.StringIO()
+    _dump_compact(data.download, buffer, chunk=7)
+    assert json.loads(buffer.getvalue()) == data.download
