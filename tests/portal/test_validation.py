@@ -10,7 +10,7 @@ from portal_helpers import wire, without, write_json
 from imsdata.portal.read import read, read_payload
 from imsdata.schemas import IMS_COLUMNS
 from imsdata.schemas.ims import ISSUE_COLUMNS, validate_ims
-from imsdata.testing import ims_frame
+from imsdata.testing import ims_frame, make_gstin
 
 
 def _one_reject(result):
@@ -166,3 +166,11 @@ def test_read_payload_takes_an_already_parsed_object():
     row = result.documents.row(0, named=True)
     assert (row["section"], row["doc_type"], row["doc_number"]) == ("b2bdn", "DN", "DN-1")
     assert row["source_file"] == "api-response"
+
+
+def test_check_character_warning_names_exactly_the_bad_gstins(parser, tmp_path):
+    good = [make_gstin("27", f"AABCP{n:04d}D") for n in range(3000)]
+    bad = "27AAPFU0939F1ZW"
+    records = [wire(number=f"I{i}", stin=g) for i, g in enumerate([*good, bad, *good])]
+    result = read([write_json(tmp_path / "in.json", {"b2b": records})])
+    assert result.warnings.select("index", "value").rows() == [(len(good), bad)]
