@@ -106,6 +106,11 @@ def test_download_values_that_look_like_formulas_are_text(workbook):
     assert name.data_type == "s"
     number = _cell(ws, _row_of(ws, "-5"), "Number")
     assert (number.value, number.data_type) == ("-5", "s")
+    plus = _cell(ws, _row_of(ws, "INV-2"), "Supplier name")
+    assert (plus.value, plus.data_type) == ("+cmd", "s")
+    cn = openpyxl.load_workbook(workbook)["CN"]
+    at = _cell(cn, 2, "Number")
+    assert (at.value, at.data_type) == ("@CN-1", "s")
     with zipfile.ZipFile(workbook) as z:
         sheets = [n for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
         assert sheets
@@ -208,3 +213,32 @@ def test_remarks_edit_keeps_the_itc_declaration_already_decided(tmp_path):
     )
     assert (row["action"], row["remarks"], row["itc_reduction"]) == ("accept", "50% reversed", "Y")
     assert str(row["declared_cgst"]) == "50.00"
+
+
+def test_action_starts_at_the_current_decision_beside_the_suggestion(tmp_path, ims):
+    matches = empty(MATCH_COLUMNS)
+    key = ims.filter(pl.col("doc_number") == "INV-2")["doc_key"][0]
+    current = conform(
+        pl.DataFrame({"doc_key": [key], "action": ["reject"], "remarks": ["late"]}),
+        DECISION_COLUMNS,
+    )
+    path = tmp_path / "r.xlsx"
+    write_review(path, ims, matches, suggest(ims, matches), current, rtin=RECIPIENT, period=PERIOD)
+    ws = openpyxl.load_workbook(path)["B2B"]
+    row = _row_of(ws, "INV-2")
+    assert _cell(ws, row, ACTION).value == "Reject"
+    assert _cell(ws, row, REMARKS).value == "late"
+    assert _cell(ws, row, "Suggested action").value == "Pending"  # not in the books
+    assert _cell(ws, row, "Rule").value == "r_not_in_books"
+    other = _row_of(ws, "-5")
+    assert _cell(ws, other, ACTION).value == "No action"  # no decision: the portal's action
+
+
+def test_home_summary_counts_documents_per_sheet(workbook):
+    home = openpyxl.load_workbook(workbook)["Home"]
+    rows = {}
+    for r in range(7, home.max_row + 1):
+        sheet, count = home.cell(r, 1).value, home.cell(r, 4).value
+        if isinstance(count, int | float) and sheet:
+            rows[sheet] = rows.get(sheet, 0) + count
+    assert rows == {"B2B": 2, "B2BA": 1, "CN": 1}
