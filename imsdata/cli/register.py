@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from imsdata.cli._common import err, out
+from imsdata.errors import UsageError
 from imsdata.fileio import write_frame
 from imsdata.register import RegisterResult, presets, read_register
 from imsdata.schemas import REGISTER_COLUMNS
@@ -80,6 +81,9 @@ def register(app: typer.Typer) -> None:
 
         Example: `imsdata register purchases.xlsx --out register.parquet --preset tally`
         """
+        targets = [out_file, side_path(out_file, "rejects"), side_path(out_file, "warnings")]
+        if path.exists() and any(t.exists() and t.samefile(path) for t in targets):
+            raise UsageError(f"{out_file}: --out would overwrite the input {path}; choose another")
         result = read_register(
             path, mapping=mapping, preset=preset, id_column=id_column, sheet=sheet
         )

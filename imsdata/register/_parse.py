@@ -23,8 +23,11 @@ from imsdata.schemas import MONEY
 
 MONEY_DIGITS = 16  # integer digits that fit pl.Decimal(18, 2)
 _MAGNITUDE = rf"^(\d{{1,{MONEY_DIGITS}}}(\.\d*)?|\.\d+)$"
-#: Removed from amounts before reading them: currency marks, thousands separators, spaces.
-_NOISE = ["₹", "INR", "Inr", "inr", "Rs.", "RS.", "rs.", "Rs", "RS", "rs", ",", " ", "\u00a0", "+"]
+#: Removed from amounts before reading them (with the thousands separator): currency, spaces.
+#: A binary-float artefact: after the paise, six or more 0s or 9s (Excel's 0.1 + 0.2).
+_FLOAT_NOISE = r"\.\d{0,2}(0{6,}|9{6,})\d*$"
+_NOISE_SCALE = 20  # digits kept while rounding float noise (16 integer digits + 20 <= 38)
+_CURRENCY = ["₹", "INR", "Inr", "inr", "Rs.", "RS.", "rs.", "Rs", "RS", "rs", " ", "\u00a0", "+"]
 _EXCEL_EPOCH = dt.date(1899, 12, 30)  # Excel serial day 0 (with the 1900 leap-year bug)
 EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
 
@@ -49,17 +52,23 @@ def key_expr(col: pl.Expr) -> pl.Expr:
 # --- amounts -------------------------------------------------------------------------------------
 
 
-def add_amounts(frame: pl.LazyFrame, fields: Iterable[str]) -> pl.LazyFrame:
+def add_amounts(
+    frame: pl.LazyFrame, fields: Iterable[str], *, decimal_comma: bool = False
+) -> pl.LazyFrame:
     """Add `_v_<field>` (signed Decimal(18,2), null if unreadable) and `_p_<field>` (why not).
 
-    Reads '₹ 1,23,456.78', 'Rs. 10', '-12.5', '(500)' and SAP's '500-'. Built in stages of
-    cheap literal string operations on materialised columns, so each step runs once per cell.
+    Reads '₹ 1,23,456.78', 'Rs. 10', '-12.5', '(500)' and SAP's '500-' ('1.234,56' with
+    `decimal_comma`). Spreadsheet float noise such as '0.30000000000000004' is rounded to paise
+    and flagged in `_float_noise`; any other third decimal is an error. Built in stages of cheap
+    literal string operations on materialised columns, so each step runs once per cell.
     """
     fields = list(fields)
     text, mag = "__text_{}".format, "__mag_{}".format
+    separators = {".": "", ",": "."} if decimal_comma else {",": ""}
+    noise = [*_CURRENCY, *separators]
+    blanks = [""] * len(_CURRENCY) + list(separators.values())
     frame = frame.with_columns(
-        pl.col(f).str.replace_many(_NOISE, [""] * len(_NOISE), leftmost=True).alias(text(f))
-        for f in fields
+        pl.col(f).str.replace_many(noise, blanks, leftmost=True).alias(text(f)) for f in fields
     ).with_columns(pl.col(text(f)).str.strip_chars("()-").alias(mag(f)) for f in fields)
     steps = []
     for f in fields:
@@ -75,24 +84,30 @@ def add_amounts(frame: pl.LazyFrame, fields: Iterable[str]) -> pl.LazyFrame:
             (marks > 0).alias(f"__neg_{f}"),
             shape.alias(f"__shape_{f}"),
             places.fill_null(0).alias(f"__places_{f}"),
+            m.str.contains(_FLOAT_NOISE).alias(f"__noise_{f}"),
         ]
     frame = frame.with_columns(steps)
     out = []
     for f in fields:
-        shape, places = pl.col(f"__shape_{f}"), pl.col(f"__places_{f}")
-        value = pl.when(shape & (places <= 2)).then(pl.col(mag(f))).str.to_decimal(scale=2)
-        value = value.cast(MONEY)
+        shape, places, noisy = (pl.col(f"__{k}_{f}") for k in ("shape", "places", "noise"))
+        exact = pl.when(shape & (places <= 2)).then(pl.col(mag(f))).str.to_decimal(scale=2)
+        rounded = pl.when(shape & (places > 2) & noisy).then(pl.col(mag(f)))
+        rounded = rounded.str.to_decimal(scale=_NOISE_SCALE).round(2)
+        value = pl.coalesce(exact.cast(MONEY), rounded.cast(MONEY))
         out += [
             pl.when(pl.col(f"__neg_{f}")).then(-value).otherwise(value).alias(f"_v_{f}"),
             pl.when(pl.col(f).is_null())
             .then(None)
             .when(~shape)
             .then(pl.lit("unparseable amount"))
-            .when(places > 2)
+            .when((places > 2) & ~noisy)
             .then(pl.lit("more than 2 decimals"))
             .alias(f"_p_{f}"),
         ]
-    return frame.with_columns(out).drop(cs.starts_with("__"))
+    float_noise = pl.any_horizontal(
+        pl.col(f"__noise_{f}") & (pl.col(f"__places_{f}") > 2) for f in fields
+    ).fill_null(False)
+    return frame.with_columns(*out, _float_noise=float_noise).drop(cs.starts_with("__"))
 
 
 # --- dates ---------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ SIGN_CONVENTIONS: dict[str, str] = {
     "become positive and its type CN (a negative debit note is rejected as ambiguous)",
     "absolute": "signs are ignored (amounts taken as absolute values); the type column decides",
 }
-_OPTIONS = {"date_format", "date_formats", "sign_convention", "default_doc_type"}
+_OPTIONS = {"date_format", "date_formats", "sign_convention", "default_doc_type", "decimal_comma"}
 
 
 @dataclass(frozen=True)
@@ -44,30 +44,44 @@ class Mapping:
 
     `columns` maps a field to candidate headers, first present wins; an empty tuple means the
     field is deliberately not read. `strict` fields come from the user: a missing header is an
-    error rather than a fallback to the built-in spellings.
+    error rather than a fallback to the built-in spellings. Options left None take the default
+    (see the properties) unless a layer below sets them.
     """
 
     columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
     strict: frozenset[str] = frozenset()
     date_formats: tuple[str, ...] = ()
-    sign_convention: str = "negative_is_credit_note"
-    default_doc_type: str = "INV"
+    sign_convention: str | None = None
+    default_doc_type: str | None = None
+    decimal_comma: bool | None = None
     name: str = "built-in spellings"
 
+    @property
+    def sign(self) -> str:
+        """The sign convention in force (default: negative_is_credit_note)."""
+        return self.sign_convention or "negative_is_credit_note"
+
+    @property
+    def doc_type_default(self) -> str:
+        """The document type of a row whose type cell is blank (default INV)."""
+        return self.default_doc_type or "INV"
+
     def over(self, base: Mapping) -> Mapping:
-        """This mapping layered over `base` (this one wins field by field and option by option)."""
+        """This mapping layered over `base`: this one wins field by field and option by option."""
+
+        def pick(name: str) -> object:
+            mine = getattr(self, name)
+            return mine if mine not in (None, ()) else getattr(base, name)
+
         return replace(
             base,
             columns={**base.columns, **self.columns},
             strict=base.strict | self.strict,
-            date_formats=self.date_formats or base.date_formats,
-            sign_convention=self.sign_convention
-            if self.sign_convention != Mapping.sign_convention
-            else base.sign_convention,
-            default_doc_type=self.default_doc_type
-            if self.default_doc_type != Mapping.default_doc_type
-            else base.default_doc_type,
-            name=f"{self.name} over {base.name}" if base.columns else self.name,
+            date_formats=pick("date_formats"),
+            sign_convention=pick("sign_convention"),
+            default_doc_type=pick("default_doc_type"),
+            decimal_comma=pick("decimal_comma"),
+            name=f"{self.name} over {base.name}",
         )
 
 
@@ -97,18 +111,22 @@ def _from_toml(data: dict[str, Any], origin: str, *, strict: bool) -> Mapping:
         formats = [options["date_format"], *formats]
     if isinstance(formats, str) or not all(isinstance(f, str) and "%" in f for f in formats):
         raise InputError(f"{origin}: date formats must be strftime patterns such as '%d/%m/%Y'")
-    sign = options.get("sign_convention", Mapping.sign_convention)
-    if sign not in SIGN_CONVENTIONS:
+    sign = options.get("sign_convention")
+    if sign is not None and sign not in SIGN_CONVENTIONS:
         raise InputError(f"{origin}: sign_convention must be one of {list(SIGN_CONVENTIONS)}")
-    default_type = str(options.get("default_doc_type", "INV")).upper()
-    if default_type not in ("INV", "DN", "CN"):
+    default_type = options.get("default_doc_type")
+    if default_type is not None and str(default_type).upper() not in ("INV", "DN", "CN"):
         raise InputError(f"{origin}: default_doc_type must be INV, DN or CN")
+    comma = options.get("decimal_comma")
+    if comma is not None and not isinstance(comma, bool):
+        raise InputError(f"{origin}: decimal_comma must be true or false")
     return Mapping(
         columns=columns,
         strict=frozenset(columns) if strict else frozenset(),
         date_formats=tuple(formats),
         sign_convention=sign,
-        default_doc_type=default_type,
+        default_doc_type=str(default_type).upper() if default_type is not None else None,
+        decimal_comma=comma,
         name=origin,
     )
 

@@ -183,7 +183,9 @@ def _parse_columns(staged: pl.DataFrame, mapping: Mapping) -> pl.DataFrame:
         )
         for f, fn in _WORDS.items()
     ]
-    frame = parse.add_amounts(staged.lazy(), MONEY_FIELDS).with_columns(*dates, *words)
+    frame = parse.add_amounts(
+        staged.lazy(), MONEY_FIELDS, decimal_comma=bool(mapping.decimal_comma)
+    ).with_columns(*dates, *words)
     frame = frame.with_columns(pl.col(f"_v_{f}").fill_null(0) for f in (*TAX_HEADS, "cess"))
     taxable, total = pl.col("_v_taxable_value").fill_null(0), pl.col("_v_doc_value").fill_null(0)
     return frame.with_columns(_negative=(taxable < 0) | ((taxable == 0) & (total < 0))).collect()
@@ -225,7 +227,7 @@ def _staging_schema(mapping: Mapping) -> pa.DataFrameSchema:
         checks[name].append(_check(lambda n=name: _unread(n), reason))
     columns = {name: pa.Column(str, nullable=True, checks=checks[name]) for name in FIELDS}
 
-    if mapping.sign_convention == "negative_is_credit_note":
+    if mapping.sign == "negative_is_credit_note":
         neg = pl.col("_negative")
         amounts = [pl.col(f"_v_{f}") for f in MONEY_FIELDS]
         mixed = ~pl.all_horizontal(
@@ -256,14 +258,14 @@ def _convert(
 ) -> tuple[pl.DataFrame, list[str]]:
     """Build the canonical frame from the parsed columns of the rows that passed validation."""
     amounts = {f: pl.col(f"_v_{f}") for f in MONEY_FIELDS}
-    if mapping.sign_convention == "negative_is_credit_note":
+    if mapping.sign == "negative_is_credit_note":
         neg = pl.col("_negative")
         signed = {f: pl.when(neg).then(-a).otherwise(a) for f, a in amounts.items()}
         kind = pl.when(neg).then(pl.lit("CN"))
     else:
         signed = {f: a.abs() for f, a in amounts.items()}
         kind = pl.lit(None, dtype=pl.String)
-    kind = pl.coalesce(kind, pl.col("_v_doc_type"), pl.lit(mapping.default_doc_type))
+    kind = pl.coalesce(kind, pl.col("_v_doc_type"), pl.lit(mapping.doc_type_default))
     heads = [signed[f] for f in ("taxable_value", *TAX_HEADS, "cess")]
     total = pl.coalesce(signed["doc_value"], pl.sum_horizontal(heads))
     supplier = pl.col("_v_supplier_gstin")
@@ -300,8 +302,14 @@ def _fallback_notes(staged: pl.DataFrame, used: dict[str, str]) -> list[str]:
         voucher=(pl.col("doc_date").is_null() & pl.col("voucher_date").is_not_null()).sum(),
         total=pl.col("doc_value").is_null().sum(),
         kind=pl.col("doc_type").is_null().sum(),
+        noise=pl.col("_float_noise").sum(),
     ).row(0, named=True)
     notes = []
+    if counts["noise"]:
+        notes.append(
+            f"{counts['noise']} row(s) had spreadsheet float noise in an amount "
+            "(e.g. 0.30000000000000004): rounded to 2 decimals"
+        )
     if counts["voucher"]:
         notes.append(f"{counts['voucher']} row(s) without a bill date used the voucher date")
     if "doc_value" in used and counts["total"]:

@@ -39,7 +39,7 @@ def test_register_writes_frame_rejects_and_summary(write_csv, tmp_path):
 def test_register_to_csv_with_preset_and_id_column(write_csv, tmp_path):
     rows = make_rows({})
     rows[0]["Ledger Ref"] = "L-1"
-    out = tmp_path / "register.csv"
+    out = tmp_path / "canonical.csv"
     args = ["register", str(write_csv(rows)), "--out", str(out), "--preset", "tally",
             "--id-column", "Ledger Ref"]  # fmt: skip
     result = runner.invoke(app, args)
@@ -76,3 +76,12 @@ def test_subprocess_exit_codes_and_one_line_errors(write_csv, tmp_path):
     )  # fmt: skip
     assert usage.returncode == 2
     assert "unknown preset 'sap'" in usage.stderr
+
+
+def test_out_never_overwrites_the_input(write_csv):
+    path = write_csv(make_rows({}), name="register.csv")
+    before = path.read_bytes()
+    result = runner.invoke(app, ["register", str(path), "--out", str(path)])
+    assert result.exit_code != 0
+    assert "would overwrite the input" in str(result.exception)
+    assert path.read_bytes() == before

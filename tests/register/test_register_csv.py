@@ -143,3 +143,14 @@ def test_input_file_is_not_modified(write_csv):
     before = path.read_bytes()
     read_register(path)
     assert path.read_bytes() == before
+
+
+def test_float_noise_from_other_tools_is_rounded_with_a_note(write_csv):
+    rows = make_rows({"IGST": "0.30000000000000004", "CGST": "300.29999999999995"},
+                     {"Cess": "0.125"})  # fmt: skip
+    result = read_register(write_csv(rows))
+    assert result.documents.select("igst", "cgst").rows() == [(Decimal("0.30"), Decimal("300.30"))]
+    assert any("float noise" in note for note in result.notes)
+    assert result.rejects.select("source_row", "value", "reason").rows() == [
+        (2, "0.125", "more than 2 decimals")
+    ]

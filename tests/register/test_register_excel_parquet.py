@@ -98,3 +98,18 @@ def test_parquet_with_typed_columns(tmp_path):
 def test_format_is_read_from_content_not_suffix(tmp_path):
     path = _workbook(tmp_path / "register.dat", make_rows({}))
     assert read_register(path).documents["supplier_gstin"].to_list() == [BASE_ROW["Supplier GSTIN"]]
+
+
+def test_excel_float_numbers_are_read_as_excel_shows_them(tmp_path):
+    path = tmp_path / "floats.xlsx"
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet()
+    row = make_rows({})[0]
+    sheet.write_row(0, 0, list(row))
+    sheet.write_row(1, 0, list(row.values()))
+    sheet.write_number(1, list(row).index("IGST"), 0.1 + 0.2)  # 0.30000000000000004 in binary
+    sheet.write_number(1, list(row).index("CGST"), 100.1 * 3)  # 300.29999999999995
+    book.close()
+    result = read_register(path)
+    assert result.rejects.height == 0
+    assert result.documents.select("igst", "cgst").rows() == [(Decimal("0.30"), Decimal("300.30"))]

@@ -186,3 +186,21 @@ def test_mapping_file_may_build_on_a_preset(write_csv, tmp_path):
 def test_unknown_preset_is_a_usage_error(write_csv):
     with pytest.raises(UsageError, match="unknown preset 'sap'; available: tally"):
         read_register(write_csv(make_rows({})), preset="sap")
+
+
+def test_decimal_comma_option(write_csv, tmp_path):
+    mapping = tmp_path / "eu.toml"
+    mapping.write_text("[options]\ndecimal_comma = true\n", encoding="utf-8")
+    rows = make_rows({"Taxable Value": "1.234,56", "IGST": "222,22", "Invoice Value": ""})
+    docs = read_register(write_csv(rows, delimiter=";"), mapping=mapping).documents
+    assert docs.select("taxable_value", "igst").rows() == [(Decimal("1234.56"), Decimal("222.22"))]
+
+
+def test_user_options_win_over_the_preset_even_when_they_are_defaults(write_csv, tmp_path):
+    mapping = tmp_path / "m.toml"
+    mapping.write_text(
+        'preset = "tally"\n[options]\nsign_convention = "negative_is_credit_note"\n', "utf-8"
+    )
+    rows = make_rows({"Taxable Value": "-10", "IGST": "-1.8", "Invoice Value": "-11.80"})
+    docs = read_register(write_csv(rows), mapping=mapping).documents
+    assert docs["doc_type"].to_list() == ["CN"]
