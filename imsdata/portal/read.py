@@ -351,8 +351,6 @@ def _issue(file: str, section: str | None, index: int | None, key: str | None,
 # ------------------------------------------------------------------------- fast path
 
 _KEY_BEFORE = re.compile(rb'"([A-Za-z0-9_]+)"\s*:\s*$')
-_RECORD_SPLIT = re.compile(rb"\}\s*,\s*\{")
-_WS = bytes.maketrans(b"\n\r\t", b"   ")
 _PLACEHOLDER = "\x00imsdata-region-{}"
 _ARROW_MONEY = pa.decimal128(18, 2)
 #: Big blocks: Arrow's default (1 MB) spends more time scheduling than parsing on IMS files.
@@ -386,29 +384,19 @@ def _section_regions(data: bytes) -> list[tuple[str, int, int]]:
     return regions
 
 
-def _parse_region(region: bytes, sec: Section) -> pl.DataFrame | None:
-    """Raw section frame from the bytes between `[` and `]`, or None if not provably complete.
+def _parse_region(lines: pa.Buffer, sec: Section) -> pl.DataFrame | None:
+    """Raw section frame from one record per line, or None if Arrow refuses anything.
 
     Arrow's JSON reader (parallel) parses numbers from their text straight into Decimal(18,2),
-    and refuses unknown keys, a third decimal, a number where text belongs or a nested value:
-    any refusal sends the whole file to the exact, slower json.loads path.
+    and refuses unknown keys, a third decimal, a number where text belongs, a nested value or a
+    line that is not exactly one object: any refusal sends the whole file to json.loads.
     """
-    if b"\n" in region or b"\r" in region or b"\t" in region:
-        region = region.translate(_WS)
-    region = region.strip()
-    if b"} ," in region or b"}, " in region or b"}  " in region:
-        lines = _RECORD_SPLIT.sub(b"}\n{", region)
-    else:
-        lines = region.replace(b"},{", b"}\n{")
-    del region
     options = pj.ParseOptions(explicit_schema=_arrow_schema(sec), unexpected_field_behavior="error")
     try:
         table = pj.read_json(
             pa.BufferReader(lines), read_options=_ARROW_READ, parse_options=options
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None
-    if table.num_rows != lines.count(b"\n") + 1:
         return None
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
@@ -418,12 +406,21 @@ def _parse_region(region: bytes, sec: Section) -> pl.DataFrame | None:
 
 
 def _fast(name: str, data: bytes) -> tuple[_Envelope, list[tuple[Section, pl.DataFrame]]] | None:
-    """The fast read of one document, or None when it cannot prove it read everything."""
+    """The fast read of one compact document, or None when it cannot prove it read everything.
+
+    Records become lines by turning every `},{` into `}\n{` (one pass over the bytes); the file
+    must have no line break of its own before its end, so every line Arrow sees is one record.
+    """
     if not data.isascii():  # Arrow does not check UTF-8: prove it here (ASCII is proof enough)
         try:
             data.decode("utf-8")
         except UnicodeDecodeError:
             return None
+    newline = data.find(b"\n")
+    if b"\r" in data or (newline != -1 and data[newline:].strip()):
+        return None  # pretty-printed or multi-line: the exact path reads it
+    separators = data.count(b"},{")
+    data = data.replace(b"},{", b"}\n{")
     regions = _section_regions(data)
     if not regions:
         return None
@@ -432,6 +429,7 @@ def _fast(name: str, data: bytes) -> tuple[_Envelope, list[tuple[Section, pl.Dat
         pieces += [data[last:start], json.dumps([_PLACEHOLDER.format(i)]).encode()]
         last = end + 1
     pieces.append(data[last:])
+    outside = sum(piece.count(b"}\n{") for piece in pieces)
     try:
         skeleton = json.loads(b"".join(pieces), parse_float=Decimal, parse_constant=_no_constant)
     except (ValueError, RecursionError):
@@ -442,9 +440,11 @@ def _fast(name: str, data: bytes) -> tuple[_Envelope, list[tuple[Section, pl.Dat
         envelope = _unwrap(skeleton, name)
     except InputError:
         return None
+    buffer = pa.py_buffer(data)
     frames: list[tuple[Section, pl.DataFrame]] = []
     used: set[int] = set()
     offsets: dict[str, int] = {}
+    fast_rows = 0
     for key, records in envelope.sections:
         sec = SECTIONS[key]
         marker = records[0] if len(records) == 1 and isinstance(records[0], str) else None
@@ -452,10 +452,11 @@ def _fast(name: str, data: bytes) -> tuple[_Envelope, list[tuple[Section, pl.Dat
         if marker and marker.startswith(_PLACEHOLDER.format("")):
             i = int(marker.rsplit("-", 1)[1])
             _, begin, end = regions[i]
-            frame = _parse_region(data[begin + 1 : end], sec)
+            frame = _parse_region(buffer.slice(begin + 1, end - begin - 1), sec)
             if frame is None:
                 return None
             used.add(i)
+            fast_rows += frame.height
             frames.append((sec, frame.with_columns(pl.col("source_index") + start)))
             offsets[key] = start + frame.height
         else:
@@ -463,7 +464,9 @@ def _fast(name: str, data: bytes) -> tuple[_Envelope, list[tuple[Section, pl.Dat
             envelope.issues += issues
             frames.append((sec, frame))
             offsets[key] = start + len(records)
-    if used != set(range(len(regions))):
+    # Arrow also accepts `{..}{..}` on one line: the rows must be exactly the records separated
+    # by the `},{` turned into line breaks, plus one per array.
+    if used != set(range(len(regions))) or fast_rows != separators - outside + len(regions):
         return None
     return envelope, frames
 

@@ -45,6 +45,18 @@ HOSTILE = {
         lambda p: _bytes(p / "a.json", b'{"b2b":[{"stin":"27AAPFU0939F1ZV"},'),
         "truncated JSON",
     ),
+    "records_without_comma_on_lines": (
+        lambda p: _bytes(p / "a.json", b'{"b2b":[{"stin":"A"}\n{"stin":"B"}]}'),
+        "not valid JSON",
+    ),
+    "records_without_comma": (
+        lambda p: _bytes(p / "a.json", b'{"b2b":[{"stin":"A"}{"stin":"B"}]}'),
+        "not valid JSON",
+    ),
+    "records_with_double_comma": (
+        lambda p: _bytes(p / "a.json", b'{"b2b":[{"stin":"A"},,{"stin":"B"}]}'),
+        "not valid JSON",
+    ),
     "top_level_list": (lambda p: _bytes(p / "a.json", b"[1, 2]"), "the top level is a list"),
     "top_level_number": (lambda p: _bytes(p / "a.json", b"42"), "the top level is a number"),
     "non_utf8": (
