@@ -165,6 +165,21 @@ def add_dates(frame: pl.LazyFrame, fields: Iterable[str], formats: tuple[str, ..
     ).drop(cs.starts_with("__"))
 
 
+def month_first_example(values: pl.Series) -> str | None:
+    """A value proving a numeric date column is month-first ('04/13/2025'), if the column is.
+
+    Day-first is assumed for Indian books; a column where some value only makes sense
+    month-first and none only day-first would otherwise load half its rows with day and month
+    swapped. None when the column is day-first, mixed, or not numeric.
+    """
+    norm = values.drop_nulls().str.replace(_TIME, "").str.replace_all(r"[/.\s]+", "-")
+    parts = norm.str.extract_groups(r"^(\d{1,2})-(\d{1,2})-(\d{2}|\d{4})$").struct.unnest()
+    first, second = (parts[c].cast(pl.Int32, strict=False) for c in parts.columns[:2])
+    if (first > 12).any() or not (second > 12).any():
+        return None
+    return str(values.drop_nulls().filter((second > 12).fill_null(False))[0])
+
+
 # --- words ---------------------------------------------------------------------------------------
 
 

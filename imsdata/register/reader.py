@@ -1,8 +1,9 @@
 """`read_register`: any ERP export -> the canonical register frame, rejects and warnings.
 
 Steps: load the file as text (`_load`), decide which header feeds which field (`mapping`),
-validate the text cells with a pandera schema built from the same parsers that then convert them
-(`_parse`), convert the good rows, and validate the canonical frame (`imsdata.schemas.register`).
+parse every cell once into `_v_<field>` columns (`_parse`), validate the text cells with a pandera
+schema that judges them by those parsed values (so checks and conversion cannot disagree),
+convert the good rows, and validate the canonical frame (`imsdata.schemas.register`).
 A row with any error is rejected whole, with file, row, column, value and reason.
 """
 
@@ -17,6 +18,7 @@ import pandera.polars as pa
 import polars as pl
 
 from imsdata import gstin as gst
+from imsdata.errors import InputError
 from imsdata.register import _parse as parse
 from imsdata.register._load import ROW, load
 from imsdata.register.mapping import (
@@ -81,7 +83,9 @@ def read_register(
     headers = [c for c in table.frame.columns if c != ROW]
     used = resolve(headers, chosen, id_column=id_column, origin=str(source))
     notes = [*table.notes, f"mapping: {chosen.name}"]
-    staged = _parse_columns(_stage(table.frame, used), chosen)
+    staged = _stage(table.frame, used)
+    _refuse_month_first(staged, used, chosen, source)
+    staged = _parse_columns(staged, chosen)
 
     errors = failures(_staging_schema(chosen), staged, fields=ROW_CHECK_FIELDS)
     bad_rows = staged.with_row_index("_i").filter(pl.col("_i").is_in(errors["index"].implode()))
@@ -131,6 +135,22 @@ def _stage(raw: pl.DataFrame, used: dict[str, str]) -> pl.DataFrame:
         else:
             columns.append(pl.lit(None, dtype=pl.String).alias(name))
     return raw.select(*columns, pl.col(ROW).alias("source_row"))
+
+
+def _refuse_month_first(
+    staged: pl.DataFrame, used: dict[str, str], mapping: Mapping, source: Path
+) -> None:
+    """Stop before loading a month-first date column as day-first (half the rows swapped)."""
+    if mapping.date_formats:
+        return
+    for name in ("doc_date", "voucher_date"):
+        example = parse.month_first_example(staged[name].unique())
+        if example is not None:
+            raise InputError(
+                f"{source}: column '{used[name]}' looks month-first (e.g. '{example}') but "
+                "dates are read day-first; if it is month-first, set [options] date_format = "
+                '"%m/%d/%Y" in a --mapping file'
+            )
 
 
 def _id_expr() -> pl.Expr:

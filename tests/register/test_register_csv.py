@@ -154,3 +154,20 @@ def test_float_noise_from_other_tools_is_rounded_with_a_note(write_csv):
     assert result.rejects.select("source_row", "value", "reason").rows() == [
         (2, "0.125", "more than 2 decimals")
     ]
+
+
+def test_month_first_date_column_is_refused_not_half_swapped(write_csv, tmp_path):
+    us = {"Voucher Date": "11/30/2025"}
+    rows = make_rows({**us, "Bill Date": "11/05/2025"}, {**us, "Bill Date": "11/28/2025"})
+    with pytest.raises(InputError, match=r"'Bill Date' looks month-first \(e\.g\. '11/28/2025'\)"):
+        read_register(write_csv(rows))
+    mapping = tmp_path / "us.toml"
+    mapping.write_text('[options]\ndate_format = "%m/%d/%Y"\n', encoding="utf-8")
+    docs = read_register(write_csv(rows), mapping=mapping).documents
+    assert docs["doc_date"].to_list() == [dt.date(2025, 11, 5), dt.date(2025, 11, 28)]
+
+
+def test_day_first_column_with_ambiguous_values_is_read_day_first(write_csv):
+    rows = make_rows({"Bill Date": "05/11/2025"}, {"Bill Date": "28/11/2025"})
+    docs = read_register(write_csv(rows)).documents
+    assert docs["doc_date"].to_list() == [dt.date(2025, 11, 5), dt.date(2025, 11, 28)]
