@@ -99,6 +99,8 @@ def _header_line(lines: list[str], is_header: Callable[[str], bool]) -> tuple[st
 
 def _csv(path: Path, is_header: Callable[[str], bool]) -> RawTable:
     data, note = _decode(path, path.read_bytes())
+    if not data.strip():
+        raise InputError(f"{path}: the file is empty")
     head = data[:262144].decode("utf-8", errors="replace")
     lines = [line.rstrip("\r") for line in head.split("\n")[:_SCAN_ROWS]]
     delim, line, _ = _header_line(lines, is_header)

@@ -171,3 +171,23 @@ def test_day_first_column_with_ambiguous_values_is_read_day_first(write_csv):
     rows = make_rows({"Bill Date": "05/11/2025"}, {"Bill Date": "28/11/2025"})
     docs = read_register(write_csv(rows)).documents
     assert docs["doc_date"].to_list() == [dt.date(2025, 11, 5), dt.date(2025, 11, 28)]
+
+
+def test_header_only_file_gives_empty_frames(tmp_path):
+    path = tmp_path / "none.csv"
+    path.write_bytes(csv_bytes(make_rows({})).split(b"\r\n")[0] + b"\r\n")
+    result = read_register(path)
+    assert result.documents.schema == pl.Schema(REGISTER_COLUMNS)
+    assert (result.documents.height, result.rejects.height) == (0, 0)
+
+
+def test_empty_file_is_an_input_error(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    with pytest.raises(InputError, match=r"empty\.csv: the file is empty"):
+        read_register(path)
+
+
+def test_missing_file_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match=r"nope\.csv: file not found"):
+        read_register(tmp_path / "nope.csv")
