@@ -88,8 +88,10 @@ def read_register(
     staged = _parse_columns(staged, chosen)
 
     errors = failures(_staging_schema(chosen), staged, fields=ROW_CHECK_FIELDS)
-    bad_rows = staged.with_row_index("_i").filter(pl.col("_i").is_in(errors["index"].implode()))
-    good = staged.join(bad_rows.select("source_row"), on="source_row", how="anti")
+    good = staged
+    if errors.height:  # a row with any error is rejected whole
+        bad = errors["index"].unique().implode()
+        good = staged.with_row_index("_i").filter(~pl.col("_i").is_in(bad)).drop("_i")
 
     converted, more_notes = _convert(good, chosen, used, source.name)
     documents, late_rejects, warnings = validate_register(converted)
@@ -105,8 +107,10 @@ def read_register(
     )
     rejects = _with_context(rejects, table.frame, used)
     warnings = _with_context(warnings, None, used).select(list(WARNING_COLUMNS))
+    if not documents["source_row"].is_sorted():
+        documents = documents.sort("source_row")
     return RegisterResult(
-        documents=documents.sort("source_row"),
+        documents=documents,
         rejects=rejects.sort("source_row", "field", "reason"),
         warnings=warnings.sort("source_row", "field", "reason"),
         mapping_used=used,

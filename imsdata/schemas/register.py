@@ -225,7 +225,9 @@ def validate_register(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, 
     errors = failures(RegisterModel, frame)
     bad = errors["index"].unique()
     rejects = problems_frame(frame, errors, REJECT_COLUMNS)
-    good = frame.with_row_index("_i").filter(~pl.col("_i").is_in(bad.implode())).drop("_i")
+    good = frame
+    if errors.height:
+        good = frame.with_row_index("_i").filter(~pl.col("_i").is_in(bad.implode())).drop("_i")
     warnings = problems_frame(good, failures(RegisterWarnings, good), WARNING_COLUMNS)
     return good, rejects, warnings
 
