@@ -21,6 +21,9 @@ from pathlib import Path
 
 DOWNLOAD = "ims_download.json"
 NDJSON = "ims_records.ndjson"
+KEYS = "ims_keys.json"  # every record key in the download, for the floor's explicit schema
+MONEY_KEYS = {"val", "txval", "iamt", "camt", "samt", "cess", "declIgst", "declCgst", "declSgst",
+              "declCess"}  # fmt: skip
 
 
 def _generate(n: int, workdir: Path) -> None:
@@ -35,11 +38,14 @@ def _generate(n: int, workdir: Path) -> None:
     download = data.download
     with open(workdir / DOWNLOAD, "w", encoding="utf-8") as fh:
         json.dump(download, fh, ensure_ascii=False, separators=(",", ":"))
+    keys: dict[str, None] = {}
     with open(workdir / NDJSON, "w", encoding="utf-8") as fh:
         for records in download.values():
             for rec in records:
+                keys.update(dict.fromkeys(rec))
                 fh.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")))
                 fh.write("\n")
+    (workdir / KEYS).write_text(json.dumps(list(keys)))
     marker.write_text("ok")
 
 
@@ -47,13 +53,16 @@ def _stage(stage: str, n: int, workdir: Path) -> dict[str, object]:
     """Run one measured stage in this (fresh) process."""
     import polars as pl
 
+    from imsdata.portal.read import read  # imported before the clock starts, like polars
+
     start = time.perf_counter()
     if stage == "ingest_floor":
-        frame = pl.read_ndjson(workdir / NDJSON)  # the plain call: the lowest floor
+        # every key of every record, money as Float64 (as cheap as JSON numbers get), no inference
+        keys = json.loads((workdir / KEYS).read_text())
+        schema = {k: pl.Float64 if k in MONEY_KEYS else pl.String for k in keys}
+        frame = pl.read_ndjson(workdir / NDJSON, schema=schema)
         rows = frame.height
     else:
-        from imsdata.portal.read import read
-
         result = read([workdir / DOWNLOAD])
         rows = (
             result.documents.height

@@ -37,7 +37,9 @@ from imsdata.schemas.ims import (
     FLAG_VALUES,
     ISSUE_COLUMNS,
     RAW,
+    shape,
     sort_issues,
+    staged_columns,
     validate_ims,
 )
 
@@ -596,9 +598,9 @@ def _finish(staged: list[pl.DataFrame], issues: list[dict[str, Any]]) -> IngestR
     if frames:
         union: dict[str, pl.DataType] = {}
         for frame in frames:
-            union.update(frame.schema)
-        combined = pl.concat([conform(f, union) for f in frames], how="vertical")
-        combined = _record_hash(conform_staged(combined))
+            union.update(staged_columns(frame))
+        union = {**IMS_COLUMNS, **{k: union[k] for k in sorted(union) if k not in IMS_COLUMNS}}
+        combined = _record_hash(pl.concat([shape(f, union) for f in frames], how="vertical"))
         good, rejects, warnings = validate_ims(combined)
         rejects = _wire_names(rejects, combined)
         warnings = _wire_names(warnings, combined)
@@ -647,17 +649,11 @@ def _finish(staged: list[pl.DataFrame], issues: list[dict[str, Any]]) -> IngestR
             maintain_order="left",
         )
     return IngestResult(
-        documents=conform(good, IMS_COLUMNS),
+        documents=shape(good, IMS_COLUMNS),
         rejects=sort_issues(conform(rejects, ISSUE_COLUMNS)),
         warnings=sort_issues(conform(warnings, ISSUE_COLUMNS)),
         duplicates=sort_issues(conform(duplicates, ISSUE_COLUMNS)),
     )
-
-
-def conform_staged(frame: pl.DataFrame) -> pl.DataFrame:
-    """Every canonical column present (null if absent), plus the `__raw`/`__key` companions."""
-    extra = [c for c in frame.columns if c.endswith((RAW, KEY))]
-    return conform(frame, IMS_COLUMNS).with_columns(frame.select(extra))
 
 
 def _wire_names(issues: pl.DataFrame, staged: pl.DataFrame) -> pl.DataFrame:

@@ -76,6 +76,23 @@ class Rule:
     suspect: pl.Expr | None = None  # cheap: True on every row that might fail (None: any row)
 
 
+def shape(frame: pl.DataFrame, columns: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Like `conform`, but casts only the columns whose dtype differs (no pass over good data)."""
+    schema = frame.schema
+    return frame.select(
+        pl.col(name)
+        if schema.get(name) == dtype
+        else (pl.col(name) if name in schema else pl.lit(None)).cast(dtype).alias(name)
+        for name, dtype in columns.items()
+    )
+
+
+def staged_columns(frame: pl.DataFrame) -> dict[str, pl.DataType]:
+    """The canonical contract plus the frame's `<column>__...` companions (sorted by name)."""
+    extra = sorted(c for c in frame.columns if "__" in c and c not in IMS_COLUMNS)
+    return {**IMS_COLUMNS, **{c: frame.schema[c] for c in extra}}
+
+
 def _raw(frame_cols: set[str], column: str) -> pl.Expr:
     """The wire text of a column when the frame carries it, else the column as text."""
     name = column + RAW
@@ -316,8 +333,7 @@ def validate_ims(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Da
     A row with any error is rejected whole (one reject row per problem); warnings never drop a
     row. `<column>__raw` wire-text columns, when present, let errors quote what was on the wire.
     """
-    extra = [c for c in frame.columns if c.endswith(RAW)]
-    staged = conform(frame, IMS_COLUMNS).with_columns(frame.select(extra))
+    staged = shape(frame, staged_columns(frame))
     cols = set(staged.columns)
     # Pandera runs the dtype contract and, for their row-level report, the rules that fail.
     errors = _failing(error_rules(cols), staged)
@@ -336,4 +352,4 @@ def validate_ims(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Da
     warns = _failing(warning_rules(cols), good_staged)
     warned = _failures(build_schema(warns, contract=False), good_staged)
     warnings = _issues(good_staged, warns, warned)
-    return conform(good_staged, IMS_COLUMNS), sort_issues(rejects), sort_issues(warnings)
+    return shape(good_staged, IMS_COLUMNS), sort_issues(rejects), sort_issues(warnings)
