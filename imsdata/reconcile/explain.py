@@ -52,15 +52,20 @@ def explain(
     engine: DuckDBEngine | None = None,
     tolerances: Tolerances | None = None,
     limit: int = 5,
+    matches: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The `limit` nearest register rows of each document named by `doc`, with the verdict of
-    the actual reconciliation and every failed test in words (EXPLAIN_COLUMNS)."""
+    the actual reconciliation and every failed test in words (EXPLAIN_COLUMNS).
+
+    Pass `matches` (the result of `reconcile` on the same inputs) to skip reconciling again.
+    """
     tol = tolerances or Tolerances()
     chosen = find_documents(doc, ims)
     own = engine is None
     eng = engine or DuckDBEngine()
     try:
-        matches = reconcile(ims, register, engine=eng, tolerances=tol)
+        if matches is None:
+            matches = reconcile(ims, register, engine=eng, tolerances=tol)
         load(eng, ims, register)
         rows = keyed_register(
             register.with_columns(pl.col("in_scope").fill_null(True)), "in_scope", "scope_reason"

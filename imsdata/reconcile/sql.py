@@ -329,9 +329,17 @@ ORDER BY doc_key IS NULL, doc_key, register_id
 
 def explain_candidates(dialect: Dialect = DUCKDB) -> str:
     """Every register row of the same PAN, or with the same normalised number, for the documents
-    in `explain_docs`; tier 0 same GSTIN, 1 same PAN, 2 another supplier."""
+    in `rec_explain_docs`; tier 0 same GSTIN, 1 same PAN, 2 another supplier."""
     sim = dialect.similarity("k.num_norm", "r.num_norm")
     return f"""
+WITH k AS (
+  SELECT * FROM rec_ims_keys WHERE i_id IN (
+    SELECT i_id FROM rec_ims_docs WHERE doc_key IN (SELECT doc_key FROM rec_explain_docs))
+), near AS (
+  SELECT k.i_id, r.r_id FROM k JOIN rec_reg_rows r ON r.supplier_pan = k.supplier_pan
+  UNION
+  SELECT k.i_id, r.r_id FROM k JOIN rec_reg_rows r ON r.num_norm = k.num_norm
+)
 SELECT
   CASE WHEN r.supplier_gstin = k.supplier_gstin THEN 0
        WHEN r.supplier_pan = k.supplier_pan THEN 1 ELSE 2 END AS tier,
@@ -342,10 +350,9 @@ SELECT
        ELSE 'different' END AS number_level,
   CASE WHEN k.num_norm = r.num_norm THEN 1.0 ELSE {sim} END AS similarity,
   NOT (k.num_has_letters AND r.num_has_letters) AS one_side_digits_only
-FROM rec_ims_keys k
-JOIN rec_reg_rows r ON r.supplier_pan = k.supplier_pan OR r.num_norm = k.num_norm
-WHERE k.i_id IN (
-  SELECT i_id FROM rec_ims_docs WHERE doc_key IN (SELECT doc_key FROM rec_explain_docs))
+FROM near n
+JOIN k ON k.i_id = n.i_id
+JOIN rec_reg_rows r ON r.r_id = n.r_id
 QUALIFY row_number() OVER (
   PARTITION BY k.i_id, r.r_id
   ORDER BY CASE WHEN k.key_number = r.doc_number THEN 0 WHEN k.num_norm = r.num_norm THEN 1

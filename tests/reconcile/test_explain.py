@@ -64,3 +64,10 @@ def test_explain_with_no_candidate_says_so():
     out = explain("LONE-1", ims, reg)
     assert out.height == 1
     assert out["verdict"][0].startswith("no register row")
+
+
+def test_explain_reuses_a_given_reconciliation(data):
+    from imsdata.reconcile import reconcile
+
+    ims, reg = data
+    assert explain("A-1", ims, reg, matches=reconcile(ims, reg)).equals(explain("A-1", ims, reg))
