@@ -107,7 +107,8 @@ def load(engine: DuckDBEngine, ims: pl.DataFrame, register: pl.DataFrame) -> Non
 
 
 def score_candidates(engine: DuckDBEngine, tolerances: Tolerances) -> None:
-    """Steps superseded, live_keys, cand, scored: every admissible pair with status and score."""
+    """Steps rec_superseded, rec_live_keys, rec_cand, rec_scored: every admissible pair with its
+    status, score and reasons."""
     for name, step in (
         ("rec_superseded", sql.SUPERSEDED),
         ("rec_live_keys", sql.LIVE_KEYS),
@@ -118,7 +119,7 @@ def score_candidates(engine: DuckDBEngine, tolerances: Tolerances) -> None:
 
 
 def assign(engine: DuckDBEngine) -> int:
-    """Mutual-best rounds over `scored` into the table `pairs`; returns the number of rounds."""
+    """Mutual-best rounds over `rec_ranked` into `rec_pairs`; returns the number of rounds."""
     engine.materialise("rec_ranked", sql.RANKED)
     engine.materialise("rec_pairs", "SELECT * FROM rec_ranked WHERE FALSE")
     engine.materialise("rec_live", "SELECT * FROM rec_ranked")
@@ -131,7 +132,7 @@ def assign(engine: DuckDBEngine) -> int:
             return rounds
         engine.execute("INSERT INTO rec_pairs SELECT * FROM rec_round_pairs", step="pairs")
         engine.materialise("rec_live", sql.REMAINING)
-    raise InputError(f"reconciliation did not settle after {MAX_ROUNDS} assignment rounds")
+    raise RuntimeError(f"reconciliation did not settle after {MAX_ROUNDS} assignment rounds")
 
 
 def reconcile(
