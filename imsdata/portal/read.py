@@ -5,10 +5,12 @@ Each record ends in `documents`, in `rejects` (with file, section, index, key, v
 when it is an exact copy of a record already read, in `duplicates`.
 
 Large files take a fast path: the section arrays are located in the raw bytes (IMS records are
-flat objects, so no record is parsed to find them), turned into NDJSON and parsed by polars in
-parallel. The fast path only keeps its result when it can prove it read everything (the skeleton
-around the arrays is valid JSON, every key of every record is a known key, no number needs more
-digits than a float holds exactly); otherwise the file is read again with `json.loads`.
+flat objects, so no record is parsed to find them), split into one record per line and parsed by
+Arrow's JSON reader in parallel, amounts straight from their text into Decimal(18,2). The fast
+path keeps its result only when it can prove it read everything exactly (valid UTF-8, the
+skeleton around the arrays is valid JSON, Arrow refused nothing: no unknown key, no third
+decimal, no type surprise, one record per line); otherwise the file is read with `json.loads`,
+which decides every record precisely.
 """
 
 from __future__ import annotations
@@ -511,6 +513,22 @@ def _lookup(text: pl.Expr, mapping: dict[str, bool]) -> pl.Expr:
     )
 
 
+def _keep_wish(raw: pl.DataFrame) -> pl.Expr:
+    """extra_json, plus an upload record's `action` (the wish) when prev_status took its place."""
+    if "prev_status" not in raw.columns or "action" not in raw.columns:
+        return pl.col("extra_json")
+    both = raw["prev_status"].is_not_null() & raw["action"].is_not_null()
+    if not both.any():
+        return pl.col("extra_json")
+    merged = []
+    for extra, action, hit in zip(raw["extra_json"], raw["action"], both, strict=True):
+        if hit:  # only upload records carrying both keys, never a download's rows
+            obj = json.loads(extra, parse_float=Decimal) if extra else {}
+            extra = _dump({**obj, "action": action})
+        merged.append(extra)
+    return pl.lit(pl.Series(merged, dtype=pl.String))
+
+
 def _stage(raw: pl.DataFrame, sec: Section, name: str, recipient: str | None) -> pl.DataFrame:
     """Raw section frame -> canonical columns plus `<col>__raw` wire text and `<col>__key`."""
     present = set(raw.columns)
@@ -550,7 +568,7 @@ def _stage(raw: pl.DataFrame, sec: Section, name: str, recipient: str | None) ->
             exprs.append(wire.str.strip_chars().str.to_uppercase().alias(col))
         else:
             exprs.append(wire.alias(col))
-    staged = raw.select(*exprs, "extra_json", "source_index")
+    staged = raw.select(*exprs, _keep_wish(raw).alias("extra_json"), "source_index")
     return staged.with_columns(
         section=pl.lit(sec.key),
         doc_type=pl.lit(sec.doc_type),

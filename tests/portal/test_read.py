@@ -147,8 +147,8 @@ def test_record_fields_map_to_canonical_columns(parser, tmp_path):
     assert row["supplier_name"] == "Shree Traders"
     assert row["supplier_pan"] == "AAPFU0939F"
     assert row["doc_key"] == "b2bcn|27AAPFU0939F1ZV|CN-9|2025-11-05"
-    assert json.loads(row["extra_json"]) == {"oddKey": {"x": [1, 2.5]}}
-    assert row["extra_json"] == '{"oddKey":{"x":[1,2.50]}}'
+    assert json.loads(row["extra_json"]) == {"action": "R", "oddKey": {"x": [1, 2.5]}}
+    assert row["extra_json"] == '{"action":"R","oddKey":{"x":[1,2.50]}}'
     assert row["record_hash"] == "hash-b2bcn-CN-9"
     assert (row["source_file"], row["source_index"]) == (str(path), 0)
 
