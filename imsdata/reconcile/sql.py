@@ -210,7 +210,7 @@ WITH diffs AS (
     - CASE WHEN amount_gap > 0 THEN 2 ELSE 0 END
     + CASE WHEN diff_days = 0 THEN 15
            WHEN ok_date THEN 14 - round(9.0 * abs(diff_days) / greatest({days}, 1))
-           ELSE greatest(0, 4 - abs(diff_days) // 30) END
+           ELSE greatest(0, 4 - floor(abs(diff_days) / 30.0)) END
     + CASE WHEN other_recipient OR tier >= 1 THEN 0 ELSE 5 END
     - CASE WHEN ims_doc_type <> reg_doc_type THEN 30 ELSE 0 END
     AS INTEGER) AS raw_score
