@@ -358,7 +358,7 @@ _KEY_BEFORE = re.compile(rb'"([A-Za-z0-9_]+)"\s*:\s*$')
 _PLACEHOLDER = "\x00imsdata-region-{}"
 _ARROW_MONEY = pa.decimal128(18, 2)
 #: Big blocks: Arrow's default (1 MB) spends more time scheduling than parsing on IMS files.
-_ARROW_READ = pj.ReadOptions(block_size=16 << 20)
+_ARROW_READ = pj.ReadOptions(block_size=32 << 20)
 
 
 def _arrow_schema(sec: Section) -> pa.Schema:
@@ -619,9 +619,11 @@ def _finish(staged: list[pl.DataFrame], issues: list[dict[str, Any]]) -> IngestR
             union.update(staged_columns(frame))
         union = {**IMS_COLUMNS, **{k: union[k] for k in sorted(union) if k not in IMS_COLUMNS}}
         combined = _record_hash(pl.concat([shape(f, union) for f in frames], how="vertical"))
+        staged.clear()  # the caller's list: let the per-section frames go
         good, rejects, warnings = validate_ims(combined)
         rejects = _wire_names(rejects, combined)
         warnings = _wire_names(warnings, combined)
+        del combined  # its wire-text companions are no longer needed
     else:
         good = pl.DataFrame(schema=IMS_COLUMNS)
         rejects = warnings = pl.DataFrame(schema=ISSUE_COLUMNS)
