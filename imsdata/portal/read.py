@@ -32,12 +32,15 @@ import pyarrow.json as pj
 from imsdata import gstin as gst
 from imsdata.engine import DuckDBEngine
 from imsdata.errors import InputError
-from imsdata.portal.sections import DECLARED_KEYS, MONEY_KEYS, SECTIONS, VALUE_KEYS, Section
+from imsdata.portal.sections import DECLARED_KEYS, SECTIONS, VALUE_KEYS, Section
 from imsdata.schemas import IMS_COLUMNS, MONEY, conform, doc_key_expr
 from imsdata.schemas.ims import (
+    DECLARED_COLUMNS,
     FILING_STATUS,
+    FLAG_COLUMNS,
     FLAG_VALUES,
     ISSUE_COLUMNS,
+    MONEY_COLUMNS,
     RAW,
     shape,
     sort_issues,
@@ -82,8 +85,7 @@ COMMON_FIELDS: dict[str, tuple[str, ...]] = {
     "remarks": ("remarks",),
     "hash": ("hash",),
 }
-_MONEY_COLUMNS = tuple(_VALUE_COLUMNS[k] for k in MONEY_KEYS) + tuple(_DECLARED_COLUMNS.values())
-_FLAG_COLUMNS = ("pending_blocked", "itc_reduction_blocked", "remarks_blocked")
+_MONEY_COLUMNS = MONEY_COLUMNS + DECLARED_COLUMNS
 #: Keys of an envelope that are not sections and carry nothing to read (ims-spec.md §2).
 _ENVELOPE_META = frozenset(
     {"gstin", "rtin", "rtnprd", "fp", "ret_period", "reqtyp", "action", "status_cd", "chksum"}
@@ -557,7 +559,7 @@ def _stage(raw: pl.DataFrame, sec: Section, name: str, recipient: str | None) ->
                 wire.alias(col + RAW),
                 wire.str.strip_chars().str.to_date("%d-%m-%Y", strict=False).alias(col),
             ]
-        elif col in _FLAG_COLUMNS:
+        elif col in FLAG_COLUMNS:
             flag = _lookup(wire, FLAG_VALUES)
             if col == "pending_blocked":  # ispendactnallwd says "pending allowed": the inverse
                 flag = pl.when(text(keys[0]).is_null()).then(~flag).otherwise(flag)

@@ -73,7 +73,7 @@ class Rule:
     reason: str
     value: pl.Expr | None = None
     explain: Callable[[str | None], str] | None = None  # reason from the value, when it varies
-    suspect: pl.Expr | None = None  # cheap: True on every row that might fail (None: any row)
+    suspect: pl.Expr | None = None  # cheap: `.any()` is True whenever some row might fail
 
 
 def shape(frame: pl.DataFrame, columns: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -91,12 +91,6 @@ def staged_columns(frame: pl.DataFrame) -> dict[str, pl.DataType]:
     """The canonical contract plus the frame's `<column>__...` companions (sorted by name)."""
     extra = sorted(c for c in frame.columns if "__" in c and c not in IMS_COLUMNS)
     return {**IMS_COLUMNS, **{c: frame.schema[c] for c in extra}}
-
-
-def _raw(frame_cols: set[str], column: str) -> pl.Expr:
-    """The wire text of a column when the frame carries it, else the column as text."""
-    name = column + RAW
-    return pl.col(name) if name in frame_cols else pl.col(column).cast(pl.String)
 
 
 def _money_reason(text: str | None) -> str:
@@ -197,6 +191,7 @@ def warning_rules(columns: set[str]) -> list[Rule]:
             "gstin_check", "supplier_gstin",
             ~g.is_in(bad_check.implode()).fill_null(False),
             "supplier GSTIN check character is wrong (ims-spec §4: loaded, please verify)",
+            suspect=bad_check.len() > 0,
         ),
         Rule(
             "pos_known", "pos",
