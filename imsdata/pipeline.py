@@ -54,8 +54,9 @@ RECONCILIATION_COLUMNS: dict[str, pl.DataType] = {
     "doc_key": pl.String(),
 }
 
-#: Register-only rows have nothing to act on in IMS: this rule id says so.
+#: Register-only rows have nothing to act on in IMS: these rule ids say so.
 BOOKS_ONLY_RULE = "books_only"
+OUT_OF_SCOPE_RULE = "out_of_scope"
 STEPS = ("ingest", "register", "reconcile", "suggest", "write")
 
 
@@ -119,21 +120,43 @@ def reconciliation_frame(
         pl.col("action").alias("current_action"),
         pl.col("source").alias("decision_source"),
     )
+    # Out-of-scope register rows (no supplier GSTIN, reverse charge) never reach IMS; they are
+    # listed as books-only so every register row is in the output.
+    out_of_scope = register.filter(~pl.col("in_scope")).select(
+        pl.lit(None, pl.String).alias("doc_key"),
+        "register_id",
+        pl.lit("missing_in_ims").alias("match_status"),
+        pl.lit(0, pl.Int32).alias("match_score"),
+        pl.concat_str(pl.lit("out of IMS scope: "), pl.col("scope_reason")).alias("reasons"),
+        pl.lit(True).alias("_out_of_scope"),
+    )
+    outcome = pl.concat(
+        [
+            matches.select("doc_key", "register_id", "match_status", "match_score", "reasons")
+            .cast({"match_score": pl.Int32})
+            .with_columns(_out_of_scope=pl.lit(False)),
+            out_of_scope,
+        ]
+    )
+    books_only = pl.col("doc_key").is_null()
     frame = (
-        matches.select("doc_key", "register_id", "match_status", "match_score", "reasons")
-        .join(docs, on="doc_key", how="left", nulls_equal=False)
+        outcome.join(docs, on="doc_key", how="left", nulls_equal=False)
         .join(books, on="register_id", how="left", nulls_equal=False)
         .join(sugg, on="doc_key", how="left", nulls_equal=False)
         .join(current, on="doc_key", how="left", nulls_equal=False)
         .with_columns(
             doc_type=pl.coalesce("doc_type", "register_doc_type"),
-            suggested_action=pl.when(pl.col("doc_key").is_null())
+            suggested_action=pl.when(books_only)
             .then(pl.lit("no_action"))
             .otherwise("suggested_action"),
-            rule_id=pl.when(pl.col("doc_key").is_null())
+            rule_id=pl.when(pl.col("_out_of_scope"))
+            .then(pl.lit(OUT_OF_SCOPE_RULE))
+            .when(books_only)
             .then(pl.lit(BOOKS_ONLY_RULE))
             .otherwise("rule_id"),
-            suggestion_reason=pl.when(pl.col("doc_key").is_null())
+            suggestion_reason=pl.when(pl.col("_out_of_scope"))
+            .then(pl.lit("not an IMS document: nothing to act on in IMS"))
+            .when(books_only)
             .then(
                 pl.lit("in the books only: nothing to act on in IMS; ask the supplier to report it")
             )
@@ -219,6 +242,9 @@ def run(
     if ims.is_empty():
         raise InputError(f"{', '.join(map(str, ims_paths))}: no IMS document could be loaded")
     recipient = _recipient(gstin, ims, register)
+    if recipient:
+        # A bare download names no recipient: the documents are the recipient's own.
+        ims = ims.with_columns(recipient_gstin=pl.coalesce("recipient_gstin", pl.lit(recipient)))
     with Workspace(workspace) as ws:
         with step("reconcile"):
             ws.import_ims(ims, source_hash=files_hash(list(ims_paths)), label="ims")

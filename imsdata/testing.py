@@ -14,7 +14,7 @@ import polars as pl
 
 from imsdata import gstin as gst
 from imsdata.portal.sections import SECTIONS
-from imsdata.schemas import IMS_COLUMNS, REGISTER_COLUMNS, conform, doc_key_expr
+from imsdata.schemas import IMS_COLUMNS, REGISTER_COLUMNS, conform, doc_key_expr, empty
 
 SUPPLIER = "27AAPFU0939F1ZV"  # valid check character
 RECIPIENT = "24AAQCA8719H1ZC"
@@ -74,8 +74,9 @@ def ims_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
         r.setdefault("hash", f"h{i}")
         r.setdefault("record_hash", r["hash"])
         full.append(r)
-    frame = pl.DataFrame(full, infer_schema_length=None) if full else pl.DataFrame()
-    frame = conform(frame, IMS_COLUMNS)
+    if not full:
+        return empty(IMS_COLUMNS)
+    frame = conform(pl.DataFrame(full, infer_schema_length=None), IMS_COLUMNS)
     return frame.with_columns(doc_key=pl.coalesce(pl.col("doc_key"), doc_key_expr()))
 
 
@@ -111,5 +112,6 @@ def register_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
         if r["supplier_gstin"]:
             r.setdefault("supplier_pan", gst.pan(r["supplier_gstin"]))
         full.append(r)
-    frame = pl.DataFrame(full, infer_schema_length=None) if full else pl.DataFrame()
-    return conform(frame, REGISTER_COLUMNS)
+    if not full:
+        return empty(REGISTER_COLUMNS)
+    return conform(pl.DataFrame(full, infer_schema_length=None), REGISTER_COLUMNS)

@@ -80,3 +80,13 @@ def _current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_factories_give_empty_frames_with_the_contract():
+    from imsdata.schemas import IMS_COLUMNS, REGISTER_COLUMNS
+    from imsdata.testing import register_frame
+
+    assert ims_frame([]).schema == pl.Schema(IMS_COLUMNS)
+    assert ims_frame([]).height == 0
+    assert register_frame([]).height == 0
+    assert register_frame([]).schema == pl.Schema(REGISTER_COLUMNS)

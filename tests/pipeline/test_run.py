@@ -50,9 +50,11 @@ def test_reconciliation_has_one_row_per_ims_document_and_unmatched_register_row(
     assert sorted(ims_rows["doc_key"]) == sorted(result.ims["doc_key"])
     paired = set(ims_rows["register_id"].drop_nulls())
     books_only = frame.filter(pl.col("doc_key").is_null())
-    in_scope = result.register.filter("in_scope")["register_id"]
-    # every in-scope register row is paired or reported as books-only: nothing is lost
-    assert paired | set(books_only["register_id"]) == set(in_scope)
+    # every register row is paired or reported as books-only (out-of-scope ones too)
+    assert paired | set(books_only["register_id"]) == set(result.register["register_id"])
+    out_of_scope = books_only.filter(pl.col("rule_id") == "out_of_scope")
+    assert out_of_scope.height == result.register.filter(~pl.col("in_scope")).height > 0
+    assert out_of_scope["reasons"].str.starts_with("out of IMS scope: ").all()
     assert set(frame["match_status"]) <= set(MATCH_STATUSES)
     assert set(frame["suggested_action"]) <= set(ACTIONS)
     assert frame["match_score"].is_between(0, 100).all()
@@ -78,6 +80,21 @@ def test_register_id_is_the_voucher_column_and_row_number_when_absent(month, tmp
         out_dir=tmp_path / "o2", workspace=tmp_path / "w2.duckdb",
     )  # fmt: skip
     assert set(named.register["register_id"]) == set(raw["Voucher No"])
+
+
+def test_run_agrees_with_the_synthetic_ground_truth(month, done):
+    result, _ = done
+    truth = pl.read_csv(month["truth"], infer_schema=False)
+    got = result.reconciliation.select(
+        "doc_key", "register_id", pl.col("match_status").alias("got")
+    )
+    ims_side = truth.filter(pl.col("doc_key").is_not_null()).join(got, on="doc_key", how="left")
+    books_side = truth.filter(pl.col("doc_key").is_null()).join(
+        got.filter(pl.col("doc_key").is_null()).drop("doc_key"), on="register_id", how="left"
+    )
+    for side in (ims_side, books_side):
+        wrong = side.filter(pl.col("got") != pl.col("expected_status"))
+        assert wrong.is_empty(), wrong.select("kind", "expected_status", "got").head()
 
 
 def test_rerun_is_deterministic(month, tmp_path):
