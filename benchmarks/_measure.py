@@ -6,6 +6,7 @@ import json
 import os
 import resource
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -13,15 +14,18 @@ from pathlib import Path
 def measure_child(cmd: list[str], *, cwd: Path | None = None) -> dict:
     """Run `cmd`; return seconds, that child's peak RSS in MB and its stdout; raise on failure."""
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        [str(c) for c in cmd], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    stdout, stderr = proc.stdout.read().decode(), proc.stderr.read().decode()
-    _, status, usage = os.wait4(proc.pid, 0)
+    with tempfile.TemporaryFile() as err:  # a file, not a pipe: a chatty child cannot block
+        proc = subprocess.Popen([str(c) for c in cmd], cwd=cwd, stdout=subprocess.PIPE, stderr=err)
+        stdout = proc.stdout.read().decode()
+        _, status, usage = os.wait4(proc.pid, 0)
+        err.seek(0)
+        stderr = err.read().decode(errors="replace")
     proc.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{stderr[-3000:]}")
+        raise RuntimeError(
+            f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{stderr[-3000:]}"
+        )
     return {"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024, "stdout": stdout}
 
 
