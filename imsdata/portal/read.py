@@ -15,6 +15,7 @@ which decides every record precisely.
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
 import re
@@ -411,17 +412,27 @@ def _parse_region(lines: pa.Buffer, sec: Section) -> pl.DataFrame | None:
     )
 
 
+def _is_utf8(data: bytes) -> bool:
+    """True when the bytes are valid UTF-8 (checked in slices: memory stays small)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    try:
+        for start in range(0, len(data), _CHUNK * 16):
+            decoder.decode(view[start : start + _CHUNK * 16])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _fast(name: str, data: bytes) -> tuple[_Envelope, list[tuple[Section, pl.DataFrame]]] | None:
     """The fast read of one compact document, or None when it cannot prove it read everything.
 
     Records become lines by turning every `},{` into `}\n{` (one pass over the bytes); the file
     must have no line break of its own before its end, so every line Arrow sees is one record.
     """
-    if not data.isascii():  # Arrow does not check UTF-8: prove it here (ASCII is proof enough)
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
+    if not data.isascii() and not _is_utf8(data):  # Arrow does not check UTF-8: prove it here
+        return None
     newline = data.find(b"\n")
     if b"\r" in data or (newline != -1 and data[newline:].strip()):
         return None  # pretty-printed or multi-line: the exact path reads it

@@ -225,3 +225,16 @@ def test_pretty_printed_file_reads_like_compact(tmp_path, parser):
     compact = read([write_json(tmp_path / "a.json", obj)]).documents
     pretty = read([write_json(tmp_path / "b.json", obj, compact=False)]).documents
     assert_frame_equal(compact.drop("source_file"), pretty.drop("source_file"))
+
+
+def test_non_ascii_names_take_the_fast_path_and_read_exactly(tmp_path, monkeypatch):
+    records = [wire(number=f"I{i}", tradenm="श्री गणेश ट्रेडर्स", remarks="₹ 10 कम") for i in range(3)]
+    path = tmp_path / "utf8.json"
+    path.write_text(json.dumps({"b2b": records}, ensure_ascii=False, separators=(",", ":")),
+                    encoding="utf-8")  # fmt: skip
+    assert reader._fast(str(path), path.read_bytes()) is not None
+    monkeypatch.setattr(reader, "FAST_PATH_MIN_BYTES", 0)
+    fast = read([path]).documents
+    monkeypatch.setattr(reader, "FAST_PATH_MIN_BYTES", 10**15)
+    assert_frame_equal(fast, read([path]).documents)
+    assert fast["supplier_name"].to_list() == ["श्री गणेश ट्रेडर्स"] * 3
