@@ -36,6 +36,7 @@ test: lint
 
 bench: $(DEVSTAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python scripts/update_readme.py
 
 clean:
 	rm -rf $(VENV) demo-out imsdata-out .pytest_cache .ruff_cache

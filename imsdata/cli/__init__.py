@@ -34,11 +34,14 @@ def _root(
     _state["debug"] = debug
 
 
+#: Verbs in the order of a month's work (help lists them so); other modules follow by name.
+_ORDER = ("run", "ingest", "register", "reconcile", "suggest", "export", "report", "synth")
+
+
 def _register_commands() -> None:
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
+    names = [m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")]
+    for name in sorted(names, key=lambda n: (_ORDER.index(n) if n in _ORDER else len(_ORDER), n)):
+        module = importlib.import_module(f"{__name__}.{name}")
         if hasattr(module, "register"):
             module.register(app)
 
