@@ -32,13 +32,12 @@ def load_ims(paths: list[Path], recipient: str | None = None) -> pl.DataFrame:
     frames = [_canonical_parquet(p, IMS_COLUMNS, "IMS") for p in paths if p.suffix == ".parquet"]
     downloads = [p for p in paths if p.suffix != ".parquet"]
     if downloads:
-        try:
-            from imsdata.portal.read import read
-        except ImportError:
-            raise UsageError("the IMS reader (imsdata.portal.read) is not installed") from None
+        from imsdata.portal.read import read
+
         result = read(downloads)
         if result.rejects.height:
-            err.print(f"[yellow]{result.rejects.height} IMS record(s) rejected by the reader[/]")
+            records = result.rejects.select("file", "section", "index").unique().height
+            err.print(f"[yellow]{records} IMS record(s) rejected by the reader[/]")
         frames.append(conform(result.documents, IMS_COLUMNS))
     ims = pl.concat(frames) if frames else pl.DataFrame(schema=IMS_COLUMNS)
     if recipient:
@@ -59,13 +58,12 @@ def load_register(
         head = pl.read_parquet_schema(path) if path.exists() else {}
         if all(c in head for c in REGISTER_COLUMNS):
             return _canonical_parquet(path, REGISTER_COLUMNS, "register")
-    try:
-        from imsdata.register import read_register
-    except ImportError:
-        raise UsageError("the register reader (imsdata.register) is not installed") from None
+    from imsdata.register import read_register
+
     result = read_register(path, preset=preset, id_column=id_column)
     if result.rejects.height:
-        err.print(f"[yellow]{result.rejects.height} register row(s) rejected by the reader[/]")
+        rows = result.rejects["source_row"].n_unique()
+        err.print(f"[yellow]{rows} register row(s) rejected by the reader[/]")
     return conform(result.documents, REGISTER_COLUMNS)
 
 
