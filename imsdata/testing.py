@@ -30,6 +30,17 @@ def _money(v: Any) -> Any:
     return None if v is None else Decimal(str(v))
 
 
+_AMOUNTS = ("taxable_value", "igst", "cgst", "sgst", "cess")
+
+
+def _with_money(r: dict[str, Any]) -> dict[str, Any]:
+    """Amounts as Decimal; doc_value defaults to taxable value plus taxes."""
+    for k in _AMOUNTS:
+        r[k] = _money(r[k])
+    r["doc_value"] = _money(r["doc_value"] if "doc_value" in r else sum(r[k] for k in _AMOUNTS))
+    return r
+
+
 IMS_DEFAULTS: dict[str, Any] = {
     "section": "b2b",
     "supplier_gstin": SUPPLIER,
@@ -62,12 +73,7 @@ def ims_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
         sec = SECTIONS[r["section"]]
         r.setdefault("doc_type", sec.doc_type)
         r.setdefault("is_amendment", sec.is_amendment)
-        for k in ("taxable_value", "igst", "cgst", "sgst", "cess"):
-            r[k] = _money(r[k])
-        r.setdefault(
-            "doc_value", sum(r[k] for k in ("taxable_value", "igst", "cgst", "sgst", "cess"))
-        )
-        r["doc_value"] = _money(r["doc_value"])
+        _with_money(r)
         for k in ("declared_igst", "declared_cgst", "declared_sgst", "declared_cess"):
             r[k] = _money(r.get(k))
         r.setdefault("supplier_pan", gst.pan(r["supplier_gstin"]))
@@ -103,12 +109,7 @@ def register_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
     for i, row in enumerate(rows):
         r = {**REGISTER_DEFAULTS, "doc_number": f"INV-{i + 1}", "source_row": i + 1, **row}
         r.setdefault("register_id", str(r["source_row"]))
-        for k in ("taxable_value", "igst", "cgst", "sgst", "cess"):
-            r[k] = _money(r[k])
-        r.setdefault(
-            "doc_value", sum(r[k] for k in ("taxable_value", "igst", "cgst", "sgst", "cess"))
-        )
-        r["doc_value"] = _money(r["doc_value"])
+        _with_money(r)
         if r["supplier_gstin"]:
             r.setdefault("supplier_pan", gst.pan(r["supplier_gstin"]))
         full.append(r)
