@@ -23,7 +23,7 @@ from imsdata.fileio import write_frame
 from imsdata.portal import read as portal_read
 from imsdata.portal import write as portal_write
 from imsdata.register import read_register
-from imsdata.review import write_review
+from imsdata.review import DEFAULT_REVIEW_LIMIT, ReviewScope, write_review
 from imsdata.workspace import Workspace, file_hash, files_hash
 
 #: Columns of reconciliation.csv/.parquet, in order (IMS side, books side, outcome, decision).
@@ -77,6 +77,7 @@ class RunResult:
     period: str | None = None
     upload_message: str = ""
     problems: list[str] = field(default_factory=list)
+    review: ReviewScope | None = None
 
     @property
     def ok(self) -> bool:
@@ -226,9 +227,15 @@ def run(
     tolerances: str | Path | None = None,
     mapping: str | Path | None = None,
     preset: str | None = None,
+    review_limit: int | None = DEFAULT_REVIEW_LIMIT,
+    review_all: bool = False,
     step: Callable[[str], contextlib.AbstractContextManager] = _noop_step,
 ) -> RunResult:
-    """The whole month: read, reconcile, suggest, and write every file of the run contract."""
+    """The whole month: read, reconcile, suggest, and write every file of the run contract.
+
+    review.xlsx holds the documents needing attention (`review_all`: every one), biggest ITC
+    first up to `review_limit` rows (None: no limit); `RunResult.review` says what was left out.
+    """
     out = Path(out_dir)
     rule_set = rl.load_rules(rules)
     tol = rec.Tolerances.from_toml(tolerances) if tolerances else rec.Tolerances()
@@ -269,7 +276,13 @@ def run(
                 recipient_gstin=recipient,
                 period=resolved,
             )
-            _write_outputs(result, rule_set, previous=_previous_ims(ws))
+            _write_outputs(
+                result,
+                rule_set,
+                previous=_previous_ims(ws),
+                review_limit=review_limit,
+                review_all=review_all,
+            )
     return result
 
 
@@ -279,7 +292,14 @@ def _previous_ims(ws: Workspace) -> pl.DataFrame | None:
     return ws.ims(ids[-2]) if len(ids) > 1 else None
 
 
-def _write_outputs(result: RunResult, rule_set, *, previous: pl.DataFrame | None) -> None:
+def _write_outputs(
+    result: RunResult,
+    rule_set,
+    *,
+    previous: pl.DataFrame | None,
+    review_limit: int | None = DEFAULT_REVIEW_LIMIT,
+    review_all: bool = False,
+) -> None:
     """Write the contract's files into the output folder (each atomically)."""
     out = result.out_dir
     out.mkdir(parents=True, exist_ok=True)
@@ -327,17 +347,18 @@ def _write_outputs(result: RunResult, rule_set, *, previous: pl.DataFrame | None
     )
     files.append(rpt.write_html(report, out / "report.html"))
     files.append(rpt.write_excel(report, out / "report.xlsx"))
-    files.append(
-        write_review(
-            out / "review.xlsx",
-            result.ims,
-            result.matches,
-            result.suggestions,
-            result.decisions,
-            rtin=rtin,
-            period=result.period or "",
-        )
+    result.review = write_review(
+        out / "review.xlsx",
+        result.ims,
+        result.matches,
+        result.suggestions,
+        result.decisions,
+        rtin=rtin,
+        period=result.period or "",
+        limit=review_limit,
+        all_documents=review_all,
     )
+    files.append(result.review.path)
 
 
 def summary_tables(result: RunResult) -> dict[str, pl.DataFrame]:

@@ -2,14 +2,16 @@
 
 `write_review` writes a Home sheet (GSTIN, period, summary, instructions) and one protected sheet
 per section with the documents, the reconciliation outcome, the suggestion and an editable Action
-dropdown and Remarks column. `read_review` reads the edited workbook with a real reader
-(fastexcel) and turns changed rows into `excel` decisions, checked by the rule engine's guards.
+dropdown and Remarks column. By default it holds the documents a person must look at (see
+`attention_expr`), biggest ITC first up to a row limit; the Home sheet says how many were left out
+and how to get them. `read_review` reads the edited workbook (all or some documents) with a real
+reader (fastexcel) and turns changed rows into `excel` decisions, checked by the rule guards.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,10 @@ from imsdata.portal.write import current_decisions, guard_violations, refusal_me
 from imsdata.schemas import ACTIONS, DECISION_COLUMNS, MATCH_COLUMNS, conform
 
 HOME = "Home"
+#: Most documents written by default (a person cannot work through more; biggest ITC first).
+DEFAULT_REVIEW_LIMIT = 50_000
+#: Match statuses whose automatic accept needs no look (reconciliation-notes: books agree).
+ROUTINE_STATUSES: tuple[str, ...] = ("exact", "within_tolerance")
 #: Rows in an Excel sheet (the header takes one).
 EXCEL_MAX_ROWS = 1_048_576
 #: Indian digit grouping (lakh, crore) for money cells.
@@ -38,6 +44,7 @@ _LABEL_TO_ACTION: dict[str, str] = {
 #: Cells of the Home sheet that identify the workbook (row, column), 0-based.
 _GSTIN_CELL = (2, 1)
 _PERIOD_CELL = (3, 1)
+_SCOPE_CELL = (4, 1)
 
 # Column headers the reader relies on.
 DOC_KEY = "doc_key"
@@ -105,13 +112,15 @@ def _sheet_frame(
     suggestions: pl.DataFrame,
     decisions: pl.DataFrame | None,
 ) -> pl.DataFrame:
-    """One row per IMS document with everything the section sheets show, sorted for display."""
+    """One row per IMS document with everything the section sheets show (unsorted)."""
+    matched = conform(matches, MATCH_COLUMNS).filter(pl.col("doc_key").is_not_null())
     best = (
-        conform(matches, MATCH_COLUMNS)
-        .filter(pl.col("doc_key").is_not_null())
-        .sort(["match_score", "register_id"], descending=[True, False], nulls_last=True)
+        matched.sort(["match_score", "register_id"], descending=[True, False], nulls_last=True)
         .unique("doc_key", keep="first", maintain_order=True)
         .select("doc_key", "match_status", "match_score", "register_id", "reasons")
+    )
+    superseded = matched.filter(pl.col("superseded_by").is_not_null()).select(
+        "doc_key", superseded=pl.lit(True)
     )
     sugg = suggestions.select(
         "doc_key",
@@ -123,21 +132,42 @@ def _sheet_frame(
             "suggestion_reason"
         ),
     ).unique("doc_key", keep="last", maintain_order=True)
-    frame = ims.join(best, on="doc_key", how="left").join(sugg, on="doc_key", how="left")
+    frame = (
+        ims.join(best, on="doc_key", how="left")
+        .join(superseded.unique("doc_key"), on="doc_key", how="left")
+        .join(sugg, on="doc_key", how="left")
+    )
     portal_word = pl.col("portal_action").replace_strict(
         ACTION_CODES, default=None, return_dtype=pl.String
     )
     if decisions is not None and not decisions.is_empty():
         cur = current_decisions(decisions).select(
-            "doc_key", pl.col("action").alias("decided"), pl.col("remarks").alias("d_remarks")
+            "doc_key",
+            pl.col("action").alias("decided"),
+            pl.col("remarks").alias("d_remarks"),
+            pl.col("source").alias("d_source"),
         )
-        frame = frame.join(cur, on="doc_key", how="left")
+        if "status" in decisions.columns:  # the workspace's carry-over status (valid/review/gone)
+            latest = (
+                decisions.select("doc_key", "decided_at", pl.col("status").alias("d_status"))
+                .with_row_index("_order")
+                .sort(["decided_at", "_order"], nulls_last=False)
+                .unique("doc_key", keep="last")
+                .select("doc_key", "d_status")
+            )
+        else:
+            latest = cur.select("doc_key", d_status=pl.lit(None, pl.String))
+        frame = frame.join(cur, on="doc_key", how="left").join(latest, on="doc_key", how="left")
     else:
         frame = frame.with_columns(
-            decided=pl.lit(None, pl.String), d_remarks=pl.lit(None, pl.String)
+            decided=pl.lit(None, pl.String),
+            d_remarks=pl.lit(None, pl.String),
+            d_source=pl.lit(None, pl.String),
+            d_status=pl.lit(None, pl.String),
         )
     return frame.with_columns(
         match_status=pl.col("match_status").fill_null("missing_in_register"),
+        portal_word=portal_word,
         portal_action_label=portal_word.replace_strict(
             ACTION_LABELS, default=None, return_dtype=pl.String
         ),
@@ -149,41 +179,131 @@ def _sheet_frame(
             ACTION_LABELS, default=None, return_dtype=pl.String
         ),
         remarks_out=pl.coalesce(pl.col("d_remarks"), pl.col("remarks")),
-    ).sort(["supplier_gstin", "doc_date", "doc_number", "doc_key"], nulls_last=True)
+        itc_value=pl.sum_horizontal(pl.col(h).abs() for h in ("igst", "cgst", "sgst", "cess")),
+    )
 
 
-def _writer(ws: Any, kind: str, formats: dict[str, Any]) -> Callable[[int, int, Any], None]:
-    """A cell writer for a column kind; text is always write_string (never a formula or URL)."""
+def attention_expr() -> pl.Expr:
+    """True for a document a person must look at; False only for the routine case: an exact or
+    within-tolerance match, suggested accept, not decided otherwise by a person, the portal not
+    holding another action, not an amendment, not superseded and not changed by the supplier
+    since it was decided."""
+    auto = pl.col("decided").is_null() | pl.col("d_source").is_in(("rule", "portal"))
+    routine = (
+        pl.col("match_status").is_in(ROUTINE_STATUSES)
+        & pl.col("suggested").eq_missing(pl.lit("accept"))
+        & pl.coalesce("decided", pl.lit("accept")).eq("accept")
+        & auto
+        & pl.col("portal_word").is_in(("no_action", "accept"))
+        & ~pl.col("is_amendment").fill_null(False)
+        & pl.col("superseded").is_null()
+        & pl.col("d_status").is_in(("review", "gone")).not_().fill_null(True)
+    )
+    return ~routine.fill_null(False)
 
-    def text(r: int, c: int, v: Any, fmt: Any = None) -> None:
-        if v is None or v == "":
-            ws.write_blank(r, c, None, fmt)
+
+@dataclass(frozen=True)
+class ReviewScope:
+    """Where a review workbook went, how many documents it holds and why others were left out."""
+
+    path: Path
+    documents: int  # in the IMS snapshot
+    needing_attention: int
+    written: int
+    routine_left_out: int  # routine documents left out (scope: attention only)
+    over_limit: int  # documents in scope left out by the row limit (smallest ITC)
+    limit: int | None
+
+    @property
+    def left_out(self) -> int:
+        """Documents of the snapshot not in the workbook."""
+        return self.documents - self.written
+
+    def message(self) -> str:
+        """One line saying what the workbook holds and how to get the rest."""
+        text = f"{self.written:,} of {self.documents:,} documents"
+        if not self.left_out:
+            return text + " (all)"
+        parts = []
+        if self.routine_left_out:
+            parts.append(
+                f"{self.routine_left_out:,} routine (exact or within-tolerance match, "
+                "accepted automatically)"
+            )
+        if self.over_limit:
+            parts.append(f"{self.over_limit:,} beyond the {self.limit:,}-row limit (smallest ITC)")
+        how = "--all" if self.routine_left_out else f"--limit {self.needing_attention}"
+        return (
+            f"{text}; {self.left_out:,} left out: {' and '.join(parts)}; "
+            f"to get them: imsdata review --out FILE {how}"
+        )
+
+
+def row_limit(option: int | None) -> int | None:
+    """A --limit option as `write_review` takes it: the default when not given, 0 = no limit."""
+    if option is None:
+        return DEFAULT_REVIEW_LIMIT
+    if option < 0:
+        raise UsageError(f"--limit {option}: give 0 (no limit) or a positive number of rows")
+    return option or None
+
+
+def select_rows(
+    frame: pl.DataFrame, *, limit: int | None = DEFAULT_REVIEW_LIMIT, all_documents: bool = False
+) -> tuple[pl.DataFrame, ReviewScope]:
+    """The rows a workbook holds: those needing attention (or all), biggest ITC first up to
+    `limit` (None: no limit), sorted for display; and the counts of what was left out."""
+    if limit is not None and limit < 0:
+        raise UsageError(f"review row limit must be 0 or more, not {limit}")
+    flagged = frame.with_columns(_attention=attention_expr())
+    attention = int(flagged["_attention"].sum())
+    scope = flagged if all_documents else flagged.filter("_attention")
+    over = 0
+    if limit is not None and scope.height > limit:
+        over = scope.height - limit
+        scope = scope.sort(
+            ["itc_value", "doc_key"], descending=[True, False], nulls_last=True
+        ).head(limit)
+    shown = scope.sort(["supplier_gstin", "doc_date", "doc_number", "doc_key"], nulls_last=True)
+    counts = ReviewScope(
+        path=Path(),
+        documents=frame.height,
+        needing_attention=attention,
+        written=shown.height,
+        routine_left_out=0 if all_documents else frame.height - attention,
+        over_limit=over,
+        limit=limit,
+    )
+    return shown, counts
+
+
+def _excel_date(col: str) -> pl.Expr:
+    """Dates as Excel serial numbers (days since 1899-12-30), what write_datetime stores."""
+    return (pl.col(col) - pl.lit(dt.date(1899, 12, 30))).dt.total_days().cast(pl.Float64)
+
+
+def _cell_values(rows: pl.DataFrame, cols: list[_Column]) -> pl.DataFrame:
+    """The sheet's cell values by column, already in the Python types the writer needs."""
+    exprs = []
+    for i, col in enumerate(cols):
+        if col.kind == "money":
+            expr = pl.col(col.source).cast(pl.Float64)
+        elif col.kind == "date":
+            expr = _excel_date(col.source)
+        elif col.kind == "int":
+            expr = pl.col(col.source).cast(pl.Int64)
         else:
-            ws.write_string(r, c, str(v), fmt)
-
-    if kind == "money":
-        return lambda r, c, v: (
-            ws.write_blank(r, c, None, formats["money"])
-            if v is None
-            else ws.write_number(r, c, float(v), formats["money"])
-        )
-    if kind == "date":
-        return lambda r, c, v: (
-            ws.write_blank(r, c, None, formats["date"])
-            if v is None
-            else ws.write_datetime(r, c, dt.datetime.combine(v, dt.time()), formats["date"])
-        )
-    if kind == "int":
-        return lambda r, c, v: (
-            ws.write_blank(r, c, None) if v is None else ws.write_number(r, c, int(v))
-        )
-    if kind == "editable":
-        return lambda r, c, v: text(r, c, v, formats["editable"])
-    return lambda r, c, v: text(r, c, v)
+            expr = pl.col(col.source).cast(pl.String).replace("", None)
+        exprs.append(expr.alias(f"c{i}"))
+    return rows.select(exprs)
 
 
 def _write_section(wb: Any, sec: Section, rows: pl.DataFrame, formats: dict[str, Any]) -> None:
-    """One protected section sheet: header frozen, filters, dropdown, editable cells unlocked."""
+    """One protected section sheet: header frozen, filters, dropdown, editable cells unlocked.
+
+    Cells are written row by row with the typed writers (text is always write_string, never a
+    formula or URL); blanks only where a format must show (money, dates, editable cells).
+    """
     ws = wb.add_worksheet(sec.api_param)
     cols = _columns(sec)
     for c, col in enumerate(cols):
@@ -191,10 +311,21 @@ def _write_section(wb: Any, sec: Section, rows: pl.DataFrame, formats: dict[str,
         hidden = col.kind == "hidden"
         cell_format = formats["editable"] if col.kind == "editable" else None
         ws.set_column(c, c, col.width, cell_format, {"hidden": hidden})
+    kinds = {"money": formats["money"], "date": formats["date"], "editable": formats["editable"]}
+    number, string, blank = ws.write_number, ws.write_string, ws.write_blank
+    plan = []  # (column, write, format) per column
     for c, col in enumerate(cols):
-        write = _writer(ws, col.kind, formats)
-        for r, value in enumerate(rows[col.source].to_list(), start=1):
-            write(r, c, value)
+        fmt = kinds.get(col.kind)
+        plan.append((c, number if col.kind in ("money", "date", "int") else string, fmt))
+    for r, values in enumerate(_cell_values(rows, cols).iter_rows(), start=1):
+        for (c, write, fmt), v in zip(plan, values, strict=True):
+            if v is None:
+                if fmt is not None:
+                    blank(r, c, None, fmt)
+            elif fmt is None:
+                write(r, c, v)
+            else:
+                write(r, c, v, fmt)
     last = max(rows.height, 1)
     action_col = next(i for i, c in enumerate(cols) if c.header == ACTION)
     ws.data_validation(
@@ -215,24 +346,37 @@ def _write_section(wb: Any, sec: Section, rows: pl.DataFrame, formats: dict[str,
 
 
 def _write_home(
-    wb: Any, frame: pl.DataFrame, *, rtin: str, period: str, formats: dict[str, Any]
+    wb: Any,
+    frame: pl.DataFrame,
+    shown: pl.DataFrame,
+    scope: ReviewScope,
+    *,
+    rtin: str,
+    period: str,
+    formats: dict[str, Any],
 ) -> None:
-    """Home sheet: identity, summary counts by section, match status and action, instructions."""
+    """Home sheet: identity, what the workbook holds, summary counts by section, match status
+    and action (every document, and how many are in this workbook), instructions."""
     ws = wb.add_worksheet(HOME)
     ws.set_column(0, 0, 22)
-    ws.set_column(1, 5, 16)
+    ws.set_column(1, 6, 16)
     ws.write_string(0, 0, "IMS review workbook (imsdata)", formats["title"])
     ws.write_string(_GSTIN_CELL[0], 0, "GSTIN")
     ws.write_string(*_GSTIN_CELL, rtin)
     ws.write_string(_PERIOD_CELL[0], 0, "Period")
     ws.write_string(*_PERIOD_CELL, period)
+    ws.write_string(_SCOPE_CELL[0], 0, "In this workbook")
+    ws.write_string(*_SCOPE_CELL, scope.message())
+    keys = ["section", "match_status", "action_label"]
+    in_book = shown.group_by(keys).agg(in_workbook=pl.len())
     summary = (
-        frame.group_by("section", "match_status", "action_label")
+        frame.group_by(keys)
         .agg(
             documents=pl.len(),
             taxable_value=pl.col("taxable_value").sum(),
             tax=(pl.col("igst") + pl.col("cgst") + pl.col("sgst") + pl.col("cess")).sum(),
         )
+        .join(in_book, on=keys, how="left", nulls_equal=True)
         .with_columns(
             order=pl.col("section").replace_strict(
                 {k: i for i, k in enumerate(SECTIONS)}, default=len(SECTIONS)
@@ -244,7 +388,9 @@ def _write_home(
         .sort("order", "match_status", "action_label", nulls_last=True)
     )
     row = 5
-    headers = ("Sheet", "Match status", "Action", "Documents", "Taxable value", "Tax")
+    headers = (
+        "Sheet", "Match status", "Action", "Documents", "Taxable value", "Tax", "In this workbook",
+    )  # fmt: skip
     for c, h in enumerate(headers):
         ws.write_string(row, c, h, formats["header"])
     for rec in summary.iter_rows(named=True):
@@ -255,6 +401,7 @@ def _write_home(
         ws.write_number(row, 3, rec["documents"])
         ws.write_number(row, 4, float(rec["taxable_value"] or 0), formats["money"])
         ws.write_number(row, 5, float(rec["tax"] or 0), formats["money"])
+        ws.write_number(row, 6, rec["in_workbook"] or 0)
     row += 2
     instructions = (
         "How to use this workbook:",
@@ -263,6 +410,8 @@ def _write_home(
         "3. Add Remarks for the supplier where needed (Reject or Pending).",
         "4. Do not edit other columns, rename sheets or change the GSTIN and period above.",
         "5. Import it back: imsdata review --import THIS_FILE; then imsdata export.",
+        "Documents left out keep their current decision (or the suggestion); to review them too,",
+        "write a new workbook: imsdata review --out FILE --all (every document) or --limit N.",
     )
     for line in instructions:
         ws.write_string(row, 0, line)
@@ -279,18 +428,24 @@ def write_review(
     *,
     rtin: str,
     period: str,
-) -> Path:
+    limit: int | None = DEFAULT_REVIEW_LIMIT,
+    all_documents: bool = False,
+) -> ReviewScope:
     """Write the review workbook atomically: Home sheet plus one sheet per section present.
 
-    The Action column starts at the current decision (else the portal's action as downloaded);
-    the suggestion is shown beside it. Returns the path written.
+    It holds the documents needing attention (`all_documents`: every one), biggest ITC first up
+    to `limit` rows (None: no limit). The Action column starts at the current decision (else the
+    portal's action as downloaded); the suggestion is shown beside it. Returns the path and
+    the counts (`ReviewScope`).
     """
     frame = _sheet_frame(ims, matches, suggestions, decisions)
-    biggest = frame.group_by("section").len().get_column("len").max() if frame.height else 0
+    shown, scope = select_rows(frame, limit=limit, all_documents=all_documents)
+    biggest = shown.group_by("section").len().get_column("len").max() if shown.height else 0
     if biggest and biggest >= EXCEL_MAX_ROWS:
         raise UsageError(
             f"{path}: a section has {biggest} documents, more than an Excel sheet holds "
-            f"({EXCEL_MAX_ROWS - 1}); review it in a notebook or split the download"
+            f"({EXCEL_MAX_ROWS - 1}); use a row limit (--limit), review it in a notebook or "
+            "split the download"
         )
     target = Path(path)
     with atomic_path(target) as tmp:
@@ -309,13 +464,14 @@ def write_review(
             "date": wb.add_format({"num_format": DATE_FORMAT}),
             "editable": wb.add_format({"locked": False, "bg_color": "#FFF2CC"}),
         }
-        _write_home(wb, frame, rtin=rtin, period=period, formats=formats)
+        _write_home(wb, frame, shown, scope, rtin=rtin, period=period, formats=formats)
+        by_section = shown.partition_by("section", as_dict=True, maintain_order=True)
         for sec in SECTIONS.values():
-            rows = frame.filter(pl.col("section") == sec.key)
-            if not rows.is_empty():
+            rows = by_section.get((sec.key,))
+            if rows is not None and not rows.is_empty():
                 _write_section(wb, sec, rows, formats)
         wb.close()
-    return target
+    return dataclasses.replace(scope, path=target)
 
 
 def _read_home(reader: Any, path: Path) -> tuple[str | None, str | None]:

@@ -30,6 +30,7 @@ from imsdata.portal.write import (
     export_upload,
     read_upload,
 )
+from imsdata.review import DEFAULT_REVIEW_LIMIT
 from imsdata.workspace import DEFAULT_WORKSPACE, Workspace
 
 WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace DuckDB file.")]
@@ -251,13 +252,32 @@ def review_command(
     period: PeriodOpt = None,
     rules: RulesOpt = None,
     user: Annotated[str | None, typer.Option("--user", help="Who reviewed.")] = None,
+    all_documents: Annotated[
+        bool,
+        typer.Option(
+            "--all", help="Every document, not only those needing attention (still --limit)."
+        ),
+    ] = False,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            help=f"Most documents written, biggest ITC first (default {DEFAULT_REVIEW_LIMIT:,}; "
+            "0 = no limit).",
+        ),
+    ] = None,
 ) -> None:
     """Write an Excel review workbook (like the portal's offline tool), or import the edited one:
     changed actions and remarks become decisions (source excel), checked by the guards.
 
-    Example: `imsdata review --out review.xlsx`, then `imsdata review --import review.xlsx`
+    The workbook holds the documents needing attention (not the routine automatic accepts of
+    exact or within-tolerance matches), biggest ITC first up to --limit rows; its Home sheet and
+    this command say how many were left out. A workbook with only some documents imports fine.
+
+    Example: `imsdata review --out review.xlsx`, then `imsdata review --import review.xlsx`;
+    every document: `imsdata review --out all.xlsx --all --limit 0`
     """
-    from imsdata.review import read_review, write_review
+    from imsdata.review import read_review, row_limit, write_review
     from imsdata.rules import load_rules, resolve_period, suggest
 
     if (out_file is None) == (import_file is None):
@@ -273,8 +293,18 @@ def review_command(
         current = ws.current_decisions()
         if out_file is not None:
             suggestions = suggest(ims, matches, rules=ruleset, period=used)
-            write_review(out_file, ims, matches, suggestions, current, rtin=rtin, period=used)
-            out.print(f"wrote {out_file}: {ims.height} documents for {rtin}, period {used}")
+            scope = write_review(
+                out_file,
+                ims,
+                matches,
+                suggestions,
+                current,
+                rtin=rtin,
+                period=used,
+                limit=row_limit(limit),
+                all_documents=all_documents,
+            )
+            out.print(f"wrote {out_file} for {rtin}, period {used}: {scope.message()}")
             return
         assert import_file is not None
         if not import_file.exists():

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from imsdata.cli._common import err, frame_table, out
 from imsdata.errors import InputError
+from imsdata.review import DEFAULT_REVIEW_LIMIT
 
 STEP_LABELS = {
     "ingest": "Reading the IMS download",
@@ -59,8 +60,11 @@ def _run(
     tolerances: Path | None = None,
     mapping: Path | None = None,
     preset: str | None = None,
+    review_limit: int | None = None,
+    review_all: bool = False,
 ) -> int:
     from imsdata.pipeline import run, summary_tables
+    from imsdata.review import row_limit
 
     with _progress() as step:
         result = run(
@@ -75,6 +79,8 @@ def _run(
             tolerances=tolerances,
             mapping=mapping,
             preset=preset,
+            review_limit=row_limit(review_limit),
+            review_all=review_all,
             step=step,
         )
     tables = summary_tables(result)
@@ -87,6 +93,8 @@ def _run(
     out.print(frame_table(tables["itc_by_action"], "ITC by current action (credit notes negative)"))
     out.print(frame_table(tables["files"], "Files written"))
     out.print(result.upload_message)
+    if result.review is not None:
+        out.print(f"review.xlsx: {result.review.message()}", soft_wrap=True)
     for problem in result.problems:
         err.print(f"[yellow]warning:[/yellow] {problem}", soft_wrap=True)
     if result.problems:
@@ -113,6 +121,22 @@ def run_command(
     tolerances: Annotated[Path | None, typer.Option(help="Tolerances file (TOML).")] = None,
     mapping: Annotated[Path | None, typer.Option(help="Register column mapping (TOML).")] = None,
     preset: Annotated[str | None, typer.Option(help="Register preset, e.g. tally.")] = None,
+    review_limit: Annotated[
+        int | None,
+        typer.Option(
+            "--review-limit",
+            help="Most documents in review.xlsx, biggest ITC first "
+            f"(default {DEFAULT_REVIEW_LIMIT:,}; "
+            "0 = no limit).",
+        ),
+    ] = None,
+    review_all: Annotated[
+        bool,
+        typer.Option(
+            "--review-all",
+            help="review.xlsx holds every document, not only those needing attention.",
+        ),
+    ] = False,
 ) -> None:
     """The month in one command: ingest, register, reconcile, suggest, and write
     reconciliation.csv/.parquet, upload/, report.html and review.xlsx into --out.
@@ -137,6 +161,8 @@ def run_command(
         tolerances=tolerances,
         mapping=mapping,
         preset=preset,
+        review_limit=review_limit,
+        review_all=review_all,
     )
 
 
