@@ -18,9 +18,11 @@ from __future__ import annotations
 import codecs
 import io
 import json
+import os
 import re
 import zipfile
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -360,14 +362,20 @@ def _issue(file: str, section: str | None, index: int | None, key: str | None,
 _KEY_BEFORE = re.compile(rb'"([A-Za-z0-9_]+)"\s*:\s*$')
 _PLACEHOLDER = "\x00imsdata-region-{}"
 _ARROW_MONEY = pa.decimal128(18, 2)
-#: Big blocks: Arrow's default (1 MB) spends more time scheduling than parsing on IMS files.
-_ARROW_READ = pj.ReadOptions(block_size=32 << 20)
+#: Bytes of a section array parsed as one piece; pieces are parsed concurrently, one per core.
+_PIECE = 8 << 20
+_SEPARATOR = b"},{"
+_WORKERS = max(1, min(os.cpu_count() or 1, 8))
+_TEXT = getattr(pa, os.environ.get("IMS_TEXT", "string_view"))()
 
 
 def _arrow_schema(sec: Section) -> pa.Schema:
-    """Every known key of the section: amounts as exact decimals, everything else as text."""
+    """Every known key of the section: amounts as exact decimals, everything else as text.
+
+    Text is Arrow's string_view, the layout polars uses itself: the frame is built without a copy.
+    """
     money = {k for col in _MONEY_COLUMNS for k in section_fields(sec)[col]}
-    return pa.schema([(k, _ARROW_MONEY if k in money else pa.string()) for k in wire_keys(sec)])
+    return pa.schema([(k, _ARROW_MONEY if k in money else _TEXT) for k in wire_keys(sec)])
 
 
 def _section_regions(data: bytes) -> list[tuple[str, int, int]]:
@@ -391,25 +399,63 @@ def _section_regions(data: bytes) -> list[tuple[str, int, int]]:
     return regions
 
 
-def _parse_region(lines: pa.Buffer, sec: Section) -> pl.DataFrame | None:
-    """Raw section frame from one record per line, or None if Arrow refuses anything.
+def _pieces(data: bytes, begin: int, end: int) -> list[tuple[int, int]]:
+    """Cut `data[begin:end]` at record separators (`},{`) into spans of about `_PIECE` bytes."""
+    spans, start = [], begin
+    while end - start > _PIECE:
+        cut = data.find(_SEPARATOR, start + _PIECE, end)
+        if cut == -1:
+            break
+        spans.append((start, cut + 1))
+        start = cut + 2
+    spans.append((start, end))
+    return spans
 
-    Arrow's JSON reader (parallel) parses numbers from their text straight into Decimal(18,2),
-    and refuses unknown keys, a third decimal, a number where text belongs, a nested value or a
-    line that is not exactly one object: any refusal sends the whole file to json.loads.
+
+def _parse_piece(data: bytes, start: int, end: int, schema: pa.Schema) -> pa.Table | None:
+    """Records `data[start:end]` as an Arrow table, or None if Arrow refuses anything.
+
+    The piece becomes one record per line (`},{` -> `}\n{`, on this piece only: memory stays
+    small) and Arrow parses numbers from their text straight into Decimal(18,2). Arrow refuses
+    unknown keys, a third decimal, a number where text belongs, a nested value; it accepts
+    `{..}{..}` on one line, so the row count must equal the line count: otherwise not proven.
     """
-    options = pj.ParseOptions(explicit_schema=_arrow_schema(sec), unexpected_field_behavior="error")
+    lines = data[start:end].replace(_SEPARATOR, b"}\n{")
+    options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error")
     try:
         table = pj.read_json(
-            pa.BufferReader(lines), read_options=_ARROW_READ, parse_options=options
+            pa.BufferReader(pa.py_buffer(lines)),
+            read_options=pj.ReadOptions(use_threads=False, block_size=len(lines) + 1),
+            parse_options=options,
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    return frame.with_columns(
-        extra_json=pl.lit(None, pl.String), source_index=pl.int_range(frame.height, dtype=pl.Int64)
-    )
+    return table if table.num_rows == lines.count(b"\n") + 1 else None
+
+
+def _parse_regions(data: bytes, regions: list[tuple[str, int, int]]) -> list[pl.DataFrame] | None:
+    """Raw frame of every region, its pieces parsed concurrently (Arrow releases the GIL)."""
+    jobs = [
+        (i, span, _arrow_schema(SECTIONS[key]))
+        for i, (key, begin, end) in enumerate(regions)
+        for span in _pieces(data, begin + 1, end)
+    ]
+    with ThreadPoolExecutor(_WORKERS) as pool:
+        tables = list(pool.map(lambda job: _parse_piece(data, *job[1], job[2]), jobs))
+    if any(t is None for t in tables):
+        return None
+    frames = []
+    for i in range(len(regions)):
+        table = pa.concat_tables(t for (j, _, _), t in zip(jobs, tables, strict=True) if j == i)
+        frame = pl.from_arrow(table, rechunk=False)
+        assert isinstance(frame, pl.DataFrame)
+        frames.append(
+            frame.with_columns(
+                extra_json=pl.lit(None, pl.String),
+                source_index=pl.int_range(frame.height, dtype=pl.Int64),
+            )
+        )
+    return frames
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -428,15 +474,15 @@ def _is_utf8(data: bytes) -> bool:
 def _fast(name: str, data: bytes) -> tuple[_Envelope, list[tuple[Section, pl.DataFrame]]] | None:
     """The fast read of one compact document, or None when it cannot prove it read everything.
 
-    Records become lines by turning every `},{` into `}\n{` (one pass over the bytes); the file
-    must have no line break of its own before its end, so every line Arrow sees is one record.
+    The section arrays are cut into pieces at record separators and each piece is parsed as one
+    record per line; the file must have no line break of its own before its end, so every line
+    Arrow sees is one record.
     """
     if not data.isascii() and not _is_utf8(data):  # Arrow does not check UTF-8: prove it here
         return None
     newline = data.find(b"\n")
     if b"\r" in data or (newline != -1 and data[newline:].strip()):
         return None  # pretty-printed or multi-line: the exact path reads it
-    data = data.replace(b"},{", b"}\n{")
     regions = _section_regions(data)
     if not regions:
         return None
@@ -455,22 +501,27 @@ def _fast(name: str, data: bytes) -> tuple[_Envelope, list[tuple[Section, pl.Dat
         envelope = _unwrap(skeleton, name)
     except InputError:
         return None
-    buffer = pa.py_buffer(data)
+    markers = [
+        records[0]
+        if len(records) == 1
+        and isinstance(records[0], str)
+        and records[0].startswith(_PLACEHOLDER.format(""))
+        else None
+        for _, records in envelope.sections
+    ]
+    used = sorted(int(m.rsplit("-", 1)[1]) for m in markers if m)
+    if used != list(range(len(regions))):
+        return None
+    parsed = _parse_regions(data, regions)
+    if parsed is None:
+        return None
     frames: list[tuple[Section, pl.DataFrame]] = []
-    used: set[int] = set()
     offsets: dict[str, int] = {}
-    for key, records in envelope.sections:
+    for (key, records), marker in zip(envelope.sections, markers, strict=True):
         sec = SECTIONS[key]
-        marker = records[0] if len(records) == 1 and isinstance(records[0], str) else None
         start = offsets.get(key, 0)
-        if marker and marker.startswith(_PLACEHOLDER.format("")):
-            i = int(marker.rsplit("-", 1)[1])
-            _, begin, end = regions[i]
-            frame = _parse_region(buffer.slice(begin + 1, end - begin - 1), sec)
-            # Arrow also accepts `{..}{..}` on one line: one row per line, or not proven
-            if frame is None or frame.height != data.count(b"\n", begin, end) + 1:
-                return None
-            used.add(i)
+        if marker:
+            frame = parsed[int(marker.rsplit("-", 1)[1])]
             frames.append((sec, frame.with_columns(pl.col("source_index") + start)))
             offsets[key] = start + frame.height
         else:
@@ -478,8 +529,6 @@ def _fast(name: str, data: bytes) -> tuple[_Envelope, list[tuple[Section, pl.Dat
             envelope.issues += issues
             frames.append((sec, frame))
             offsets[key] = start + len(records)
-    if used != set(range(len(regions))):
-        return None
     return envelope, frames
 
 
@@ -597,10 +646,12 @@ _CONTENT = sorted(
 
 
 def _record_hash(frame: pl.DataFrame) -> pl.DataFrame:
-    """record_hash = the portal's hash, else sha256 of the record's canonical JSON (DuckDB)."""
-    missing = frame["hash"].null_count()
-    if not missing:
-        return frame.with_columns(record_hash=pl.col("hash"))
+    """record_hash = the portal's hash, else sha256 of the record's canonical JSON (DuckDB).
+
+    The caller sets record_hash from `hash` per section; only a missing one costs a digest.
+    """
+    if not frame["record_hash"].null_count():
+        return frame
     payload = frame.select(
         pl.struct(*(pl.col(c).cast(pl.String) for c in _CONTENT)).struct.json_encode().alias("j")
     )
@@ -626,7 +677,11 @@ def _finish(staged: list[pl.DataFrame], issues: list[dict[str, Any]]) -> IngestR
         for frame in frames:
             union.update(staged_columns(frame))
         union = {**IMS_COLUMNS, **{k: union[k] for k in sorted(union) if k not in IMS_COLUMNS}}
-        combined = _record_hash(pl.concat([shape(f, union) for f in frames], how="vertical"))
+        names = [f["source_file"][0] for f in frames]
+        in_order = names == sorted(names)  # then ties on the document already are in file order
+        parts = [shape(f.with_columns(record_hash=pl.col("hash")), union) for f in frames]
+        combined = _record_hash(pl.concat(parts, how="vertical"))
+        del parts
         staged.clear()  # the caller's list: let the per-section frames go
         good, rejects, warnings = validate_ims(combined)
         rejects = _wire_names(rejects, combined)
@@ -635,6 +690,7 @@ def _finish(staged: list[pl.DataFrame], issues: list[dict[str, Any]]) -> IngestR
     else:
         good = pl.DataFrame(schema=IMS_COLUMNS)
         rejects = warnings = pl.DataFrame(schema=ISSUE_COLUMNS)
+        in_order = True
     early = pl.DataFrame(issues, schema=ISSUE_COLUMNS) if issues else None
     record_rejects = early.filter(pl.col("index").is_not_null()) if early is not None else None
     envelope_warnings = early.filter(pl.col("index").is_null()) if early is not None else None
@@ -644,12 +700,15 @@ def _finish(staged: list[pl.DataFrame], issues: list[dict[str, Any]]) -> IngestR
         warnings = pl.concat([warnings, envelope_warnings])
 
     order = ["section", "supplier_gstin", "doc_date", "doc_number", "source_file", "source_index"]
-    good = good.sort(order, nulls_last=True)
+    if in_order:  # rows of each file and section come in index order: a stable sort suffices
+        good = good.sort(order[:4], nulls_last=True, maintain_order=True)
+    else:
+        good = good.sort(order, nulls_last=True)
     first = pl.struct("source_file", "section", "source_index")
+    # only rows sharing a document key can be copies: find them by a hash of the key first
+    shared = good.filter(pl.col("doc_key").is_not_null() & pl.col("doc_key").hash().is_duplicated())
     copies = (
-        good.filter(
-            pl.col("doc_key").is_not_null() & pl.struct("doc_key", "record_hash").is_duplicated()
-        )
+        shared.filter(pl.struct("doc_key", "record_hash").is_duplicated())
         .with_columns(kept=first.first().over(["doc_key", "record_hash"]))
         .filter(
             (pl.col("kept").struct.field("source_file") != pl.col("source_file"))
