@@ -6,13 +6,23 @@ another engine (Spark via sqlglot) by adding a sibling class.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from imsdata.errors import SQLError
+from imsdata.errors import SQLError, UsageError
+
+#: DuckDB's buffer pool per engine. Its default (80% of RAM) lets one run hold most of the
+#: machine; bounded, a bigger join spills to the temp directory instead. IMSDATA_DUCKDB_MEMORY
+#: overrides it (e.g. "8GB").
+DEFAULT_MEMORY_LIMIT = "2GB"
+#: Where DuckDB spills (its default, ".tmp" in the current folder, would litter the user's folder).
+TEMP_DIRECTORY = Path(tempfile.gettempdir()) / "imsdata-duckdb"
 
 
 class DuckDBEngine:
@@ -20,8 +30,22 @@ class DuckDBEngine:
 
     dialect = "duckdb"
 
-    def __init__(self, path: str | Path | None = None, *, threads: int | None = None) -> None:
-        self.con = duckdb.connect(str(path) if path else ":memory:")
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+    ) -> None:
+        limit = memory_limit or os.environ.get("IMSDATA_DUCKDB_MEMORY") or DEFAULT_MEMORY_LIMIT
+        config = {"memory_limit": limit, "temp_directory": str(TEMP_DIRECTORY)}
+        try:
+            self.con = duckdb.connect(str(path) if path else ":memory:", config=config)
+        except duckdb.InvalidInputException as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise UsageError(
+                f"DuckDB memory limit {limit!r} (IMSDATA_DUCKDB_MEMORY) not accepted: {first}"
+            ) from None
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
 
@@ -52,6 +76,16 @@ class DuckDBEngine:
         for name, sql in steps:
             self.materialise(name, sql)
         return self.query(f"SELECT * FROM {steps[-1][0]}", step=steps[-1][0])
+
+    @contextlib.contextmanager
+    def unordered(self) -> Iterator[None]:
+        """Let DuckDB reorder rows inside the block (bulk INSERTs whose readers ORDER BY): less
+        memory and work than keeping insertion order. Restored afterwards."""
+        self.execute("SET preserve_insertion_order = false", step="unordered")
+        try:
+            yield
+        finally:
+            self.execute("SET preserve_insertion_order = true", step="unordered")
 
     def close(self) -> None:
         """Close the connection."""

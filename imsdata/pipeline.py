@@ -256,7 +256,9 @@ def run(
         with step("reconcile"):
             ws.import_ims(ims, source_hash=files_hash(list(ims_paths)), label="ims")
             ws.import_register(register, source_hash=file_hash(register_path), label="register")
-            matches = rec.reconcile(ims, register, engine=ws.engine, tolerances=tol)
+            # Its own in-memory engine, closed (memory freed) when done: the workspace's buffer
+            # pool already holds the imports, and the temp tables are throw-away.
+            matches = rec.reconcile(ims, register, tolerances=tol)
             ws.save_matches(matches)
         with step("suggest"):
             resolved = rl.resolve_period(ims, period)

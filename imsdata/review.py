@@ -148,12 +148,9 @@ def _sheet_frame(
             pl.col("source").alias("d_source"),
         )
         if "status" in decisions.columns:  # the workspace's carry-over status (valid/review/gone)
-            latest = (
-                decisions.select("doc_key", "decided_at", pl.col("status").alias("d_status"))
-                .with_row_index("_order")
-                .sort(["decided_at", "_order"], nulls_last=False)
-                .unique("doc_key", keep="last")
-                .select("doc_key", "d_status")
+            # (the workspace gives one current decision per document; else the last row's)
+            latest = decisions.select("doc_key", pl.col("status").alias("d_status")).unique(
+                "doc_key", keep="last"
             )
         else:
             latest = cur.select("doc_key", d_status=pl.lit(None, pl.String))
@@ -232,7 +229,11 @@ class ReviewScope:
             )
         if self.over_limit:
             parts.append(f"{self.over_limit:,} beyond the {self.limit:,}-row limit (smallest ITC)")
-        how = "--all" if self.routine_left_out else f"--limit {self.needing_attention}"
+        needed = self.documents if self.routine_left_out else self.needing_attention
+        flags = ["--all"] if self.routine_left_out else []
+        if self.limit is not None and needed > self.limit:
+            flags.append("--limit 0")  # no row limit
+        how = " ".join(flags)
         return (
             f"{text}; {self.left_out:,} left out: {' and '.join(parts)}; "
             f"to get them: imsdata review --out FILE {how}"

@@ -225,14 +225,17 @@ class Workspace:
         return rows[0][0] if rows else None
 
     def _transaction(self, statements: Sequence[tuple[str, Sequence[object] | None]]) -> None:
-        self._rows("BEGIN TRANSACTION")
-        try:
-            for sql, params in statements:
-                self._rows(sql, params, step="workspace_write")
-        except BaseException:
-            self._rows("ROLLBACK")
-            raise
-        self._rows("COMMIT")
+        """Run the statements atomically. Row order inside a table is free (every reader sorts),
+        so bulk INSERTs need not keep insertion order: less memory at 1M rows."""
+        with self.engine.unordered():
+            self._rows("BEGIN TRANSACTION")
+            try:
+                for sql, params in statements:
+                    self._rows(sql, params, step="workspace_write")
+            except BaseException:
+                self._rows("ROLLBACK")
+                raise
+            self._rows("COMMIT")
 
     def _next_id(self, table: str, prefix: str, where: str = "") -> tuple[str, int]:
         seq = int(self._scalar(f"SELECT coalesce(max(seq), 0) + 1 FROM {table} {where}"))
@@ -380,6 +383,14 @@ class Workspace:
     ) -> pl.DataFrame:
         """Append decisions to the log as they are (no guard check: see `decide`); returns the
         appended rows with their decision ids. Each row is tied to the latest IMS import."""
+        start = self._append(frame, source=source, user=user)
+        return self._query(
+            f"SELECT * FROM decisions WHERE decision_id >= {start} ORDER BY decision_id",
+            step="appended",
+        ).select(pl.col(n).cast(t) for n, t in LOG_COLUMNS.items())
+
+    def _append(self, frame: pl.DataFrame, *, source: str, user: str | None = None) -> int:
+        """Append decisions to the log; returns the first decision id given (read nothing back)."""
         if source not in DECISION_SOURCES:
             raise UsageError(f"source '{source}' must be one of {', '.join(DECISION_SOURCES)}")
         frame = conform(frame, DECISION_COLUMNS)
@@ -413,10 +424,7 @@ class Workspace:
                 )
             ]
         )
-        return self._query(
-            f"SELECT * FROM decisions WHERE decision_id >= {start} ORDER BY decision_id",
-            step="appended",
-        ).select(pl.col(n).cast(t) for n, t in LOG_COLUMNS.items())
+        return start
 
     def decision_log(self) -> pl.DataFrame:
         """The whole append-only log, oldest first."""
@@ -506,7 +514,7 @@ class Workspace:
             "kept_human": joined.filter(~pl.col("_append") & pl.col("_human")).height,
         }
         if to_add.height:
-            self.append_decisions(to_add, source="rule", user=user or "imsdata")
+            self._append(to_add, source="rule", user=user or "imsdata")
         return counts
 
     def check_decisions(

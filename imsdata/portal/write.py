@@ -106,13 +106,25 @@ def _frame(payloads: Payloads, kind: str) -> pl.DataFrame:
 
 def current_decisions(decisions: pl.DataFrame) -> pl.DataFrame:
     """The latest decision per doc_key (by decided_at, then log order), as DECISION_COLUMNS."""
-    frame = conform(decisions, DECISION_COLUMNS).with_row_index("_order")
+    frame = conform(decisions, DECISION_COLUMNS)
+    keys = frame["doc_key"]
+    if keys.null_count() == 0 and keys.is_unique().all():
+        # Already one per document (e.g. the workspace's current decisions): nothing to pick.
+        return frame if _sorted(keys) else frame.sort("doc_key")
+    frame = frame.with_row_index("_order")
     return (
         frame.sort(["decided_at", "_order"], nulls_last=False)
         .unique("doc_key", keep="last", maintain_order=True)
         .drop("_order")
         .sort("doc_key")
     )
+
+
+def _sorted(keys: pl.Series) -> bool:
+    """True when the keys are in ascending order (checked, not taken from a flag)."""
+    if keys.len() < 2:
+        return True
+    return bool((keys.slice(1) >= keys.slice(0, keys.len() - 1)).all())
 
 
 def changed_documents(ims: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame:
@@ -162,13 +174,8 @@ def changed_documents(ims: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFram
 
 def _money_text(expr: pl.Expr) -> pl.Expr:
     """Positive money as exact decimal text with at most 2 decimals: 0.30 -> 0.3, 100.00 -> 100."""
-    return (
-        expr.cast(MONEY)
-        .abs()
-        .cast(pl.String)
-        .str.replace(r"\.00$", "")
-        .str.replace(r"^(\d+\.\d)0$", "${1}")
-    )
+    # MONEY text always has two decimals: drop ".00" or a last "0" (one pass).
+    return expr.cast(MONEY).abs().cast(pl.String).str.replace(r"\.?0{1,2}$", "")
 
 
 def _section_records(rows: pl.DataFrame, sec: Section, kind: str) -> pl.DataFrame:
