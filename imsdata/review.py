@@ -508,8 +508,13 @@ def _read_sheets(reader: Any, path: Path) -> pl.DataFrame:
             .with_row_index("row", offset=2)
             .with_columns(sheet=pl.lit(name), sheet_section=pl.lit(by_sheet[name].key))
         )
-    if not frames:
-        raise InputError(f"{path}: no section sheets found")
+    if not frames:  # nothing needed review when it was written: no rows, no decisions
+        schema = {c: pl.String() for c in wanted}
+        frames.append(
+            pl.DataFrame(schema={**schema, "row": pl.UInt32(), "sheet": pl.String()}).with_columns(
+                sheet_section=pl.lit(None, pl.String)
+            )
+        )
     blank = {c: pl.col(c).str.strip_chars().replace("", None) for c in wanted}
     return pl.concat(frames).with_columns(**blank)
 
