@@ -586,8 +586,11 @@ def _keep_wish(raw: pl.DataFrame) -> pl.Expr:
     return pl.lit(pl.Series(merged, dtype=pl.String))
 
 
-def _stage(raw: pl.DataFrame, sec: Section, name: str, recipient: str | None) -> pl.DataFrame:
-    """Raw section frame -> canonical columns plus `<col>__raw` wire text and `<col>__key`."""
+def _stage(raw: pl.DataFrame, sec: Section, name: str, recipient: str | None) -> pl.LazyFrame:
+    """Raw section frame -> canonical columns plus `<col>__raw` wire text and `<col>__key`.
+
+    Lazy: the sections are staged together in one parallel query by `_finish`.
+    """
     present = set(raw.columns)
 
     def text(key: str) -> pl.Expr:
@@ -625,7 +628,7 @@ def _stage(raw: pl.DataFrame, sec: Section, name: str, recipient: str | None) ->
             exprs.append(wire.str.strip_chars().str.to_uppercase().alias(col))
         else:
             exprs.append(wire.alias(col))
-    staged = raw.select(*exprs, _keep_wish(raw).alias("extra_json"), "source_index")
+    staged = raw.lazy().select(*exprs, _keep_wish(raw).alias("extra_json"), "source_index")
     return staged.with_columns(
         section=pl.lit(sec.key),
         doc_type=pl.lit(sec.doc_type),
@@ -669,20 +672,24 @@ def _read_one(name: str, data: bytes) -> tuple[_Envelope, list[tuple[Section, pl
     return result if result is not None else _slow(name, data)
 
 
-def _finish(staged: list[pl.DataFrame], issues: list[dict[str, Any]]) -> IngestResult:
+def _finish(staged: list[pl.LazyFrame], issues: list[dict[str, Any]]) -> IngestResult:
     """Validate, set record_hash, separate exact copies, sort: the final IngestResult."""
-    frames = [f for f in staged if f.height]
-    if frames:
-        union: dict[str, pl.DataType] = {}
-        for frame in frames:
-            union.update(staged_columns(frame))
-        union = {**IMS_COLUMNS, **{k: union[k] for k in sorted(union) if k not in IMS_COLUMNS}}
-        names = [f["source_file"][0] for f in frames]
-        in_order = names == sorted(names)  # then ties on the document already are in file order
-        parts = [shape(f.with_columns(record_hash=pl.col("hash")), union) for f in frames]
-        combined = _record_hash(pl.concat(parts, how="vertical"))
-        del parts
-        staged.clear()  # the caller's list: let the per-section frames go
+    union: dict[str, pl.DataType] = {}
+    for frame in staged:
+        union.update(staged_columns(frame))
+    union = {**IMS_COLUMNS, **{k: union[k] for k in sorted(union) if k not in IMS_COLUMNS}}
+    parts = [shape(f.with_columns(record_hash=pl.col("hash")), union) for f in staged]
+    staged.clear()  # the caller's list: let the per-section frames go
+    # one query stages every section (in parallel) into one frame
+    combined = pl.concat(parts, how="vertical").collect() if parts else pl.DataFrame()
+    del parts
+    in_order = True
+    if combined.height:
+        names = combined["source_file"]
+        # rows of each file and section come in index order: with the files in name order, a
+        # stable sort on the document keeps ties in file order
+        in_order = names.is_sorted()
+        combined = _record_hash(combined)
         good, rejects, warnings = validate_ims(combined)
         rejects = _wire_names(rejects, combined)
         warnings = _wire_names(warnings, combined)
@@ -690,7 +697,6 @@ def _finish(staged: list[pl.DataFrame], issues: list[dict[str, Any]]) -> IngestR
     else:
         good = pl.DataFrame(schema=IMS_COLUMNS)
         rejects = warnings = pl.DataFrame(schema=ISSUE_COLUMNS)
-        in_order = True
     early = pl.DataFrame(issues, schema=ISSUE_COLUMNS) if issues else None
     record_rejects = early.filter(pl.col("index").is_not_null()) if early is not None else None
     envelope_warnings = early.filter(pl.col("index").is_null()) if early is not None else None
@@ -793,7 +799,7 @@ def read(
 
     Raises InputError, naming the file and the problem, when a file cannot be read at all.
     """
-    staged: list[pl.DataFrame] = []
+    staged: list[pl.LazyFrame] = []
     issues: list[dict[str, Any]] = []
     for name, data in _sources(paths, max_archive_bytes):
         envelope, frames = _read_one(name, data)

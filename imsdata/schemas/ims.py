@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 import pandera.polars as pa
 import polars as pl
@@ -24,6 +25,7 @@ from imsdata.portal.sections import ACTION_CODES
 from imsdata.schemas import IMS_COLUMNS, MONEY, conform
 
 RAW = "__raw"
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
 #: One row per problem found (rejects, warnings, duplicates all share it).
 ISSUE_COLUMNS: dict[str, pl.DataType] = {
@@ -76,9 +78,9 @@ class Rule:
     suspect: pl.Expr | None = None  # cheap: `.any()` is True whenever some row might fail
 
 
-def shape(frame: pl.DataFrame, columns: dict[str, pl.DataType]) -> pl.DataFrame:
+def shape(frame: Frame, columns: dict[str, pl.DataType]) -> Frame:
     """Like `conform`, but casts only the columns whose dtype differs (no pass over good data)."""
-    schema = frame.schema
+    schema = frame.collect_schema()
     return frame.select(
         pl.col(name)
         if schema.get(name) == dtype
@@ -87,10 +89,11 @@ def shape(frame: pl.DataFrame, columns: dict[str, pl.DataType]) -> pl.DataFrame:
     )
 
 
-def staged_columns(frame: pl.DataFrame) -> dict[str, pl.DataType]:
+def staged_columns(frame: pl.DataFrame | pl.LazyFrame) -> dict[str, pl.DataType]:
     """The canonical contract plus the frame's `<column>__...` companions (sorted by name)."""
-    extra = sorted(c for c in frame.columns if "__" in c and c not in IMS_COLUMNS)
-    return {**IMS_COLUMNS, **{c: frame.schema[c] for c in extra}}
+    schema = frame.collect_schema()
+    extra = sorted(c for c in schema if "__" in c and c not in IMS_COLUMNS)
+    return {**IMS_COLUMNS, **{c: schema[c] for c in extra}}
 
 
 def _money_reason(text: str | None) -> str:
