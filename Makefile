@@ -31,8 +31,8 @@ format: $(DEVSTAMP)
 	$(BIN)/ruff check --fix .
 
 test: lint
-	$(BIN)/python -m pytest
 	$(BIN)/python scripts/run_notebooks.py
+	$(BIN)/python -m pytest
 
 bench: $(DEVSTAMP)
 	$(BIN)/python benchmarks/run.py

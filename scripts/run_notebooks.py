@@ -33,7 +33,7 @@ def main() -> int:
             print(f"FAILED {src.name}: {str(exc).strip().splitlines()[-1]}", file=sys.stderr)
             continue
         print(f"ok {src.name} ({time.perf_counter() - start:.1f} s)")
-    print(f"{len(sources) - failed} passed, {failed} failed")
+    print(f"notebooks: {len(sources) - failed} passed, {failed} failed")
     return 1 if failed else 0
 
 
