@@ -6,13 +6,14 @@ import contextlib
 import json
 import os
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import polars as pl
 
-from imsdata.errors import UsageError
+from imsdata.errors import InputError, UsageError
 
 
 def _umask() -> int:
@@ -65,3 +66,32 @@ def write_frame(frame: pl.DataFrame, path: str | os.PathLike[str]) -> Path:
         else:
             frame.write_csv(tmp, date_format="%Y-%m-%d")
     return target
+
+
+def read_text(path: str | os.PathLike[str], what: str, *, encoding: str = "utf-8") -> str:
+    """A small text input (rules, mapping, tolerances, a report); one-line InputError if not."""
+    p = Path(path)
+    try:
+        return p.read_text(encoding=encoding)
+    except FileNotFoundError:
+        raise InputError(f"{p}: {what} not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{p}: {what} expected, found a folder") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{p}: {what} is not UTF-8 text ({exc.reason})") from None
+
+
+def read_toml(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
+    """A TOML file as a dict; one-line InputError naming the file when missing or invalid."""
+    try:
+        return tomllib.loads(read_text(path, what))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: {what} is not valid TOML ({exc})") from None
+
+
+def read_json(path: str | os.PathLike[str], what: str) -> Any:
+    """A (small) JSON file; one-line InputError naming the file when missing or invalid."""
+    try:
+        return json.loads(read_text(path, what, encoding="utf-8-sig"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: {what} is not valid JSON ({exc})") from None

@@ -90,3 +90,37 @@ def test_factories_give_empty_frames_with_the_contract():
     assert ims_frame([]).height == 0
     assert register_frame([]).height == 0
     assert register_frame([]).schema == pl.Schema(REGISTER_COLUMNS)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "rule file not found"),
+        (b"\xff\xfe\x00bad", "rule file is not UTF-8 text"),
+        (b"[suggest\n", "rule file is not valid TOML"),
+    ],
+)
+def test_read_toml_errors_name_file_and_problem(tmp_path, content, message):
+    from imsdata.errors import InputError
+    from imsdata.fileio import read_toml
+
+    path = tmp_path / "rules.toml"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(InputError, match=message) as info:
+        read_toml(path, "rule file")
+    assert str(path) in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_read_json_accepts_bom_and_names_bad_json(tmp_path):
+    from imsdata.errors import InputError
+    from imsdata.fileio import read_json
+
+    good = tmp_path / "ok.json"
+    good.write_bytes(b'\xef\xbb\xbf{"a": 1}')
+    assert read_json(good, "report") == {"a": 1}
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"a": ')
+    with pytest.raises(InputError, match="report is not valid JSON"):
+        read_json(bad, "report")

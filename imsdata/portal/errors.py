@@ -7,13 +7,13 @@ kept, never dropped), and turns every other uploaded document into a `portal` de
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from imsdata.errors import InputError
+from imsdata.fileio import read_json
 from imsdata.portal.sections import ACTION_CODES, SECTIONS
 from imsdata.schemas import DECISION_COLUMNS, conform, empty
 
@@ -176,14 +176,7 @@ def parse_error_report(obj: Any, source_file: str = "<report>") -> pl.DataFrame:
 
 def read_error_report(path: str | Path) -> pl.DataFrame:
     """Read a portal error report file into one row per error (ERROR_COLUMNS)."""
-    p = Path(path)
-    try:
-        obj = json.loads(p.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise InputError(f"{p}: file not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{p}: not valid JSON ({exc})") from None
-    return parse_error_report(obj, str(p))
+    return parse_error_report(read_json(path, "error report"), str(path))
 
 
 def advice_expr() -> pl.Expr:

@@ -17,7 +17,6 @@ tolerance when |IMS - books| <= max(absolute, percent/100 * |IMS value|). Per-he
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from imsdata.errors import InputError
+from imsdata.fileio import read_toml
 
 #: The amount fields compared head by head (IMS and register column names).
 HEADS: tuple[str, ...] = ("taxable_value", "igst", "cgst", "sgst", "cess")
@@ -88,14 +88,7 @@ class Tolerances:
     @classmethod
     def from_toml(cls, path: str | Path) -> Tolerances:
         """Read a TOML file (keys at top level or under `[tolerances]`)."""
-        p = Path(path)
-        try:
-            data = tomllib.loads(p.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputError(f"{p}: tolerance file not found") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"{p}: not valid TOML ({exc})") from None
-        return cls.from_mapping(data, source=str(p))
+        return cls.from_mapping(read_toml(path, "tolerance file"), source=str(path))
 
 
 def _decimal(value: Any, name: str) -> Decimal:

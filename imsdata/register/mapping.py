@@ -14,10 +14,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from imsdata.errors import InputError, UsageError
+from imsdata.fileio import read_toml
 from imsdata.register._parse import key, spellings
 
 #: Source fields a register file can provide, in the order the summary shows them.
@@ -156,14 +156,8 @@ def load_mapping(path: str | os.PathLike[str]) -> Mapping:
 
     A mapping file may name a base `preset = "tally"`; its own columns win over the preset's.
     """
-    target = Path(path)
-    try:
-        data = tomllib.loads(target.read_text("utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{target}: mapping file not found") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{target}: not a valid TOML mapping file ({exc})") from None
-    mapping = _from_toml(data, str(target), strict=True)
+    data = read_toml(path, "mapping file")
+    mapping = _from_toml(data, str(path), strict=True)
     if "preset" in data:
         mapping = mapping.over(load_preset(str(data["preset"])))
     return mapping

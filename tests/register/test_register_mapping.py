@@ -110,7 +110,7 @@ def test_mapping_naming_an_absent_header_is_an_input_error(write_csv, tmp_path):
         ("[columns]\nbill = 'X'\n", "unknown field 'bill'"),
         ("[options]\nsign_convention = 'weird'\n", "sign_convention must be one of"),
         ("[options]\ndate_format = 'dd/mm/yyyy'\n", "strftime"),
-        ("[columns\n", "not a valid TOML"),
+        ("[columns\n", "mapping file is not valid TOML"),
     ],
 )
 def test_bad_mapping_files_are_input_errors(tmp_path, text, match):
