@@ -81,6 +81,8 @@ class Rule:
 def shape(frame: Frame, columns: dict[str, pl.DataType]) -> Frame:
     """Like `conform`, but casts only the columns whose dtype differs (no pass over good data)."""
     schema = frame.collect_schema()
+    if list(schema.items()) == list(columns.items()):
+        return frame  # already the contract: a select would still touch every column
     return frame.select(
         pl.col(name)
         if schema.get(name) == dtype
@@ -336,8 +338,8 @@ def sort_issues(issues: pl.DataFrame) -> pl.DataFrame:
     return issues.sort(["file", "section", "index", "key", "reason"], nulls_last=False)
 
 
-def validate_ims(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Validate an IMS frame: (good rows as the canonical frame, rejects, warnings).
+def validate_rows(frame: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame, pl.DataFrame]:
+    """Validate an IMS frame row by row: (keep, rejects, warnings), `keep` True for good rows.
 
     A row with any error is rejected whole (one reject row per problem); warnings never drop a
     row. `<column>__raw` wire-text columns, when present, let errors quote what was on the wire.
@@ -349,18 +351,26 @@ def validate_ims(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Da
     failed = _failures(build_schema(errors, contract=True), staged)
     rejects = _issues(staged, errors, failed)
     bad = failed["index"].unique()
+    keep = pl.repeat(True, staged.height, dtype=pl.Boolean, eager=True)
     good_staged = staged
     if bad.len():
-        good_staged = (
-            staged.with_row_index("_row")
-            .join(
-                bad.cast(pl.UInt32).to_frame("_row"), on="_row", how="anti", maintain_order="left"
-            )
-            .drop("_row")
-        )
+        keep = pl.select(
+            ~pl.int_range(staged.height, dtype=pl.Int64).is_in(pl.lit(bad).implode())
+        ).to_series()
+        good_staged = staged.filter(keep)
     warns = _failing(
         warning_rules(cols, bad_check_gstins(good_staged["supplier_gstin"])), good_staged
     )
     warned = _failures(build_schema(warns, contract=False), good_staged)
     warnings = _issues(good_staged, warns, warned)
-    return shape(good_staged, IMS_COLUMNS), sort_issues(rejects), sort_issues(warnings)
+    return keep.alias("keep"), sort_issues(rejects), sort_issues(warnings)
+
+
+def validate_ims(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Validate an IMS frame: (good rows as the canonical frame, rejects, warnings).
+
+    See `validate_rows`; the good rows keep their order.
+    """
+    keep, rejects, warnings = validate_rows(frame)
+    good = frame if keep.all() else frame.filter(keep)
+    return shape(good, IMS_COLUMNS), rejects, warnings

@@ -238,3 +238,46 @@ def test_non_ascii_names_take_the_fast_path_and_read_exactly(tmp_path, monkeypat
     monkeypatch.setattr(reader, "FAST_PATH_MIN_BYTES", 10**15)
     assert_frame_equal(fast, read([path]).documents)
     assert fast["supplier_name"].to_list() == ["श्री गणेश ट्रेडर्स"] * 3
+
+
+def _many_records() -> dict[str, list[dict]]:
+    b2b = [wire("b2b", number=f"INV-{i}", tradenm=f"Trader {i % 7}") for i in range(120)]
+    b2b[40] = wire("b2b", number="INV-40", txval="@10000.005@")  # rejected by the exact path
+    b2b[80] = dict(b2b[79])  # an exact copy inside one file
+    notes = [wire("b2bcn", number=f"CN-{i}", itcRedReq="Y", declCgst=1.5) for i in range(30)]
+    return {"b2b": b2b, "b2bcn": notes, "B2B": [wire("b2b", number="LATE")]}
+
+
+def test_fast_path_cut_into_many_pieces_reads_what_one_piece_reads(tmp_path, monkeypatch):
+    text = json.dumps(_many_records(), separators=(",", ":"))
+    clean = text.replace('"@10000.005@"', "10000.00")
+    path = tmp_path / "many.json"
+    path.write_text(clean, encoding="utf-8")
+    monkeypatch.setattr(reader, "FAST_PATH_MIN_BYTES", 0)
+    whole = read([path])
+    monkeypatch.setattr(reader, "_PIECE", 300)  # a piece is one or two records
+    assert len(reader._pieces(clean.encode(), 0, len(clean))) > 60
+    cut = read([path])
+    assert reader._fast(str(path), path.read_bytes()) is not None
+    for name in ("documents", "rejects", "warnings", "duplicates"):
+        assert_frame_equal(getattr(cut, name), getattr(whole, name))
+    assert cut.documents.height == 150
+    assert cut.duplicates["index"].to_list() == [80]
+    late = cut.documents.filter(pl.col("doc_number") == "LATE")
+    assert late["source_index"].to_list() == [120]  # B2B continues b2b's numbering
+
+
+def test_fast_path_with_many_pieces_declines_a_third_decimal_or_a_cut_inside_text(
+    tmp_path, monkeypatch
+):
+    text = json.dumps(_many_records(), separators=(",", ":")).replace('"@', "").replace('@"', "")
+    monkeypatch.setattr(reader, "_PIECE", 300)
+    assert reader._fast("x.json", text.encode()) is None  # INV-40's third decimal
+    text = text.replace("10000.005", "10000.00").replace("Trader 3", "Trader },{ 3")
+    assert reader._fast("x.json", text.encode()) is None  # a separator inside a string
+    path = tmp_path / "x.json"
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.setattr(reader, "FAST_PATH_MIN_BYTES", 0)
+    result = read([path])  # the exact path decides: nothing lost, text kept verbatim
+    assert result.documents.height == 150
+    assert "Trader },{ 3" in result.documents["supplier_name"].to_list()

@@ -58,3 +58,12 @@ def test_folder_reads_its_json_and_zip_files_sorted(tmp_path, parser):
 
 def test_single_path_string_is_accepted(parser):
     assert read(str(SAMPLE)).documents.height == 6
+
+
+def test_parts_given_out_of_name_order_read_as_if_in_order(tmp_path, parser):
+    one, two = _parts(tmp_path)
+    forward, backward = read([one, two]), read([two, one])
+    # the copy kept is still the one of the first file by name, and the order is the same
+    for name in ("documents", "rejects", "warnings", "duplicates"):
+        assert getattr(backward, name).equals(getattr(forward, name)), name
+    assert backward.duplicates["file"].to_list() == [str(two)]

@@ -9,7 +9,7 @@ from portal_helpers import wire, without, write_json
 
 from imsdata.portal.read import read, read_payload
 from imsdata.schemas import IMS_COLUMNS
-from imsdata.schemas.ims import ISSUE_COLUMNS, validate_ims
+from imsdata.schemas.ims import ISSUE_COLUMNS, validate_ims, validate_rows
 from imsdata.testing import ims_frame, make_gstin
 
 
@@ -159,6 +159,9 @@ def test_validate_ims_on_a_canonical_frame():
     assert rejects.schema == pl.Schema(ISSUE_COLUMNS)
     assert rejects.select("key", "value").rows() == [("taxable_value", "-1.00"), ("pos", "7")]
     assert warnings.select("index", "key").rows() == [(3, "supplier_gstin")]
+    keep, rejects_again, _ = validate_rows(frame)
+    assert keep.to_list() == [True, False, False, True]  # the mask behind `good`
+    assert rejects_again.equals(rejects)
 
 
 def test_read_payload_takes_an_already_parsed_object():
