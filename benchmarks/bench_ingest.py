@@ -5,8 +5,12 @@
 Writes (once per N) a bare-section-map download with `imsdata.synth` (compact JSON, ~330 bytes a
 record) and the same records as NDJSON, then measures each stage in a fresh subprocess so peak
 RSS is per stage, printing one JSON line per measurement:
-{"stage": "ingest" | "ingest_floor", "n": N, "seconds": s, "peak_rss_mb": m}.
-Target (issue 2): ingest within 2.5x of the floor, peak RSS under 3 GB.
+{"stage": ..., "n": N, "seconds": wall, "cpu_seconds": user+sys, "peak_rss_mb": m, "rows": r}
+and a last line with the ratios of ingest to each floor. Stages: `ingest_floor` is
+`pl.read_ndjson` with an explicit schema of every key (money as Float64), `ingest_floor_plain`
+the plain call (schema inferred, stack-notes.md §5), `ingest` is `imsdata.portal.read.read`.
+Target (issue 2): ingest within 2.5x of the floor, peak RSS under 3 GB. The machine may be
+shared: `cpu_seconds` close to `seconds` on a parallel stage means the other core was busy.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pathlib import Path
 DOWNLOAD = "ims_download.json"
 NDJSON = "ims_records.ndjson"
 KEYS = "ims_keys.json"  # every record key in the download, for the floor's explicit schema
+STAGES = ("ingest_floor", "ingest_floor_plain", "ingest")
 MONEY_KEYS = {"val", "txval", "iamt", "camt", "samt", "cess", "declIgst", "declCgst", "declSgst",
               "declCess"}  # fmt: skip
 
@@ -55,8 +60,11 @@ def _stage(stage: str, n: int, workdir: Path) -> dict[str, object]:
 
     from imsdata.portal.read import read  # imported before the clock starts, like polars
 
-    start = time.perf_counter()
-    if stage == "ingest_floor":
+    start, cpu = time.perf_counter(), _cpu()
+    if stage == "ingest_floor_plain":
+        frame = pl.read_ndjson(workdir / NDJSON)
+        rows = frame.height
+    elif stage == "ingest_floor":
         # every key of every record, money as Float64 (as cheap as JSON numbers get), no inference
         keys = json.loads((workdir / KEYS).read_text())
         schema = {k: pl.Float64 if k in MONEY_KEYS else pl.String for k in keys}
@@ -69,10 +77,16 @@ def _stage(stage: str, n: int, workdir: Path) -> dict[str, object]:
             + result.rejects.select("file", "section", "index").n_unique()
             + result.duplicates.height
         )
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, _cpu() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"stage": stage, "n": n, "seconds": round(seconds, 3), "peak_rss_mb": round(peak),
-            "rows": rows}  # fmt: skip
+    return {"stage": stage, "n": n, "seconds": round(seconds, 3), "cpu_seconds": round(cpu, 3),
+            "peak_rss_mb": round(peak), "rows": rows}  # fmt: skip
+
+
+def _cpu() -> float:
+    """User + system CPU seconds of this process so far (all threads)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -80,7 +94,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/imsdata-bench-ingest"))
-    parser.add_argument("--stage", choices=["generate", "ingest", "ingest_floor"])
+    parser.add_argument("--stage", choices=["generate", *STAGES])
     args = parser.parse_args()
     if args.stage == "generate":
         _generate(args.n, args.workdir)
@@ -90,8 +104,16 @@ def main() -> None:
         return
     me = [sys.executable, __file__, "--n", str(args.n), "--workdir", str(args.workdir)]
     subprocess.run([*me, "--stage", "generate"], check=True)
-    for stage in ("ingest_floor", "ingest"):
-        subprocess.run([*me, "--stage", stage], check=True)
+    seconds = {}
+    for stage in STAGES:
+        out = subprocess.run([*me, "--stage", stage], check=True, stdout=subprocess.PIPE, text=True)
+        print(out.stdout, end="", flush=True)
+        seconds[stage] = json.loads(out.stdout)["seconds"]
+    ratios = {
+        f"ingest/{floor}": round(seconds["ingest"] / seconds[floor], 2)
+        for floor in ("ingest_floor", "ingest_floor_plain")
+    }
+    print(json.dumps({"n": args.n, **ratios, "target": 2.5}), flush=True)
 
 
 if __name__ == "__main__":
