@@ -20,7 +20,7 @@ from imsdata.errors import SQLError, UsageError
 #: DuckDB's buffer pool per engine. Its default (80% of RAM) lets one run hold most of the
 #: machine; bounded, a bigger join spills to the temp directory instead. IMSDATA_DUCKDB_MEMORY
 #: overrides it (e.g. "8GB").
-DEFAULT_MEMORY_LIMIT = "2GB"
+DEFAULT_MEMORY_LIMIT = "1GB"
 #: Where DuckDB spills (its default, ".tmp" in the current folder, would litter the user's folder).
 TEMP_DIRECTORY = Path(tempfile.gettempdir()) / "imsdata-duckdb"
 

@@ -295,16 +295,34 @@ def build_payloads(
         .select("doc_key", "action")
         .with_columns(reason=pl.lit("document not in the IMS snapshot"))
     )
-    changed = changed_documents(ims, current).filter(pl.col("kind").is_not_null())
+    # the upload reads only these IMS columns: the joins carry no others (memory at 1M)
+    wanted = {
+        "doc_key", "section", "supplier_gstin", "doc_date", "doc_number", "orig_doc_number",
+        "orig_doc_date", "portal_action", "remarks", "itc_reduction", *DECLARED_COLUMNS.values(),
+        *(c for sec in SECTIONS.values() for c in wire_columns(sec).values()),
+    }  # fmt: skip
+    slim = ims.select(c for c in ims.columns if c in wanted)
+    changed = changed_documents(slim, current).filter(pl.col("kind").is_not_null())
     if not changed.is_empty():
-        outgoing = current.join(changed.select("doc_key"), on="doc_key", how="semi")
+        keys = changed.select("doc_key")
+        outgoing = current.join(keys, on="doc_key", how="semi")
+        # Guards are row-level expressions over the decision view (docs/rules.md), so only the
+        # outgoing documents and their matches are needed; the period comes from the whole
+        # download, as in suggest.
+        from imsdata.rules import resolve_period
+
+        used = resolve_period(ims, period)
+        if matches is not None:
+            matches = matches.join(keys, on="doc_key", how="semi")
+        found = guard_violations(
+            ims.join(keys, on="doc_key", how="semi"),
+            outgoing,
+            matches=matches,
+            rules=rules,
+            period=used,
+        )
         violations = pl.concat(
-            [
-                missing_keys(changed),
-                guard_violations(ims, outgoing, matches=matches, rules=rules, period=period).select(
-                    "doc_key", "guard_id", "message"
-                ),
-            ]
+            [missing_keys(changed), found.select("doc_key", "guard_id", "message")]
         )
         if not gst.is_valid_format(rtin):
             violations = pl.concat(

@@ -584,6 +584,14 @@ def _changes(docs: pl.DataFrame, previous: pl.DataFrame) -> tuple[pl.DataFrame, 
 # the public function
 
 
+#: IMS columns the report never reads.
+_UNUSED_IMS_COLUMNS = (
+    "supplier_pan", "supply_type", "source_form", "supplier_filing_status", "supplier_filed",
+    "pos", "pending_blocked", "itc_reduction_blocked", "remarks_blocked", "remarks",
+    "recipient_gstin", "extra_json", "source_file", "source_index",
+)  # fmt: skip
+
+
 def build_report(
     ims: pl.DataFrame,
     matches: pl.DataFrame,
@@ -609,7 +617,8 @@ def build_report(
         raise UsageError(f"recipient GSTIN '{gstin}' is not a valid GSTIN")
     _require(ims, ("doc_key", "section", "doc_type", "doc_date", *HEADS), "IMS")
     _require(matches, ("doc_key", "match_status"), "matches")
-    ims = conform(ims, IMS_COLUMNS)
+    # the columns no table uses stay out of the joins (memory at 1M documents)
+    ims = conform(ims, IMS_COLUMNS).drop(_UNUSED_IMS_COLUMNS)
     matches = conform(matches, MATCH_COLUMNS)
     dup = ims.filter(pl.col("doc_key").is_duplicated())
     if dup.height:

@@ -123,10 +123,9 @@ def resolve_period(ims: pl.DataFrame, period: str | None) -> str | None:
         if not _PERIOD_RE.match(period):
             raise UsageError(f"period '{period}' must be MMYYYY, e.g. 112025")
         return period
-    counts: dict[str, int] = {}
-    for p in ims["supplier_period"].drop_nulls().to_list():
-        if _PERIOD_RE.match(p):
-            counts[p] = counts.get(p, 0) + 1
+    # count in polars (one row per distinct period), pick in Python among the few distinct ones
+    per = ims["supplier_period"].drop_nulls().value_counts(name="n")
+    counts = {p: n for p, n in per.iter_rows() if _PERIOD_RE.match(p)}
     return max(counts, key=lambda p: (counts[p], p[2:] + p[:2])) if counts else None
 
 
