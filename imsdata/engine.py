@@ -41,7 +41,7 @@ class DuckDBEngine:
         config = {"memory_limit": limit, "temp_directory": str(TEMP_DIRECTORY)}
         try:
             self.con = duckdb.connect(str(path) if path else ":memory:", config=config)
-        except duckdb.InvalidInputException as exc:
+        except (duckdb.InvalidInputException, duckdb.ParserException) as exc:
             first = str(exc).strip().splitlines()[0]
             raise UsageError(
                 f"DuckDB memory limit {limit!r} (IMSDATA_DUCKDB_MEMORY) not accepted: {first}"
