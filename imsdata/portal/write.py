@@ -314,8 +314,9 @@ def build_payloads(
         used = resolve_period(ims, period)
         if matches is not None:
             matches = matches.join(keys, on="doc_key", how="semi")
+        unread = ("hash", "extra_json", "source_file", "source_index")  # not in the view
         found = guard_violations(
-            ims.join(keys, on="doc_key", how="semi"),
+            ims.drop(unread, strict=False).join(keys, on="doc_key", how="semi"),
             outgoing,
             matches=matches,
             rules=rules,
