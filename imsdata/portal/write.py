@@ -8,7 +8,6 @@ atomically, split into several files when a record or byte limit is exceeded.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -62,8 +61,6 @@ OPTIONAL_KEYS: tuple[str, ...] = ("remarks", "itcRedReq", *DECLARED_KEYS)
 # upload record carries, so none of them belongs in the API channel's SAVE/RESET records.
 
 _WIRE_MONEY = frozenset((*MONEY_KEYS, *DECLARED_KEYS))
-_NULL_OPTIONAL = re.compile(',"(?:' + "|".join(OPTIONAL_KEYS) + ')":null')
-_QUOTED_MONEY = re.compile('([{,]"(?:' + "|".join(sorted(_WIRE_MONEY)) + ')"):"([0-9.]+)"')
 
 
 @dataclass(frozen=True)
@@ -178,9 +175,21 @@ def _money_text(expr: pl.Expr) -> pl.Expr:
     return expr.cast(MONEY).abs().cast(pl.String).str.replace(r"\.?0{1,2}$", "")
 
 
+def _json_text(expr: pl.Expr) -> pl.Expr:
+    """Text as a JSON value: a quoted, escaped string, or null (the encoder of polars does the
+    escaping; only its one-key wrapper is cut off)."""
+    return (
+        pl.struct(expr.alias("v"))
+        .struct.json_encode()
+        .str.strip_prefix('{"v":')
+        .str.strip_suffix("}")
+    )
+
+
 def _section_records(rows: pl.DataFrame, sec: Section, kind: str) -> pl.DataFrame:
-    """Render one section's rows to compact JSON text, keys in spec order (§2.2)."""
-    fields: list[pl.Expr] = []
+    """Render one section's rows to compact JSON text, keys in spec order (§2.2): money as bare
+    numbers with at most 2 decimals, optional keys left out when null."""
+    fields: list[tuple[str, pl.Expr]] = []
     columns = wire_columns(sec)
     for key in (*sec.identity_keys, *VALUE_KEYS):
         col = pl.col(columns[key])
@@ -188,26 +197,28 @@ def _section_records(rows: pl.DataFrame, sec: Section, kind: str) -> pl.DataFram
             col = _money_text(col)
         elif rows.schema[columns[key]] == pl.Date():
             col = col.dt.strftime("%d-%m-%Y")
-        fields.append(col.alias(key))
-    fields.append(pl.col("portal_action").alias("prev_status"))
+        fields.append((key, col))
+    fields.append(("prev_status", pl.col("portal_action")))
     if kind == "save":
-        fields.append(pl.col("target").alias("action"))
-        fields.append(pl.col("d_remarks").alias("remarks"))
-        fields.append(pl.col("d_itc_reduction").alias("itcRedReq"))
-        fields.extend(_money_text(pl.col(f"d_{c}")).alias(k) for k, c in DECLARED_COLUMNS.items())
-    text = (
-        pl.struct(fields)
-        .struct.json_encode()
-        .str.replace_all(_NULL_OPTIONAL.pattern, "")
-        .str.replace_all(_QUOTED_MONEY.pattern, "${1}:${2}")
-    )
+        fields.append(("action", pl.col("target")))
+        fields.append(("remarks", pl.col("d_remarks")))
+        fields.append(("itcRedReq", pl.col("d_itc_reduction")))
+        fields.extend((k, _money_text(pl.col(f"d_{c}"))) for k, c in DECLARED_COLUMNS.items())
+    pieces: list[pl.Expr] = [pl.lit("{")]
+    for i, (key, value) in enumerate(fields):
+        text = value.fill_null("null") if key in _WIRE_MONEY else _json_text(value)
+        piece = pl.concat_str(pl.lit(("," if i else "") + json.dumps(key) + ":"), text)
+        if key in OPTIONAL_KEYS:
+            piece = pl.when(value.is_null()).then(pl.lit("")).otherwise(piece)
+        pieces.append(piece)
+    pieces.append(pl.lit("}"))
     return rows.select(
         "doc_key",
         pl.lit(kind).alias("kind"),
         pl.lit(sec.key).alias("section"),
         pl.col("portal_action").alias("prev_status"),
         (pl.col("target") if kind == "save" else pl.lit(None, pl.String)).alias("action"),
-        text.alias("json"),
+        pl.concat_str(pieces).alias("json"),
     )
 
 

@@ -419,7 +419,8 @@ def check(
     own = engine is None
     eng = engine or DuckDBEngine()
     try:
-        v.register_views(eng, ims, matches, period=period)
+        # the base view is read once, by rules_judged: a plain view, not a second copy
+        v.register_views(eng, ims, matches, period=period, materialise=False)
         v.register_decisions(eng, decisions)
         human = ", ".join(_lit(s) for s in HUMAN_SOURCES)
         eng.materialise(

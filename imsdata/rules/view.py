@@ -210,13 +210,20 @@ def register_views(
     matches: pl.DataFrame,
     *,
     period: str | None = None,
+    materialise: bool = True,
 ) -> str | None:
-    """Register the inputs and materialise the base view in `engine`; returns the period used."""
+    """Register the inputs and the base view in `engine` (materialised for callers that read it
+    several times; a plain view when read once); returns the period used."""
     ims = conform(ims, IMS_COLUMNS)
     used = resolve_period(ims, period)
     engine.register(IMS_TABLE, ims)
     engine.register(MATCHES_TABLE, conform(matches, MATCH_COLUMNS))
-    engine.materialise(BASE_VIEW, base_view_sql(used))
+    if materialise:
+        engine.materialise(BASE_VIEW, base_view_sql(used))
+    else:
+        engine.execute(
+            f"CREATE OR REPLACE TEMP VIEW {BASE_VIEW} AS {base_view_sql(used)}", step=BASE_VIEW
+        )
     engine.execute(
         f"CREATE OR REPLACE TEMP VIEW {FULL_VIEW} AS "
         f"SELECT b.*, {_null_proposal_sql()} FROM {BASE_VIEW} b",
