@@ -526,7 +526,9 @@ def _fast(name: str, data: bytes) -> tuple[_Envelope, list[tuple[Section, pl.Dat
         start = offsets.get(key, 0)
         if marker:
             frame = parsed[int(marker.rsplit("-", 1)[1])]
-            frames.append((sec, frame.with_columns(pl.col("source_index") + start)))
+            if start:  # the section's key came twice (b2b and B2B): numbering continues
+                frame = frame.with_columns(pl.col("source_index") + start)
+            frames.append((sec, frame))
             offsets[key] = start + frame.height
         else:
             frame, issues = _raw_from_records(records, sec, name, start)
@@ -699,7 +701,7 @@ def _finish(staged: list[pl.LazyFrame], issues: list[dict[str, Any]]) -> IngestR
     parts = [shape(f.with_columns(record_hash=pl.col("hash")), union) for f in staged]
     staged.clear()  # the caller's list: let the per-section frames go
     # one query stages every section (in parallel) into one frame
-    combined = pl.concat(parts, how="vertical").collect().rechunk() if parts else pl.DataFrame()
+    combined = pl.concat(parts, how="vertical").collect() if parts else pl.DataFrame()
     del parts
     if combined.height:
         combined = _record_hash(combined)
