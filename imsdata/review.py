@@ -300,6 +300,7 @@ _CONTROL = [chr(i) for i in (*range(0, 9), 11, 12, *range(14, 32))]
 _CONTROL_ESCAPES = [f"_x{ord(ch):04X}_" for ch in _CONTROL]
 #: Rows per chunk when streaming sheet XML (bounded memory for big workbooks).
 _CHUNK_ROWS = 20_000
+_EXCEL_MAX_TEXT = 32_767
 
 
 def _excel_date(col: str) -> pl.Expr:
@@ -335,7 +336,8 @@ def _cell_xml(col: _Column, letter: str, row: pl.Expr, style: int | None) -> pl.
     elif col.kind == "int":
         value = pl.col(col.source).cast(pl.Int64).cast(pl.String)
     else:
-        text = pl.col(col.source).cast(pl.String)
+        # Excel holds at most 32,767 characters in a cell (xlsxwriter truncates the same way)
+        text = pl.col(col.source).cast(pl.String).str.slice(0, _EXCEL_MAX_TEXT)
         cell = pl.concat_str(ref, pl.lit(f' t="inlineStr"{s}>'), _xml_text(text), pl.lit("</c>"))
         blank = pl.concat_str(ref, pl.lit(f"{s}/>")) if style is not None else pl.lit("")
         return pl.when(text.is_null() | (text == "")).then(blank).otherwise(cell)

@@ -204,3 +204,25 @@ def test_review_cli_says_what_was_left_out(tmp_path, ims, matches, suggestions):
     assert "6 of 6 documents (all)" in " ".join(everything.output.split())
     bad = runner.invoke(app, [*args, "--period", PERIOD, "--limit", "-5"])
     assert bad.exit_code == 2 or isinstance(bad.exception, UsageError)
+
+
+def test_cells_keep_markup_spaces_and_unicode_and_long_text_is_cut_like_excel(tmp_path):
+    names = ["a & b <c> 'q'", " leading space", "trailing ", "हिंदी ₹ नाम", "x" * 40_000]
+    ims = ims_frame([{"doc_number": f"N{i}", "supplier_name": n} for i, n in enumerate(names)])
+    sugg = pl.DataFrame({"doc_key": ims["doc_key"], "action": "pending"})
+    path = tmp_path / "r.xlsx"
+    write_review(path, ims, conform(pl.DataFrame(), MATCH_COLUMNS), sugg, rtin=RECIPIENT,
+                 period=PERIOD)  # fmt: skip
+    ws = openpyxl.load_workbook(path)["B2B"]
+    heads = [c.value for c in ws[1]]
+    got = {
+        ws.cell(r, heads.index("Number") + 1).value: ws.cell(r, heads.index("Supplier name") + 1)
+        for r in range(2, ws.max_row + 1)
+    }
+    for i, name in enumerate(names[:4]):
+        assert got[f"N{i}"].value == name
+        assert got[f"N{i}"].data_type == "s"
+    assert got["N4"].value == "x" * 32_767
+    date = ws.cell(2, heads.index("Date") + 1)
+    assert date.is_date
+    assert date.number_format == "dd-mm-yyyy"
