@@ -265,26 +265,29 @@ def run(
             suggestions = rl.suggest(ims, matches, rules=rule_set, period=resolved)
             ws.store_suggestions(suggestions)
             decisions = ws.current_decisions()
-        with step("write"):
-            result = RunResult(
-                out_dir=out,
-                ims=ims,
-                register=register,
-                matches=matches,
-                suggestions=suggestions,
-                decisions=decisions,
-                reconciliation=reconciliation_frame(ims, register, matches, suggestions, decisions),
-                rejects=_rejects(ims_result, reg_result),
-                recipient_gstin=recipient,
-                period=resolved,
-            )
-            _write_outputs(
-                result,
-                rule_set,
-                previous=_previous_ims(ws),
-                review_limit=review_limit,
-                review_all=review_all,
-            )
+            previous = _previous_ims(ws)
+    # The workspace is closed before writing: its buffer pool (up to the engine's memory limit)
+    # is freed for the export, report and review.
+    with step("write"):
+        result = RunResult(
+            out_dir=out,
+            ims=ims,
+            register=register,
+            matches=matches,
+            suggestions=suggestions,
+            decisions=decisions,
+            reconciliation=reconciliation_frame(ims, register, matches, suggestions, decisions),
+            rejects=_rejects(ims_result, reg_result),
+            recipient_gstin=recipient,
+            period=resolved,
+        )
+        _write_outputs(
+            result,
+            rule_set,
+            previous=previous,
+            review_limit=review_limit,
+            review_all=review_all,
+        )
     return result
 
 
