@@ -160,12 +160,18 @@ def _documents(
     ims: pl.DataFrame, matches: pl.DataFrame, current: pl.DataFrame, notes: list[str]
 ) -> pl.DataFrame:
     """One row per IMS document with its match status, current action and signed ITC."""
-    paired = (
-        matches.filter(pl.col("doc_key").is_not_null())
-        .sort(["doc_key", "match_score"], descending=[False, True], nulls_last=True)
-        .unique("doc_key", keep="first", maintain_order=True)
+    ims_side = matches.filter(pl.col("doc_key").is_not_null())
+    # the best-scored row per document; only documents with several rows need sorting
+    several = ims_side["doc_key"].is_duplicated()
+    paired = pl.concat(
+        [
+            ims_side.filter(~several),
+            ims_side.filter(several)
+            .sort(["doc_key", "match_score"], descending=[False, True], nulls_last=True)
+            .unique("doc_key", keep="first", maintain_order=True),
+        ]
     )
-    n_ims_rows = matches.filter(pl.col("doc_key").is_not_null()).height
+    n_ims_rows = ims_side.height
     if paired.height < n_ims_rows:
         notes.append(
             f"{n_ims_rows - paired.height} extra match row(s) for already-matched documents"
