@@ -281,3 +281,18 @@ def test_fast_path_with_many_pieces_declines_a_third_decimal_or_a_cut_inside_tex
     result = read([path])  # the exact path decides: nothing lost, text kept verbatim
     assert result.documents.height == 150
     assert "Trader },{ 3" in result.documents["supplier_name"].to_list()
+
+
+@pytest.mark.parametrize("clean", [True, False], ids=["clean", "with_reject"])
+def test_sections_staged_in_slices_read_as_one_piece(tmp_path, monkeypatch, parser, clean):
+    text = json.dumps(_many_records(), separators=(",", ":"))
+    text = text.replace('"@10000.005@"', "10000.00" if clean else "10000.005")
+    path = tmp_path / "many.json"
+    path.write_text(text, encoding="utf-8")
+    whole = read([path])
+    monkeypatch.setattr(reader, "_STAGE_ROWS", 7)
+    sliced = read([path])
+    for name in ("documents", "rejects", "warnings", "duplicates"):
+        assert_frame_equal(getattr(sliced, name), getattr(whole, name))
+    assert sliced.rejects["index"].to_list() == ([] if clean else [40])
+    assert sliced.duplicates["index"].to_list() == [80]
