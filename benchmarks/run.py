@@ -89,6 +89,7 @@ def _greedy(n: int, workdir: Path) -> list[dict]:
 
 def table(rows: list[dict]) -> str:
     """The markdown results table, with ratios to the floors and target checks."""
+    rows = [r for r in rows if "stage" in r and "seconds" in r]
     floors = {(r["stage"], r["n"]): r["seconds"] for r in rows if r["stage"].endswith("_floor")}
     lines = [
         "| stage | documents | seconds | documents/s | peak RSS (MB) | vs floor | target |",

@@ -48,40 +48,15 @@ def _progress() -> Iterator:
 
 
 def _run(
-    ims_paths: list[Path],
-    register: Path,
-    *,
-    gstin: str | None,
-    rules: Path | None,
-    register_id: str | None,
-    out_dir: Path,
-    workspace: Path,
-    period: str | None = None,
-    tolerances: Path | None = None,
-    mapping: Path | None = None,
-    preset: str | None = None,
-    review_limit: int | None = None,
-    review_all: bool = False,
-) -> int:
+    ims_paths: list[Path], register: Path, *, review_limit: int | None = None, **options: object
+) -> None:
+    """Run the pipeline with progress bars, print the summary; exit 1 on rejects or refusals."""
     from imsdata.pipeline import run, summary_tables
     from imsdata.review import row_limit
 
     with _progress() as step:
         result = run(
-            ims_paths,
-            register,
-            gstin=gstin,
-            rules=rules,
-            register_id=register_id,
-            out_dir=out_dir,
-            workspace=workspace,
-            period=period,
-            tolerances=tolerances,
-            mapping=mapping,
-            preset=preset,
-            review_limit=row_limit(review_limit),
-            review_all=review_all,
-            step=step,
+            ims_paths, register, review_limit=row_limit(review_limit), step=step, **options
         )
     tables = summary_tables(result)
     out.print(
@@ -100,7 +75,6 @@ def _run(
     if result.problems:
         # Outputs are written for every good record; exit 1 tells automation to look.
         raise typer.Exit(1)
-    return 0
 
 
 def run_command(
@@ -117,7 +91,9 @@ def run_command(
     ] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("imsdata-out"),
     workspace: Annotated[Path, typer.Option(help="Workspace file.")] = Path("imsdata.duckdb"),
-    period: Annotated[str | None, typer.Option(help="IMS period MMYYYY (default: latest).")] = None,
+    period: Annotated[
+        str | None, typer.Option(help="IMS period MMYYYY (default: most common supplier period).")
+    ] = None,
     tolerances: Annotated[Path | None, typer.Option(help="Tolerances file (TOML).")] = None,
     mapping: Annotated[Path | None, typer.Option(help="Register column mapping (TOML).")] = None,
     preset: Annotated[str | None, typer.Option(help="Register preset, e.g. tally.")] = None,
@@ -180,16 +156,8 @@ def demo_command(
     paths = sample_paths()
     shutil.rmtree(out_dir, ignore_errors=True)
     out_dir.mkdir(parents=True)
-    _run(
-        [paths["ims"]],
-        paths["register"],
-        gstin=None,
-        rules=None,
-        register_id=None,
-        out_dir=out_dir,
-        workspace=out_dir / "imsdata.duckdb",
-    )
     ws = out_dir / "imsdata.duckdb"
+    _run([paths["ims"]], paths["register"], out_dir=out_dir, workspace=ws)
     out.print(
         "\n[bold]Next:[/bold]\n"
         f"  open {out_dir / 'report.html'} in a browser (the period-end report)\n"
