@@ -276,11 +276,12 @@ def run(
             matches=matches,
             suggestions=suggestions,
             decisions=decisions,
-            reconciliation=reconciliation_frame(ims, register, matches, suggestions, decisions),
+            reconciliation=pl.DataFrame(),  # built by _write_outputs, after the upload's peak
             rejects=_rejects(ims_result, reg_result),
             recipient_gstin=recipient,
             period=resolved,
         )
+        del ims_result, reg_result  # the readers' frames live on in `result` only
         _write_outputs(
             result,
             rule_set,
@@ -305,14 +306,16 @@ def _write_outputs(
     review_limit: int | None = DEFAULT_REVIEW_LIMIT,
     review_all: bool = False,
 ) -> None:
-    """Write the contract's files into the output folder (each atomically)."""
+    """Write the contract's files into the output folder (each atomically).
+
+    The upload (guards on every outgoing record: the memory peak) goes first, then the report,
+    the review workbook and last the reconciliation frame's files, one after the other (side by
+    side they gained ~1 s on 2 cores and raised the peak). Fills `result.reconciliation` and
+    `files` (listed in the contract's order).
+    """
     out = result.out_dir
     out.mkdir(parents=True, exist_ok=True)
-    files = result.files
-    files.append(write_frame(result.reconciliation, out / "reconciliation.csv"))
-    files.append(write_frame(result.reconciliation, out / "reconciliation.parquet"))
     if result.rejects.height:
-        files.append(write_frame(result.rejects, out / "rejects.csv"))
         first = result.rejects.row(0, named=True)
         result.problems.append(
             f"{result.rejects.height} input record(s) rejected, see {out / 'rejects.csv'}; first: "
@@ -321,6 +324,7 @@ def _write_outputs(
     upload_dir = out / "upload"
     shutil.rmtree(upload_dir, ignore_errors=True)  # stale files from an earlier run would mislead
     rtin = result.recipient_gstin or ""
+    upload_files: list[Path] = []
     try:
         export = portal_write.export_upload(
             result.ims,
@@ -331,39 +335,63 @@ def _write_outputs(
             rules=rule_set,
             period=result.period,
         )
-        files.extend(export.paths)
+        upload_files = export.paths
         result.upload_message = (
             f"{len(export.paths)} upload file(s) in {upload_dir}"
             if export.paths
             else "no upload needed: no decision differs from the portal"
         )
+        del export
     except GuardError as exc:
         result.upload_message = "upload not written"
         result.problems.append(f"upload not written: {exc}")
     upload_dir.mkdir(parents=True, exist_ok=True)
-    report = rpt.build_report(
-        result.ims,
-        result.matches,
-        result.decisions,
-        previous=previous,
-        gstin=rtin,
-        period=result.period or "",
-        register=result.register,
-    )
-    files.append(rpt.write_html(report, out / "report.html"))
-    files.append(rpt.write_excel(report, out / "report.xlsx"))
-    result.review = write_review(
-        out / "review.xlsx",
-        result.ims,
-        result.matches,
-        result.suggestions,
-        result.decisions,
-        rtin=rtin,
-        period=result.period or "",
-        limit=review_limit,
-        all_documents=review_all,
-    )
-    files.append(result.review.path)
+
+    def tables() -> list[Path]:
+        result.reconciliation = reconciliation_frame(
+            result.ims, result.register, result.matches, result.suggestions, result.decisions
+        )
+        paths = [
+            write_frame(result.reconciliation, out / "reconciliation.csv"),
+            write_frame(result.reconciliation, out / "reconciliation.parquet"),
+        ]
+        if result.rejects.height:
+            paths.append(write_frame(result.rejects, out / "rejects.csv"))
+        return paths
+
+    def report() -> list[Path]:
+        built = rpt.build_report(
+            result.ims,
+            result.matches,
+            result.decisions,
+            previous=previous,
+            gstin=rtin,
+            period=result.period or "",
+            register=result.register,
+        )
+        return [
+            rpt.write_html(built, out / "report.html"),
+            rpt.write_excel(built, out / "report.xlsx"),
+        ]
+
+    def review() -> ReviewScope:
+        return write_review(
+            out / "review.xlsx",
+            result.ims,
+            result.matches,
+            result.suggestions,
+            result.decisions,
+            rtin=rtin,
+            period=result.period or "",
+            limit=review_limit,
+            all_documents=review_all,
+        )
+
+    # the reconciliation frame is built last: the report's and review's peaks come without it
+    report_files = report()
+    result.review = review()
+    table_files = tables()
+    result.files.extend([*table_files, *upload_files, *report_files, result.review.path])
 
 
 def summary_tables(result: RunResult) -> dict[str, pl.DataFrame]:

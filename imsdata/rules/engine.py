@@ -423,33 +423,33 @@ def check(
         v.register_views(eng, ims, matches, period=period, materialise=False)
         v.register_decisions(eng, decisions)
         human = ", ".join(_lit(s) for s in HUMAN_SOURCES)
-        eng.materialise(
-            "rules_judged",
-            f"SELECT b.*, {v.proposal_from_decisions_sql()}, d._row AS _row, "
-            f"b.doc_key IS NOT NULL AS _known, d.doc_key AS _doc_key, "
-            f"d.source IN ({human}) AND trim(coalesce(d.reason, '')) <> '' AS _human_reason "
-            f"FROM {v.DECISIONS_TABLE} d LEFT JOIN {v.BASE_VIEW} b ON b.doc_key = d.doc_key",
-        )
         actions = ", ".join(_lit(a) for a in ACTIONS)
-        parts = [
-            _violation_sql(
-                "unknown_document",
-                "no such document in the IMS download",
-                False,
-                "NOT _known",
-                0,
-            ),
-            _violation_sql(
+        checks = [
+            ("unknown_document", "no such document in the IMS download", False, "NOT _known"),
+            (
                 "unknown_action",
                 f"action must be one of {', '.join(ACTIONS)}",
                 False,
                 f"action IS NULL OR action NOT IN ({actions})",
-                1,
             ),
+            *((g.id, g.message, g.overridable, f"_known AND ({g.forbid})") for g in ruleset.guards),
         ]
-        parts += [
-            _violation_sql(g.id, g.message, g.overridable, f"_known AND ({g.forbid})", i + 2)
-            for i, g in enumerate(ruleset.guards)
+        # One pass over the judged view keeps a flag per check, not the view's ~70 columns: the
+        # view is never stored (memory at 1M decisions), and every check still sees every row.
+        flags = ", ".join(
+            f"coalesce(({forbid}), false) AS _flag_{i}" for i, (*_, forbid) in enumerate(checks)
+        )
+        eng.materialise(
+            "rules_judged",
+            f"SELECT _doc_key, action, _row, _human_reason, {flags} FROM ("
+            f"SELECT b.*, {v.proposal_from_decisions_sql()}, d._row AS _row, "
+            f"b.doc_key IS NOT NULL AS _known, d.doc_key AS _doc_key, "
+            f"d.source IN ({human}) AND trim(coalesce(d.reason, '')) <> '' AS _human_reason "
+            f"FROM {v.DECISIONS_TABLE} d LEFT JOIN {v.BASE_VIEW} b ON b.doc_key = d.doc_key)",
+        )
+        parts = [
+            _violation_sql(gid, message, overridable, f"_flag_{i}", i)
+            for i, (gid, message, overridable, _) in enumerate(checks)
         ]
         out = eng.query(
             "SELECT * EXCLUDE (_order) FROM (\n"
