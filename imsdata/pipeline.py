@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -254,11 +255,12 @@ def run(
         ims = ims.with_columns(recipient_gstin=pl.coalesce("recipient_gstin", pl.lit(recipient)))
     with Workspace(workspace) as ws:
         with step("reconcile"):
-            ws.import_ims(ims, source_hash=files_hash(list(ims_paths)), label="ims")
-            ws.import_register(register, source_hash=file_hash(register_path), label="register")
-            # Its own in-memory engine, closed (memory freed) when done: the workspace's buffer
-            # pool already holds the imports, and the temp tables are throw-away.
-            matches = rec.reconcile(ims, register, tolerances=tol)
+            # The workspace imports (DuckDB, the workspace file) run beside the reconciliation
+            # (its own in-memory engine, closed when done: its temp tables are throw-away).
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                imported = pool.submit(_import_inputs, ws, ims, register, ims_paths, register_path)
+                matches = rec.reconcile(ims, register, tolerances=tol)
+                imported.result()
             ws.save_matches(matches)
         with step("suggest"):
             resolved = rl.resolve_period(ims, period)
@@ -290,6 +292,18 @@ def run(
             review_all=review_all,
         )
     return result
+
+
+def _import_inputs(
+    ws: Workspace,
+    ims: pl.DataFrame,
+    register: pl.DataFrame,
+    ims_paths: Sequence[str | Path],
+    register_path: str | Path,
+) -> None:
+    """Store both snapshots in the workspace (by content hash: the same files again are no-ops)."""
+    ws.import_ims(ims, source_hash=files_hash(list(ims_paths)), label="ims")
+    ws.import_register(register, source_hash=file_hash(register_path), label="register")
 
 
 def _previous_ims(ws: Workspace) -> pl.DataFrame | None:
