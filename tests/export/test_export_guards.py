@@ -124,3 +124,17 @@ def test_an_invalid_recipient_gstin_stops_the_export(tmp_path, make_decisions):
         export_upload(ims, log, tmp_path / "up", rtin="")
     assert info.value.violations.height == 1
     assert not (tmp_path / "up").exists()
+
+
+def test_a_breach_on_a_document_that_is_not_sent_does_not_stop_the_export(tmp_path, make_decisions):
+    # pending on a record the portal already holds as pending: no change, nothing goes out
+    ims = ims_frame([{"pending_blocked": True, "portal_action": "P"}, {"doc_number": "OK-1"}])
+    held, sent = ims["doc_key"].to_list()
+    log = make_decisions(
+        [{"doc_key": held, "action": "pending"}, {"doc_key": sent, "action": "reject"}]
+    )
+    result = export_upload(ims, log, tmp_path, rtin=RECIPIENT)
+    text = result.paths[0].read_text()
+    assert [p.name for p in result.paths] == ["save_001.json"]
+    assert '"OK-1"' in text
+    assert f'"{held.split("|")[2]}"' not in text  # its doc_number
