@@ -6,6 +6,7 @@ exists in the code base.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -68,3 +69,55 @@ ACTION_WORDS: dict[str, str] = {v: k for k, v in ACTION_CODES.items()}
 def section(key: str) -> Section:
     """The registry entry for a section key (case-insensitive); KeyError if unknown."""
     return SECTIONS[key.lower()]
+
+
+# Wire keys <-> canonical columns (one map for the reader and the writer).
+
+
+def _snake(key: str) -> str:
+    """camelCase wire key -> its snake_case spelling (ims-spec.md §6.2: declIgst -> decl_igst)."""
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", key).lower()
+
+
+#: Canonical column -> wire keys in priority order (ims-spec.md §1.2, §2.2, §6.2, §6.3). Identity
+#: keys (number, date, original document) come from the section registry.
+_VALUE_COLUMNS = dict(
+    zip(VALUE_KEYS, ("supply_type", "source_form", "supplier_period", "doc_value", "pos",
+                     "taxable_value", "igst", "cgst", "sgst", "cess"), strict=True)
+)  # fmt: skip
+_DECLARED_COLUMNS = dict(
+    zip(DECLARED_KEYS, ("declared_igst", "declared_cgst", "declared_sgst", "declared_cess"),
+        strict=True)
+)  # fmt: skip
+COMMON_FIELDS: dict[str, tuple[str, ...]] = {
+    "supplier_gstin": ("stin",),
+    **{col: (key,) for key, col in _VALUE_COLUMNS.items()},
+    "supplier_filing_status": ("srcfilstatus",),
+    "supplier_name": ("tradenm",),
+    # an upload record carries prev_status (the portal's state) and action (the wish)
+    "portal_action": ("prev_status", "action"),
+    "pending_blocked": ("ispendactblocked", "ispendactnallwd"),  # the second is the inverse flag
+    "itc_reduction_blocked": ("isItcRedReqBlocked", "itcRedReqBlocked", "is_itc_red_req_blocked"),
+    "remarks_blocked": ("isRemarksBlocked", "is_remarks_blocked"),
+    "itc_reduction": ("itcRedReq", _snake("itcRedReq")),
+    **{col: (key, _snake(key)) for key, col in _DECLARED_COLUMNS.items()},
+    "remarks": ("remarks",),
+    "hash": ("hash",),
+}
+
+
+def section_fields(sec: Section) -> dict[str, tuple[str, ...]]:
+    """Canonical column -> wire keys for one section (identity keys from the registry)."""
+    fields: dict[str, tuple[str, ...]] = {
+        "doc_number": (sec.number_key,),
+        "doc_date": (sec.date_key,),
+    }
+    if sec.orig_number_key and sec.orig_date_key:
+        fields["orig_doc_number"] = (sec.orig_number_key,)
+        fields["orig_doc_date"] = (sec.orig_date_key,)
+    return {**fields, **COMMON_FIELDS}
+
+
+def wire_keys(sec: Section) -> tuple[str, ...]:
+    """Every record key the reader knows for a section; others go to `extra_json`."""
+    return tuple(k for keys in section_fields(sec).values() for k in keys)

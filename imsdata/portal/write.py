@@ -19,15 +19,16 @@ import polars as pl
 from imsdata import gstin as gst
 from imsdata.errors import GuardError, InputError, UsageError
 from imsdata.fileio import atomic_open
-from imsdata.portal.read import COMMON_FIELDS, section_fields
 from imsdata.portal.sections import (
     ACTION_CODES,
     ACTION_WORDS,
+    COMMON_FIELDS,
     DECLARED_KEYS,
     MONEY_KEYS,
     SECTIONS,
     VALUE_KEYS,
     Section,
+    section_fields,
 )
 from imsdata.schemas import (
     ACTIONS,
