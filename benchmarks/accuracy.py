@@ -398,8 +398,9 @@ def report(ours: dict, base: dict, meta: dict) -> str:
     out += [
         "",
         f"`{NOT_REPORTED}`: out-of-scope register rows (reverse charge, blank GSTIN), which the "
-        "synth truth lists as missing_in_ims but the reconciliation contract leaves out of the "
-        "output. `(other row)`: the document was paired, but with another register row.",
+        "synth truth lists as missing_in_ims: `reconcile()` never pairs them, and `imsdata run` "
+        "lists them in reconciliation.csv as missing_in_ims with rule `out_of_scope`. "
+        "`(other row)`: the document was paired, but with another register row.",
         "",
     ]
     return "\n".join(out)
