@@ -305,7 +305,10 @@ def _by_section_action(docs: pl.DataFrame) -> pl.DataFrame:
 
 def _itc_summary(docs: pl.DataFrame) -> pl.DataFrame:
     money = ("taxable_value", *HEADS)
-    signed = docs.with_columns([_signed(m).alias(m) for m in money])
+    # only the columns summed (the filters below would copy every column of 1M documents)
+    signed = docs.select(
+        "action", "superseded", *[_signed(m).alias(m) for m in money], "itc"
+    )  # fmt: skip
     live = signed.filter(~pl.col("superseded"))
 
     def row(label: str, frame: pl.DataFrame) -> pl.DataFrame:
@@ -494,6 +497,11 @@ def _ageing(docs: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
 
 def _table4(docs: pl.DataFrame) -> pl.DataFrame:
     """GSTR-3B Table 4 preview per tax head from accepted and deemed-accepted documents."""
+    # only the columns read (each filter below would copy every column of 1M documents)
+    docs = docs.select(
+        "action", "superseded", "doc_type", "itc_reduction", "dec_itc_reduction", *HEADS,
+        *[f"{p}declared_{h}" for p in ("", "dec_") for h in HEADS],
+    )  # fmt: skip
     taken = docs.filter(pl.col("action").is_in(["accept", "no_action"]) & ~pl.col("superseded"))
     gross = taken.filter(pl.col("doc_type") != "CN")
     notes = taken.filter(pl.col("doc_type") == "CN")
