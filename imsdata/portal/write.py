@@ -132,7 +132,11 @@ def changed_documents(ims: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFram
     remarks or an ITC declaration that differ from the download; reset: decided No action on a
     record the portal holds as A/R/P (ims-spec.md §2.3, §5.2).
     """
-    current = current_decisions(decisions)
+    return _changed(ims, current_decisions(decisions))
+
+
+def _changed(ims: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
+    """`changed_documents` for decisions already one per document (`current_decisions`)."""
     bad = current.filter(~pl.col("action").is_in(ACTIONS) | pl.col("action").is_null())
     if not bad.is_empty():
         first = bad.row(0, named=True)
@@ -322,7 +326,7 @@ def build_payloads(
         *(c for sec in SECTIONS.values() for c in wire_columns(sec).values()),
     }  # fmt: skip
     slim = ims.select(c for c in ims.columns if c in wanted)
-    changed = changed_documents(slim, current).filter(pl.col("kind").is_not_null())
+    changed = _changed(slim, current).filter(pl.col("kind").is_not_null())
     if not changed.is_empty():
         # Guards are row-level expressions over the decision view (docs/rules.md): every current
         # decision is judged, and only the outgoing documents' violations count. The frames go to
