@@ -321,28 +321,31 @@ def suggest_steps(rules: RuleSet) -> list[tuple[str, str]]:
         )
         for variant, remarks, label in variants:
             selects.append(
-                f"SELECT b.doc_key, {order * 2 + variant} AS _seq, {_lit(r.id)} AS rule_id, "
+                f"SELECT b.*, {order * 2 + variant} AS _seq, {_lit(r.id)} AS rule_id, "
                 f"{_lit(label)} AS _label, {_lit(r.action)} AS action, "
                 f"{_lit(r.reason)} AS reason, {remarks} AS remarks, "
-                f"{_lit(r.itc_reduction)} AS itc_reduction, {declared} "
+                f"{_lit(r.itc_reduction)} AS itc_reduction, {declared}, "
+                f"'rule' AS decision_source, {_lit(r.reason)} AS decision_reason, "
+                f"NULL::VARCHAR AS decision_user "
                 f"FROM {v.BASE_VIEW} b WHERE coalesce(({r.when}), false)"
             )
     if not selects:
         declared = ", ".join(f"NULL::DECIMAL(18, 2) AS {n}" for n in _DECLARED)
         selects.append(
-            "SELECT b.doc_key, 0 AS _seq, NULL::VARCHAR AS rule_id, NULL::VARCHAR AS _label, "
+            "SELECT b.*, 0 AS _seq, NULL::VARCHAR AS rule_id, NULL::VARCHAR AS _label, "
             "NULL::VARCHAR AS action, NULL::VARCHAR AS reason, NULL::VARCHAR AS remarks, "
-            f"NULL::VARCHAR AS itc_reduction, {declared} "
+            f"NULL::VARCHAR AS itc_reduction, {declared}, 'rule' AS decision_source, "
+            "NULL::VARCHAR AS decision_reason, NULL::VARCHAR AS decision_user "
             f"FROM {v.BASE_VIEW} b WHERE false"
         )
+    # Each rule's candidates carry their base row, so the guards judge them in the same pass
+    # (no stored candidates joined back to the base view).
     candidates = "\nUNION ALL\n".join(selects)
     flagged = f"""
 SELECT doc_key, _seq, rule_id, _label, action, reason, remarks, itc_reduction,
        {", ".join(_DECLARED)}, {_guard_flags_sql(rules.guards)} AS _blocked_by
 FROM (
-  SELECT b.*, c.* EXCLUDE (doc_key), 'rule' AS decision_source,
-         c.reason AS decision_reason, NULL::VARCHAR AS decision_user
-  FROM rules_candidates c JOIN {v.BASE_VIEW} b ON b.doc_key = c.doc_key
+{candidates}
 )"""
     final = f"""
 WITH chosen AS (
@@ -369,7 +372,6 @@ LEFT JOIN chosen c ON c.doc_key = b.doc_key
 LEFT JOIN stopped s ON s.doc_key = b.doc_key
 ORDER BY b.doc_key"""
     return [
-        ("rules_candidates", candidates),
         ("rules_flagged", flagged),
         ("rules_suggestions", final),
     ]
