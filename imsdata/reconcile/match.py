@@ -8,6 +8,8 @@ rounds, never over documents.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import polars as pl
 
 from imsdata import gstin as gst
@@ -100,10 +102,14 @@ def keyed_register(rows: pl.DataFrame, *extra: str) -> pl.DataFrame:
 
 def load(engine: DuckDBEngine, ims: pl.DataFrame, register: pl.DataFrame) -> None:
     """Register the prepared inputs (ims_docs, ims_keys, reg_rows) with the engine."""
-    docs, keys = prepare_ims(ims)
+    # Each side's number keys are one chain of regexes on one core: the sides share the cores.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        books = pool.submit(prepare_register, register)
+        docs, keys = prepare_ims(ims)
+        rows = books.result()
     engine.register("rec_ims_docs", docs)
     engine.register("rec_ims_keys", keys)
-    engine.register("rec_reg_rows", prepare_register(register))
+    engine.register("rec_reg_rows", rows)
 
 
 def score_candidates(engine: DuckDBEngine, tolerances: Tolerances) -> None:
