@@ -333,24 +333,21 @@ def _itc_summary(docs: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(parts)
 
 
+def _counted(frame: pl.DataFrame, key: str, categories: list[str], amount: str) -> pl.DataFrame:
+    """Documents and summed `amount` per category of `key`, every category listed in order (zero
+    when absent)."""
+    totals = frame.group_by(key).agg(pl.len().cast(pl.Int64).alias("documents"), _money_sum(amount))
+    return (
+        pl.DataFrame({key: categories})
+        .join(totals, on=key, how="left", maintain_order="left")
+        .select(key, pl.col("documents").fill_null(0), pl.col(amount).fill_null(0).cast(MONEY))
+    )
+
+
 def _at_risk(docs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     risky = docs.filter(pl.col("risk").is_not_null()).with_columns(amount=pl.col("tax").cast(MONEY))
-    keys = list(RISK_LABELS)
-    summary = (
-        pl.DataFrame({"risk": keys, "_o": list(range(len(keys)))})
-        .join(
-            risky.group_by("risk").agg(
-                pl.len().cast(pl.Int64).alias("documents"), _money_sum("amount")
-            ),
-            on="risk",
-            how="left",
-        )
-        .sort("_o")
-        .select(
-            pl.col("risk").replace_strict(RISK_LABELS).alias("reason"),
-            pl.col("documents").fill_null(0),
-            pl.col("amount").fill_null(0).cast(MONEY),
-        )
+    summary = _counted(risky, "risk", list(RISK_LABELS), "amount").select(
+        pl.col("risk").replace_strict(RISK_LABELS).alias("reason"), "documents", "amount"
     )
     total = summary.select(
         pl.lit("Total ITC at risk").alias("reason"),
@@ -590,23 +587,7 @@ def _changes(docs: pl.DataFrame, previous: pl.DataFrame) -> tuple[pl.DataFrame, 
         )
         .sort("change", "doc_key")
     )
-    kinds = ["added", "changed", "removed"]
-    summary = (
-        pl.DataFrame({"change": kinds, "_o": [0, 1, 2]})
-        .join(
-            detail.group_by("change").agg(
-                pl.len().cast(pl.Int64).alias("documents"), _money_sum("itc_change")
-            ),
-            on="change",
-            how="left",
-        )
-        .sort("_o")
-        .select(
-            "change",
-            pl.col("documents").fill_null(0),
-            pl.col("itc_change").fill_null(0).cast(MONEY),
-        )
-    )
+    summary = _counted(detail, "change", ["added", "changed", "removed"], "itc_change")
     return summary, detail
 
 
