@@ -231,6 +231,11 @@ def as_matches(pairs: pl.DataFrame, ims: pl.DataFrame, register: pl.DataFrame) -
 
 
 # --- scoring against the truth ------------------------------------------------------------
+def _lookup(frame: pl.DataFrame, key: str, value: str) -> dict:
+    """{key: value} from two columns of a frame."""
+    return dict(zip(frame[key].to_list(), frame[value].to_list(), strict=True))
+
+
 def evaluate(matches: pl.DataFrame, truth: pl.DataFrame) -> dict:
     """Pair precision/recall, confusion, per-kind results, adversarial false pairs."""
     pred_pairs = matches.filter(
@@ -238,36 +243,12 @@ def evaluate(matches: pl.DataFrame, truth: pl.DataFrame) -> dict:
     )
     true_pairs = truth.filter(pl.col("doc_key").is_not_null() & pl.col("register_id").is_not_null())
     hits = pred_pairs.join(true_pairs, on=["doc_key", "register_id"], how="inner")
-    by_doc = dict(
-        zip(
-            *matches.filter(pl.col("doc_key").is_not_null())
-            .select("doc_key", "match_status")
-            .to_dict(as_series=False)
-            .values(),
-            strict=True,
-        )
+    by_doc = _lookup(matches.filter(pl.col("doc_key").is_not_null()), "doc_key", "match_status")
+    by_reg = _lookup(
+        matches.filter(pl.col("register_id").is_not_null()), "register_id", "match_status"
     )
-    by_reg = dict(
-        zip(
-            *matches.filter(pl.col("register_id").is_not_null())
-            .select("register_id", "match_status")
-            .to_dict(as_series=False)
-            .values(),
-            strict=True,
-        )
-    )
-    pair_of_doc = dict(
-        zip(
-            *pred_pairs.select("doc_key", "register_id").to_dict(as_series=False).values(),
-            strict=True,
-        )
-    )
-    pair_of_reg = dict(
-        zip(
-            *pred_pairs.select("register_id", "doc_key").to_dict(as_series=False).values(),
-            strict=True,
-        )
-    )
+    pair_of_doc = _lookup(pred_pairs, "doc_key", "register_id")
+    pair_of_reg = _lookup(pred_pairs, "register_id", "doc_key")
     confusion: Counter = Counter()
     kinds: dict[str, Counter] = {}
     adversarial_false = 0

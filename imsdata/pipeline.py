@@ -58,7 +58,6 @@ RECONCILIATION_COLUMNS: dict[str, pl.DataType] = {
 #: Register-only rows have nothing to act on in IMS: these rule ids say so.
 BOOKS_ONLY_RULE = "books_only"
 OUT_OF_SCOPE_RULE = "out_of_scope"
-STEPS = ("ingest", "register", "reconcile", "suggest", "write")
 
 
 @dataclass
@@ -79,11 +78,6 @@ class RunResult:
     upload_message: str = ""
     problems: list[str] = field(default_factory=list)
     review: ReviewScope | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when no input record was rejected and the upload was written (or not needed)."""
-        return not self.problems
 
 
 def _total_tax(prefix: str = "") -> pl.Expr:

@@ -18,7 +18,7 @@ import polars as pl
 
 from imsdata import gstin as gst
 from imsdata.errors import GuardError, InputError, UsageError
-from imsdata.fileio import atomic_open
+from imsdata.fileio import atomic_open, read_json
 from imsdata.portal.sections import (
     ACTION_CODES,
     ACTION_WORDS,
@@ -125,18 +125,14 @@ def _sorted(keys: pl.Series) -> bool:
     return bool((keys.slice(1) >= keys.slice(0, keys.len() - 1)).all())
 
 
-def changed_documents(ims: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame:
-    """IMS rows joined to their current decision, with `kind` save/reset/null and `target` code.
+def _changed(ims: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
+    """IMS rows joined to their current decision (one per document, `current_decisions`), with
+    `kind` save/reset/null and `target` code.
 
     save: the decided action (A/R/P) differs from the downloaded one, or the decision carries
     remarks or an ITC declaration that differ from the download; reset: decided No action on a
     record the portal holds as A/R/P (ims-spec.md §2.3, §5.2).
     """
-    return _changed(ims, current_decisions(decisions))
-
-
-def _changed(ims: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
-    """`changed_documents` for decisions already one per document (`current_decisions`)."""
     bad = current.filter(~pl.col("action").is_in(ACTIONS) | pl.col("action").is_null())
     if not bad.is_empty():
         first = bad.row(0, named=True)
@@ -540,12 +536,7 @@ def read_upload(path: str | Path) -> pl.DataFrame:
     """The documents of one of our upload files: doc_key, kind, section, supplier_gstin,
     doc_number, prev_status, action (null for a reset). InputError if it is not one."""
     p = Path(path)
-    try:
-        obj = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{p}: upload file not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{p}: not valid JSON ({exc})") from None
+    obj = read_json(p, "upload file")
     if isinstance(obj, dict) and isinstance(obj.get("data"), dict):
         obj = obj["data"]
     if not isinstance(obj, dict) or not isinstance(obj.get("invdata"), dict):

@@ -433,30 +433,27 @@ def _top_mismatch(docs: pl.DataFrame, n: int) -> pl.DataFrame:
     return (
         docs.filter(pl.col("match_status").is_in(RISKY_STATUSES) & ~pl.col("superseded"))
         .with_columns(mismatch_value=value)
-        .group_by("supplier_gstin")
-        .agg(
-            _supplier_name(),
-            pl.len().cast(pl.Int64).alias("documents"),
-            _money_sum("doc_value"),
-            _money_sum("itc"),
-            _money_sum("mismatch_value"),
-        )
+        .pipe(_by_supplier, _money_sum("mismatch_value"))
         .sort(["mismatch_value", "supplier_gstin"], descending=[True, False])
         .head(n)
+    )
+
+
+def _by_supplier(docs: pl.DataFrame, *extra: pl.Expr) -> pl.DataFrame:
+    """Per supplier GSTIN: name, documents, document value, ITC, then `extra` aggregates."""
+    return docs.group_by("supplier_gstin").agg(
+        _supplier_name(),
+        pl.len().cast(pl.Int64).alias("documents"),
+        _money_sum("doc_value"),
+        _money_sum("itc"),
+        *extra,
     )
 
 
 def _top_pending(docs: pl.DataFrame, n: int) -> pl.DataFrame:
     return (
         docs.filter((pl.col("action") == "pending") & ~pl.col("superseded"))
-        .group_by("supplier_gstin")
-        .agg(
-            _supplier_name(),
-            pl.len().cast(pl.Int64).alias("documents"),
-            _money_sum("doc_value"),
-            _money_sum("itc"),
-            pl.col("pending_deadline").min().alias("earliest_deadline"),
-        )
+        .pipe(_by_supplier, pl.col("pending_deadline").min().alias("earliest_deadline"))
         .sort(["itc", "supplier_gstin"], descending=[True, False])
         .head(n)
     )
