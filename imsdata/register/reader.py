@@ -21,11 +21,13 @@ from imsdata import gstin as gst
 from imsdata.errors import InputError
 from imsdata.register import _parse as parse
 from imsdata.register._load import ROW, load
+from imsdata.register.lines import aggregate_line_items, payment_mode_warnings
 from imsdata.register.mapping import (
     FIELDS,
     MONEY_FIELDS,
     TAX_HEADS,
     Mapping,
+    Resolved,
     load_mapping,
     load_preset,
     recognised,
@@ -81,20 +83,27 @@ def read_register(
     extra += [id_column] if id_column else []
     table = load(source, sheet=sheet, is_header=lambda cell: recognised(cell, extra))
     headers = [c for c in table.frame.columns if c != ROW]
-    used = resolve(headers, chosen, id_column=id_column, origin=str(source))
+    resolved = resolve(headers, chosen, id_column=id_column, origin=str(source))
+    used = resolved.used
     notes = [*table.notes, f"mapping: {chosen.name}"]
-    staged = _stage(table.frame, used)
+    staged = _stage(table.frame, resolved)
     _refuse_month_first(staged, used, chosen, source)
-    staged = _parse_columns(staged, chosen)
+    staged = _parse_columns(staged, chosen, resolved)
 
-    errors = failures(_staging_schema(chosen), staged, fields=ROW_CHECK_FIELDS)
+    errors = failures(_staging_schema(chosen, resolved), staged, fields=ROW_CHECK_FIELDS)
     good = staged
     if errors.height:  # a row with any error is rejected whole
         bad = errors["index"].unique().implode()
         good = staged.with_row_index("_i").filter(~pl.col("_i").is_in(bad)).drop("_i")
 
-    converted, more_notes = _convert(good, chosen, used, source.name)
+    converted, more_notes = _convert(good, chosen, resolved, source.name)
+    converted, item_notes = aggregate_line_items(
+        converted, headers, line_items=chosen.line_items, by_id=bool(id_column) or (
+            "register_id" in used
+        )
+    )
     documents, late_rejects, warnings = validate_register(converted)
+    warnings = pl.concat([warnings, payment_mode_warnings(good, documents, source.name)])
     rejects = pl.concat(
         [
             problems_frame(
@@ -105,16 +114,17 @@ def read_register(
             late_rejects,
         ]
     )
-    rejects = _with_context(rejects, table.frame, used)
-    warnings = _with_context(warnings, None, used).select(list(WARNING_COLUMNS))
+    shown = resolved.shown()
+    rejects = _with_context(rejects, table.frame, shown)
+    warnings = _with_context(warnings, None, shown).select(list(WARNING_COLUMNS))
     if not documents["source_row"].is_sorted():
         documents = documents.sort("source_row")
     return RegisterResult(
         documents=documents,
         rejects=rejects.sort("source_row", "field", "reason"),
         warnings=warnings.sort("source_row", "field", "reason"),
-        mapping_used=used,
-        notes=notes + more_notes,
+        mapping_used=shown,
+        notes=notes + more_notes + item_notes,
     )
 
 
@@ -129,16 +139,37 @@ def _choose_mapping(
     return chosen
 
 
-def _stage(raw: pl.DataFrame, used: dict[str, str]) -> pl.DataFrame:
-    """One text column per source field (trimmed, blanks as null), plus the data row number."""
+#: Cells ERPs and Excel print for a zero amount ("-", an en or em dash, "nil").
+_ZERO_WORDS = r"(?i)^(-+|\u2013+|\u2014+|nil)$"
+
+
+def part_name(name: str, i: int) -> str:
+    """Staged name of the i-th column of a field read from several (0 is the field itself)."""
+    return name if i == 0 else f"{name}#{i}"
+
+
+def _stage(raw: pl.DataFrame, resolved: Resolved) -> pl.DataFrame:
+    """One text column per source field (trimmed, blanks as null), plus the data row number.
+
+    A field summed from several columns gets one staged column per part (`cgst`, `cgst#1`...).
+    An amount written as "-", a dash or "nil" is zero.
+    """
     columns = []
     for name in FIELDS:
-        if name in used:
-            text = pl.col(used[name]).str.strip_chars()
-            columns.append(pl.when(text != "").then(text).alias(name))
-        else:
+        headers = resolved.parts.get(name) or ((resolved.used[name],) if name in resolved.used else ())
+        for i, header in enumerate(headers):
+            text = pl.col(header).str.strip_chars()
+            if name in MONEY_FIELDS:
+                text = pl.when(text.str.contains(_ZERO_WORDS)).then(pl.lit("0")).otherwise(text)
+            columns.append(pl.when(text != "").then(text).alias(part_name(name, i)))
+        if not headers:
             columns.append(pl.lit(None, dtype=pl.String).alias(name))
     return raw.select(*columns, pl.col(ROW).alias("source_row"))
+
+
+def _extra_parts(resolved: Resolved) -> list[str]:
+    """Staged names of the second and later columns of summed fields."""
+    return [part_name(f, i) for f, p in resolved.parts.items() for i in range(1, len(p))]
 
 
 def _refuse_month_first(
@@ -190,7 +221,7 @@ def _by_distinct(
     )
 
 
-def _parse_columns(staged: pl.DataFrame, mapping: Mapping) -> pl.DataFrame:
+def _parse_columns(staged: pl.DataFrame, mapping: Mapping, resolved: Resolved) -> pl.DataFrame:
     """Add the parsed value `_v_<field>` of every field (and `_p_<field>` for amounts).
 
     Computed once and shared by the validation checks and the conversion, so the two agree.
@@ -207,9 +238,21 @@ def _parse_columns(staged: pl.DataFrame, mapping: Mapping) -> pl.DataFrame:
         )
         for f, fn in _WORDS.items()
     ]
+    extra = _extra_parts(resolved)
     frame = parse.add_amounts(
-        staged.lazy(), MONEY_FIELDS, decimal_comma=bool(mapping.decimal_comma)
+        staged.lazy(), [*MONEY_FIELDS, *extra], decimal_comma=bool(mapping.decimal_comma)
     ).with_columns(*dates, *words)
+    summed = {
+        f"_v_{f}": pl.sum_horizontal(pl.col(f"_v_{part_name(f, i)}") for i in range(len(p)))
+        for f, p in resolved.parts.items()
+        if len(p) > 1
+    }
+    any_part = {
+        k: pl.when(pl.any_horizontal(pl.col(f"_v_{part_name(k[3:], i)}").is_not_null()
+                                     for i in range(len(resolved.parts[k[3:]])))).then(v)
+        for k, v in summed.items()
+    }  # fmt: skip
+    frame = frame.with_columns(**any_part)
     frame = frame.with_columns(pl.col(f"_v_{f}").fill_null(0) for f in (*TAX_HEADS, "cess"))
     taxable, total = pl.col("_v_taxable_value").fill_null(0), pl.col("_v_doc_value").fill_null(0)
     return frame.with_columns(_negative=(taxable < 0) | ((taxable == 0) & (total < 0))).collect()
@@ -232,10 +275,11 @@ def _unread(name: str) -> pl.Expr:
     return pl.col(name).is_not_null() & pl.col(f"_v_{name}").is_null()
 
 
-def _staging_schema(mapping: Mapping) -> pa.DataFrameSchema:
+def _staging_schema(mapping: Mapping, resolved: Resolved) -> pa.DataFrameSchema:
     """Pandera schema of the staged text cells, judged by their parsed `_v_`/`_p_` columns."""
-    checks: dict[str, list[pa.Check]] = {name: [] for name in FIELDS}
-    for name in MONEY_FIELDS:
+    extra = _extra_parts(resolved)
+    checks: dict[str, list[pa.Check]] = {name: [] for name in (*FIELDS, *extra)}
+    for name in (*MONEY_FIELDS, *extra):
         for reason in ("unparseable amount", "more than 2 decimals"):
             checks[name].append(_check(lambda n=name, r=reason: pl.col(f"_p_{n}") == r, reason))
     for name in ("doc_date", "voucher_date"):
@@ -249,11 +293,11 @@ def _staging_schema(mapping: Mapping) -> pa.DataFrameSchema:
         ("pos", "unknown place of supply"),
     ):
         checks[name].append(_check(lambda n=name: _unread(n), reason))
-    columns = {name: pa.Column(str, nullable=True, checks=checks[name]) for name in FIELDS}
+    columns = {name: pa.Column(str, nullable=True, checks=checks[name]) for name in checks}
 
     if mapping.sign == "negative_is_credit_note":
         neg = pl.col("_negative")
-        amounts = [pl.col(f"_v_{f}") for f in MONEY_FIELDS]
+        amounts = [pl.col(f"_v_{f}") for f in (*MONEY_FIELDS, *extra)]
         mixed = ~pl.all_horizontal(
             [pl.when(neg).then(a <= 0).otherwise(a >= 0).fill_null(True) for a in amounts]
         )
@@ -278,10 +322,16 @@ def _staging_schema(mapping: Mapping) -> pa.DataFrameSchema:
 
 
 def _convert(
-    staged: pl.DataFrame, mapping: Mapping, used: dict[str, str], file_name: str
+    staged: pl.DataFrame, mapping: Mapping, resolved: Resolved, file_name: str
 ) -> tuple[pl.DataFrame, list[str]]:
-    """Build the canonical frame from the parsed columns of the rows that passed validation."""
+    """Build the canonical frame from the parsed columns of the rows that passed validation.
+
+    A register with only a total GST column keeps that total in `igst` (`tax_heads` "total").
+    """
+    used = resolved.used
     amounts = {f: pl.col(f"_v_{f}") for f in MONEY_FIELDS}
+    if resolved.total_only:
+        amounts["igst"] = amounts["total_tax"].fill_null(0)
     if mapping.sign == "negative_is_credit_note":
         neg = pl.col("_negative")
         signed = {f: pl.when(neg).then(-a).otherwise(a) for f, a in amounts.items()}
@@ -315,8 +365,14 @@ def _convert(
         in_scope=~no_gstin & ~reverse,
         scope_reason=pl.when(reason != "").then(reason),
         source_file=pl.lit(file_name),
+        tax_heads=pl.lit("total" if resolved.total_only else None, pl.String),
     )
     notes = _fallback_notes(staged, used)
+    if resolved.total_only:
+        notes.append(
+            f"only a total GST column ('{used['total_tax']}'): reconciled on total tax, "
+            "IGST/CGST/SGST not compared"
+        )
     return conform(frame, REGISTER_COLUMNS), notes
 
 
@@ -342,7 +398,7 @@ def _fallback_notes(staged: pl.DataFrame, used: dict[str, str]) -> list[str]:
         notes.append("no document value column: document value = taxable value + taxes")
     if "doc_type" in used and counts["kind"]:
         notes.append(f"{counts['kind']} row(s) without a document type: read by sign")
-    missing = [f for f in (*TAX_HEADS, "cess") if f not in used]
+    missing = [f for f in (*TAX_HEADS, "cess") if f not in used and "total_tax" not in used]
     if missing:
         notes.append(f"no column for {', '.join(missing)}: taken as zero")
     return notes
