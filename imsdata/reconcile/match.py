@@ -86,7 +86,9 @@ def prepare_register(register: pl.DataFrame) -> pl.DataFrame:
     _check_columns(register, REGISTER_COLUMNS, "register")
     _check_unique(register, "register_id", "register")
     rows = register.filter(pl.col("in_scope").fill_null(True))
-    return keyed_register(rows)
+    # issue 13: a register with only a total GST column is compared on total tax (sql.py)
+    heads_unknown = pl.col("tax_heads").fill_null("split") == "total"
+    return keyed_register(rows.with_columns(heads_unknown=heads_unknown), "heads_unknown")
 
 
 def keyed_register(rows: pl.DataFrame, *extra: str) -> pl.DataFrame:

@@ -12,17 +12,17 @@ from pandera.config import ValidationDepth, config_context
 
 from imsdata import gstin as gst
 from imsdata.schemas import MONEY, REGISTER_COLUMNS
-from imsdata.schemas.ims import DOC_VALUE_SHARE, DOC_VALUE_TOLERANCE
+from imsdata.schemas.ims import (
+    DOC_NUMBER_PATTERN,
+    DOC_NUMBER_RULE,
+    DOC_VALUE_SHARE,
+    DOC_VALUE_TOLERANCE,
+)
 
 DOC_TYPES = ("INV", "DN", "CN")
 #: `tax_heads`: the heads as booked, or only their total (a register with one GST column).
 TAX_HEAD_KINDS = ("split", "total")
-#: GST rule 46: a document number has at most 16 characters: letters, digits, '/' and '-'.
-DOC_NUMBER_MAX = 16
-DOC_NUMBER_PATTERN = r"^[A-Za-z0-9/-]{1,16}$"
-DOC_NUMBER_RULE = (
-    "document number breaks the GST limit (at most 16 characters: letters, digits, '/' and '-')"
-)
+
 
 #: One row per problem: where it is (file, data row, id, field and file header), the cell, why.
 REJECT_COLUMNS: dict[str, pl.DataType] = {
