@@ -86,9 +86,7 @@ def prepare_register(register: pl.DataFrame) -> pl.DataFrame:
     _check_columns(register, REGISTER_COLUMNS, "register")
     _check_unique(register, "register_id", "register")
     rows = register.filter(pl.col("in_scope").fill_null(True))
-    # issue 13: a register with only a total GST column is compared on total tax (sql.py)
-    heads_unknown = pl.col("tax_heads").fill_null("split") == "total"
-    return keyed_register(rows.with_columns(heads_unknown=heads_unknown), "heads_unknown")
+    return keyed_register(rows)
 
 
 def keyed_register(rows: pl.DataFrame, *extra: str) -> pl.DataFrame:
@@ -98,6 +96,10 @@ def keyed_register(rows: pl.DataFrame, *extra: str) -> pl.DataFrame:
         "register_id", "recipient_gstin", "supplier_gstin",
         pl.coalesce("supplier_pan", gst.pan_expr(pl.col("supplier_gstin"))).alias("supplier_pan"),
         "doc_type", "doc_number", "doc_date", *AMOUNTS, *extra,
+        # issue 13: books with only a total GST column are compared on total tax (sql.py)
+        (pl.col("tax_heads").fill_null("split") == "total").alias("heads_unknown")
+        if "tax_heads" in rows.columns
+        else pl.lit(False).alias("heads_unknown"),
     )  # fmt: skip
     return with_number_keys(rows, "doc_number", "doc_date").with_columns(_block(), _has_letters())
 
