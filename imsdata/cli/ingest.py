@@ -77,7 +77,9 @@ def ingest_command(
         first = ""
         if rejected.height:
             r = rejected.row(0, named=True)
-            first = f"; first: {r['section']}[{r['index']}] {r['key']} {r['value']!r}: {r['reason']}"
+            first = (
+                f"; first: {r['section']}[{r['index']}] {r['key']} {r['value']!r}: {r['reason']}"
+            )
         raise InputError(
             f"{', '.join(map(str, paths))}: no document could be loaded ({n_rejected} record(s) "
             f"rejected, see {written['rejects']}){first}"

@@ -192,17 +192,26 @@ def _documents(section: str, value: list[Any]) -> list[tuple[int, dict[str, Any]
         if not isinstance(supplier, dict):
             out.append((len(out), {"__bad__": supplier}))
             continue
-        inner = next(
-            (k for k in ("inv", "nt", "items", "doclist", "boe") if isinstance(supplier.get(k), list)
-             and supplier[k] and isinstance(supplier[k][0], dict) and "num" not in supplier[k][0]),
-            None,
-        )  # fmt: skip
+        inner = next((k for k in _NESTED if _holds_documents(supplier.get(k))), None)
         if inner is None:
             out.append((len(out), supplier))
             continue
         outer = {k: v for k, v in supplier.items() if k != inner}
         out.extend((len(out) + j, {**outer, **doc}) for j, doc in enumerate(supplier[inner]))
     return out
+
+
+_NESTED = ("inv", "nt", "items", "doclist", "boe")  # a supplier's documents, by section
+
+
+def _holds_documents(value: Any) -> bool:
+    """A list of documents (not of a document's item lines, which carry `num`)."""
+    return (
+        bool(value)
+        and isinstance(value, list)
+        and isinstance(value[0], dict)
+        and ("num" not in value[0])
+    )
 
 
 def _section(section: str, doc: dict[str, Any]) -> str | None:
@@ -332,10 +341,7 @@ def _frame(rows: list[dict[str, Any]], kind: str) -> pl.DataFrame:
     if not rows:
         return pl.DataFrame(schema=schema)
     frame = pl.DataFrame(
-        [
-            {**r, **{m: None if r.get(m) is None else str(r[m]) for m in _MONEY}}
-            for r in rows
-        ],
+        [{**r, **{m: None if r.get(m) is None else str(r[m]) for m in _MONEY}} for r in rows],
         infer_schema_length=None,
     )
     hashes = [

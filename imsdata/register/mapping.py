@@ -328,7 +328,7 @@ def _missing_message(origin: str, headers: Sequence[str], missing: list[str], m:
         )
     examples = {f: spellings()["headers"][f][:2] for f in missing if f in spellings()["headers"]}
     hint = "; ".join(f"{f} (e.g. {_list(e)})" for f, e in examples.items())
-    advice = "map them with --mapping FILE ([columns] doc_number = \"Your Header\")"
+    advice = 'map them with --mapping FILE ([columns] doc_number = "Your Header")'
     if "preset" not in m.name:
         advice += f" or choose a --preset ({', '.join(presets())})"
     return (

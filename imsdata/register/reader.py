@@ -98,9 +98,10 @@ def read_register(
 
     converted, more_notes = _convert(good, chosen, resolved, source.name)
     converted, item_notes = aggregate_line_items(
-        converted, headers, line_items=chosen.line_items, by_id=bool(id_column) or (
-            "register_id" in used
-        )
+        converted,
+        headers,
+        line_items=chosen.line_items,
+        by_id=bool(id_column) or ("register_id" in used),
     )
     documents, late_rejects, warnings = validate_register(converted)
     warnings = pl.concat([warnings, payment_mode_warnings(good, documents, source.name)])
@@ -156,7 +157,9 @@ def _stage(raw: pl.DataFrame, resolved: Resolved) -> pl.DataFrame:
     """
     columns = []
     for name in FIELDS:
-        headers = resolved.parts.get(name) or ((resolved.used[name],) if name in resolved.used else ())
+        headers = resolved.parts.get(name) or (
+            (resolved.used[name],) if name in resolved.used else ()
+        )
         for i, header in enumerate(headers):
             text = pl.col(header).str.strip_chars()
             if name in MONEY_FIELDS:

@@ -130,7 +130,9 @@ class RegisterWarnings(pa.DataFrameModel):
     )
     def igst_intra(cls, data: pa.PolarsData) -> pl.LazyFrame:
         """Intra-state supplies carry CGST and SGST, not IGST."""
-        intra = (_state() == pl.col("pos")).fill_null(False) & (pl.col("tax_heads").fill_null("split") == "split")
+        intra = (_state() == pl.col("pos")).fill_null(False) & (
+            pl.col("tax_heads").fill_null("split") == "split"
+        )
         return data.lazyframe.select(~(intra & (pl.col("igst") > 0)))
 
     @pa.dataframe_check(
@@ -138,7 +140,9 @@ class RegisterWarnings(pa.DataFrameModel):
     )
     def cgst_inter(cls, data: pa.PolarsData) -> pl.LazyFrame:
         """Inter-state supplies carry IGST, not CGST and SGST."""
-        inter = (_state() != pl.col("pos")).fill_null(False) & (pl.col("tax_heads").fill_null("split") == "split")
+        inter = (_state() != pl.col("pos")).fill_null(False) & (
+            pl.col("tax_heads").fill_null("split") == "split"
+        )
         return data.lazyframe.select(~(inter & ((pl.col("cgst") > 0) | (pl.col("sgst") > 0))))
 
     @pa.dataframe_check(name="invoice value differs from taxable value + tax beyond tolerance")
