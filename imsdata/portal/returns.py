@@ -76,8 +76,8 @@ def sniff(name: str, data: bytes) -> str | None:
             "`ingest`"
         )
     if head[:1] not in (b"{", b"["):
-        first = head.split(b"\n", 1)[0]
-        if first.count(b",") + first.count(b";") + first.count(b"\t") >= 2:
+        lines = head.split(b"\n", 5)[:5]
+        if any(line.count(b",") + line.count(b";") + line.count(b"\t") >= 2 for line in lines):
             raise InputError(
                 f"{name}: this is a CSV table (a purchase register?), not a JSON download; a "
                 "register is read with `imsdata register FILE` (or `run --register FILE`)"

@@ -65,7 +65,7 @@ def aggregate_line_items(
     others = [c for c in REGISTER_COLUMNS if c not in (*group, *_SUMMED, "doc_value")]
     out = (
         frame.sort("source_row")
-        .group_by(group, maintain_order=True, nulls_equal=True)
+        .group_by(group, maintain_order=True)
         .agg(
             *(pl.col(c).sum() for c in _SUMMED),
             doc_value.alias("doc_value"),
