@@ -50,7 +50,8 @@ def test_fillgst_web_ui_shape_reads_booleans_and_filing_code():
         "INV-ELIDED-1", dt.date(2025, 11, 1), "07"
     )  # fmt: skip
     assert (row["taxable_value"], row["cgst"], row["sgst"]) == (D("210000"), D("18900"), D("18900"))
-    assert row["supplier_filed"] is True and row["pending_blocked"] is False
+    assert row["supplier_filed"] is True
+    assert row["pending_blocked"] is False
 
 
 def test_sandbox_double_wrapper_is_unwrapped_and_its_bad_gstin_rejected_with_one_line(tmp_path):
@@ -91,7 +92,8 @@ def test_ic_gstr2b_portal_shape_is_read_as_gstr2b():
 
 def test_sandbox_flat_gstr2b_pairs_with_the_same_authors_books():
     docs = read(REAL / "sandbox-gstr2b-flat" / "gstr2b_sandbox_flat_032025.json").documents
-    assert docs.height == 4 and set(docs["source"]) == {"gstr2b"}
+    assert docs.height == 4
+    assert set(docs["source"]) == {"gstr2b"}
     indigo = docs.filter(pl.col("doc_number") == "KA1242503DK97450").row(0, named=True)
     assert (indigo["supplier_gstin"], indigo["cgst"], indigo["sgst"]) == (
         "29AABCI2726B1ZY", D("55"), D("55")
@@ -150,7 +152,8 @@ def test_tally_default_register_is_refused_with_the_columns_to_enable():
 def test_talha_books_read_voucher_ref_and_dash_for_zero(name):
     result = read_register(REAL / "talha-books-xlsx" / name)
     docs = result.documents
-    assert result.rejects.is_empty() and docs.height == 6
+    assert result.rejects.is_empty()
+    assert docs.height == 6
     neo = docs.filter(pl.col("doc_number") == "27").row(0, named=True)
     assert (neo["register_id"], neo["doc_date"], neo["igst"], neo["cgst"]) == (
         "550", dt.date(2025, 3, 21), D("0"), D("243.45")
@@ -173,7 +176,8 @@ def test_hakrnjn_credit_document_type_is_a_credit_purchase():
 def test_hakrnjn_template_has_no_data_and_the_cli_says_so(tmp_path):
     path = REAL / "hakrnjn-purchase-xlsx" / "Purchase Data Sample.xlsx"
     result = read_register(path)
-    assert result.documents.is_empty() and set(result.rejects["source_row"]) == {1}
+    assert result.documents.is_empty()
+    assert set(result.rejects["source_row"]) == {1}
     cli = CliRunner().invoke(app, ["register", str(path), "--out", str(tmp_path / "r.parquet")])
     assert isinstance(cli.exception, InputError)
     assert "no register row could be read" in str(cli.exception)
@@ -184,7 +188,8 @@ def test_chirag_total_gst_register_is_read_on_total_tax():
     docs = result.documents
     assert docs["doc_number"].to_list() == ["P001", "P002", "P003", "P004", "P005"]
     assert set(docs["tax_heads"]) == {"total"}
-    assert docs["igst"].sum() == D("11880") and docs["taxable_value"].sum() == D("66000")
+    assert docs["igst"].sum() == D("11880")
+    assert docs["taxable_value"].sum() == D("66000")
 
 
 # --- files given in the wrong place ----------------------------------------------------------

@@ -168,6 +168,7 @@ def read_return(name: str, data: bytes, kind: str) -> ReturnRead:
             if problem:
                 issues.append({**where, **problem})
                 continue
+            row["supplier_period"] = row["supplier_period"] or period  # the return's, else
             rows.append({**row, "source_file": name, "source_index": i,
                          "recipient_gstin": recipient})  # fmt: skip
     documents = _frame(rows, kind)
