@@ -20,6 +20,11 @@ from imsdata.schemas.register import WARNING_COLUMNS
 #: What identifies one document among its lines.
 DOCUMENT = ("supplier_gstin", "doc_type", "doc_number", "doc_date")
 _SUMMED = ("taxable_value", "igst", "cgst", "sgst", "cess")
+#: Lines of documents set aside because one of their lines was rejected.
+SET_ASIDE: dict[str, pl.DataType] = {
+    "source_row": pl.Int64(), "register_id": pl.String(), "doc_number": pl.String(),
+    "reason": pl.String(),
+}  # fmt: skip
 
 
 @cache
@@ -28,17 +33,26 @@ def _item_header_keys() -> frozenset[str]:
 
 
 def aggregate_line_items(
-    frame: pl.DataFrame, headers: Sequence[str], *, line_items: bool | None, by_id: bool
-) -> tuple[pl.DataFrame, list[str]]:
+    frame: pl.DataFrame,
+    headers: Sequence[str],
+    *,
+    line_items: bool | None,
+    by_id: bool,
+    rejected: pl.DataFrame | None = None,
+) -> tuple[pl.DataFrame, list[str], pl.DataFrame]:
     """One row per document when the register is booked as line items; notes say so.
 
     `line_items` None detects it: a column of item details (Item Name, HSN, Quantity...) and a
     document on two or more rows. Documents are told apart by supplier, type, number and date,
     and by the id column when that repeats on the lines of a document (Zoho's Bill ID). The
     invoice value is taken once when every line repeats the document total, else summed.
+    A document with a rejected line (`rejected`: supplier_gstin, doc_number, source_row as read)
+    would be understated: it is set aside whole (third item: source_row, register_id, doc_number,
+    reason), never loaded short.
     """
+    aside = pl.DataFrame(schema=SET_ASIDE)
     if line_items is False or frame.is_empty():
-        return frame, []
+        return frame, [], aside
     group = list(DOCUMENT)
     if by_id and frame["register_id"].is_duplicated().any():
         group.append("register_id")
@@ -46,9 +60,9 @@ def aggregate_line_items(
     if line_items is None:
         has_items = any(key(h) in _item_header_keys() for h in headers)
         if not (has_items and repeated):
-            return frame, []
+            return frame, [], aside
     if not repeated:
-        return frame, []
+        return frame, [], aside
     parts = pl.sum_horizontal(*_SUMMED)
     lines = pl.len()
     value_once = pl.col("doc_value").first()
@@ -82,7 +96,33 @@ def aggregate_line_items(
         f"line-item register: {frame.height} row(s) read as {out.height} document(s), "
         "amounts summed per document (rows listed in source_rows)"
     )
-    return out, [note]
+    if rejected is not None and rejected.height:
+        lost = (
+            rejected.select(
+                pl.col("supplier_gstin").str.strip_chars().str.to_uppercase(),
+                pl.col("doc_number").str.strip_chars(),
+                pl.col("source_row").alias("rejected_row"),
+            )
+            .group_by("supplier_gstin", "doc_number")
+            .agg(pl.col("rejected_row").min())
+        )
+        hit = out.join(lost, on=["supplier_gstin", "doc_number"], how="inner")
+        if hit.height:
+            aside = hit.select(
+                pl.coalesce("source_rows", pl.col("source_row").cast(pl.String))
+                .str.split(",")
+                .cast(pl.List(pl.Int64))
+                .alias("source_row"),
+                "register_id",
+                "doc_number",
+                pl.format(
+                    "another line of this document (row {}) was rejected: the document is set "
+                    "aside whole rather than loaded short",
+                    "rejected_row",
+                ).alias("reason"),
+            ).explode("source_row")
+            out = out.join(lost, on=["supplier_gstin", "doc_number"], how="anti")
+    return out, [note], aside.cast(SET_ASIDE)
 
 
 def payment_mode_warnings(

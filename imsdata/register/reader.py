@@ -97,13 +97,34 @@ def read_register(
         good = staged.with_row_index("_i").filter(~pl.col("_i").is_in(bad)).drop("_i")
 
     converted, more_notes = _convert(good, chosen, resolved, source.name)
-    converted, item_notes = aggregate_line_items(
+    rejected_lines = None
+    if errors.height:
+        rejected_lines = staged.with_row_index("_i").filter(
+            pl.col("_i").is_in(errors["index"].unique().implode())
+        )
+    converted, item_notes, aside = aggregate_line_items(
         converted,
         headers,
         line_items=chosen.line_items,
         by_id=bool(id_column) or ("register_id" in used),
+        rejected=rejected_lines,
     )
     documents, late_rejects, warnings = validate_register(converted)
+    late_rejects = pl.concat(
+        [
+            late_rejects,
+            aside.select(
+                source_file=pl.lit(source.name),
+                source_row="source_row",
+                register_id="register_id",
+                field=pl.lit("doc_number"),
+                column=pl.lit(None, pl.String),
+                value="doc_number",
+                reason="reason",
+                record=pl.lit(None, pl.String),
+            ).cast(REJECT_COLUMNS),
+        ]
+    )
     warnings = pl.concat([warnings, payment_mode_warnings(good, documents, source.name)])
     rejects = pl.concat(
         [

@@ -231,3 +231,21 @@ def test_a_json_download_given_as_the_register_is_named(tmp_path):
     path.write_text('{"b2b": []}')
     with pytest.raises(InputError, match=r"JSON file .* not a purchase register"):
         read_register(path)
+
+
+def test_a_line_item_document_with_a_rejected_line_is_set_aside_whole(tmp_path):
+    path = tmp_path / "bills.csv"
+    path.write_text(
+        "Bill Date,Bill ID,Bill Number,Vendor Name,GST Identification Number (GSTIN),Item Name,"
+        "Quantity,Item Total,IGST,CGST,SGST,CESS,Total\n"
+        f"05/11/2025,B1,INV-7,Acme,{SUPPLIER},Bolts,10,1000,0,90,90,0,2360\n"
+        f"05/11/2025,B1,INV-7,Acme,{SUPPLIER},Nuts,5,10x0,0,90,90,0,2360\n"
+        f"06/11/2025,B2,INV-8,Acme,{SUPPLIER},Washers,1,500,0,45,45,0,590\n"
+        f"06/11/2025,B2,INV-8,Acme,{SUPPLIER},Rivets,1,500,0,45,45,0,590\n"
+    )
+    result = read_register(path, preset="zoho")
+    assert result.documents["register_id"].to_list() == ["B2"]
+    aside = result.rejects.filter(pl.col("reason").str.starts_with("another line"))
+    assert aside["source_row"].to_list() == [1]
+    assert "(row 2)" in aside["reason"][0]
+    assert set(result.rejects["source_row"]) == {1, 2}  # every line of B1 accounted for
