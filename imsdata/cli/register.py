@@ -99,7 +99,13 @@ def register(app: typer.Typer) -> None:
             out.print(f"wrote {target} ({frame.height} line(s))")
         if result.documents.is_empty():
             rejected = result.rejects["source_row"].n_unique()
+            first = ""
+            if result.rejects.height:
+                r = result.rejects.row(0, named=True)
+                first = (
+                    f"; first: row {r['source_row']} '{r['column']}' {r['value']!r}: {r['reason']}"
+                )
             raise InputError(
                 f"{path}: no register row could be read ({rejected} row(s) rejected, see "
-                f"{side_path(out_file, 'rejects')})"
+                f"{side_path(out_file, 'rejects')}){first}"
             )
