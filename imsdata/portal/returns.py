@@ -311,7 +311,8 @@ def _row(
     if amounts["taxable_value"] is not None:  # a head the return leaves out is zero
         amounts = {k: (Decimal(0) if v is None else v) for k, v in amounts.items()}
     sec = SECTIONS[section]
-    extra = {k: v for k, v in doc.items() if k not in _USED}
+    used = _USED - {"inum", "idt"} if note else _USED  # a note keeps the invoice it cites
+    extra = {k: v for k, v in doc.items() if k not in used}
     orig_number = _text(doc.get("oinum") or doc.get("ontnum") or doc.get("ont_num"))
     orig_date = _date(doc.get("oidt") or doc.get("ontdt") or doc.get("ont_dt"))
     filed = str(doc.get("cfs") or "Y").upper() == "Y"
