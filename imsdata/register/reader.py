@@ -266,17 +266,12 @@ def _parse_columns(staged: pl.DataFrame, mapping: Mapping, resolved: Resolved) -
     frame = parse.add_amounts(
         staged.lazy(), [*MONEY_FIELDS, *extra], decimal_comma=bool(mapping.decimal_comma)
     ).with_columns(*dates, *words)
-    summed = {
-        f"_v_{f}": pl.sum_horizontal(pl.col(f"_v_{part_name(f, i)}") for i in range(len(p)))
-        for f, p in resolved.parts.items()
-        if len(p) > 1
-    }
-    any_part = {
-        k: pl.when(pl.any_horizontal(pl.col(f"_v_{part_name(k[3:], i)}").is_not_null()
-                                     for i in range(len(resolved.parts[k[3:]])))).then(v)
-        for k, v in summed.items()
-    }  # fmt: skip
-    frame = frame.with_columns(**any_part)
+    summed = {}
+    for name, headers in resolved.parts.items():  # null only when every part is blank
+        parts = [pl.col(f"_v_{part_name(name, i)}") for i in range(len(headers))]
+        any_read = pl.any_horizontal(p.is_not_null() for p in parts)
+        summed[f"_v_{name}"] = pl.when(any_read).then(pl.sum_horizontal(parts))
+    frame = frame.with_columns(**summed)
     frame = frame.with_columns(pl.col(f"_v_{f}").fill_null(0) for f in (*TAX_HEADS, "cess"))
     taxable, total = pl.col("_v_taxable_value").fill_null(0), pl.col("_v_doc_value").fill_null(0)
     return frame.with_columns(_negative=(taxable < 0) | ((taxable == 0) & (total < 0))).collect()
@@ -332,7 +327,10 @@ def _staging_schema(mapping: Mapping, resolved: Resolved) -> pa.DataFrameSchema:
         "missing document number": pl.col("doc_number").is_null(),
         "missing document date (no bill date nor voucher date)": pl.col("doc_date").is_null()
         & pl.col("voucher_date").is_null(),
-        "missing taxable value": pl.col("taxable_value").is_null(),
+        "missing taxable value": pl.all_horizontal(
+            pl.col(part_name("taxable_value", i)).is_null()
+            for i in range(max(1, len(resolved.parts.get("taxable_value", ()))))
+        ),
         "amounts have mixed signs": mixed,
         "debit note booked with negative amounts (ambiguous: fix the sign or the type)": (
             negative_dn

@@ -249,3 +249,17 @@ def test_a_line_item_document_with_a_rejected_line_is_set_aside_whole(tmp_path):
     assert aside["source_row"].to_list() == [1]
     assert "(row 2)" in aside["reason"][0]
     assert set(result.rejects["source_row"]) == {1, 2}  # every line of B1 accounted for
+
+
+def test_taxable_value_split_by_rate_is_summed_and_a_blank_rate_column_is_not_missing(tmp_path):
+    rows = make_rows(
+        {"Taxable Value": ..., "Taxable Value 18%": "1000", "Taxable Value 5%": "", "IGST": "180"},
+        {"Taxable Value": ..., "Taxable Value 18%": "", "Taxable Value 5%": "400", "IGST": "20"},
+    )
+    for row, value in zip(rows, ("1180.00", "420.00"), strict=True):
+        row["Invoice Value"] = value
+    path = tmp_path / "r.csv"
+    pl.DataFrame(rows).write_csv(path)
+    result = read_register(path)
+    assert result.rejects.is_empty()
+    assert result.documents["taxable_value"].to_list() == [D("1000.00"), D("400.00")]
