@@ -22,6 +22,7 @@ from imsdata import rules as rl
 from imsdata.errors import GuardError, InputError
 from imsdata.fileio import write_frame
 from imsdata.portal import read as portal_read
+from imsdata.portal import returns
 from imsdata.portal import write as portal_write
 from imsdata.register import read_register
 from imsdata.review import DEFAULT_REVIEW_LIMIT, ReviewScope, write_review
@@ -72,6 +73,8 @@ class RunResult:
     decisions: pl.DataFrame
     reconciliation: pl.DataFrame
     rejects: pl.DataFrame
+    warnings: pl.DataFrame = field(default_factory=pl.DataFrame)  # both readers' warnings
+    source: str = "ims"  # ims / gstr2b / gstr2a: a return is reconciled, never uploaded
     files: list[Path] = field(default_factory=list)
     recipient_gstin: str | None = None
     period: str | None = None
@@ -170,9 +173,12 @@ def reconciliation_frame(
     )
 
 
-def _rejects(ims_result: portal_read.IngestResult, reg_result) -> pl.DataFrame:
-    """Both readers' rejects in one frame: file, record, field, value, reason."""
-    ims_part = ims_result.rejects.select(
+def _rejects(
+    ims_result: portal_read.IngestResult, reg_result, kind: str = "rejects"
+) -> pl.DataFrame:
+    """Both readers' rejects (or `kind`: warnings) in one frame: file, record, field, value,
+    reason."""
+    ims_part = getattr(ims_result, kind).select(
         pl.lit("ims").alias("input"),
         pl.col("file"),
         pl.concat_str(
@@ -182,7 +188,7 @@ def _rejects(ims_result: portal_read.IngestResult, reg_result) -> pl.DataFrame:
         pl.col("value").cast(pl.String),
         pl.col("reason"),
     )
-    reg_part = reg_result.rejects.select(
+    reg_part = getattr(reg_result, kind).select(
         pl.lit("register").alias("input"),
         pl.col("source_file").alias("file"),
         pl.concat_str(pl.lit("row "), pl.col("source_row").cast(pl.String)).alias("record"),
@@ -243,6 +249,9 @@ def run(
     ims, register = ims_result.documents, reg_result.documents
     if ims.is_empty():
         raise InputError(f"{', '.join(map(str, ims_paths))}: no IMS document could be loaded")
+    source = str(ims["source"][0]) if "source" in ims.columns else "ims"
+    if source != "ims":  # a GSTR-2B/2A: reconciled against the books, nothing kept or uploaded
+        workspace = ":memory:"
     recipient = _recipient(gstin, ims, register)
     if recipient:
         # A bare download names no recipient: the documents are the recipient's own.
@@ -274,6 +283,8 @@ def run(
             decisions=decisions,
             reconciliation=pl.DataFrame(),  # built by _write_outputs, after the upload's peak
             rejects=_rejects(ims_result, reg_result),
+            warnings=_rejects(ims_result, reg_result, "warnings"),
+            source=source,
             recipient_gstin=recipient,
             period=resolved,
         )
@@ -334,6 +345,11 @@ def _write_outputs(
     rtin = result.recipient_gstin or ""
     upload_files: list[Path] = []
     try:
+        if result.source != "ims":
+            raise GuardError(
+                f"the download is a {returns.TITLES[result.source]}, not the IMS download: "
+                "IMS actions are uploaded against the IMS download (this run only reconciles)"
+            )
         export = portal_write.export_upload(
             result.ims,
             result.decisions,
@@ -365,6 +381,7 @@ def _write_outputs(
         ]
         if result.rejects.height:
             paths.append(write_frame(result.rejects, out / "rejects.csv"))
+        paths.append(write_frame(result.warnings, out / "warnings.csv"))
         return paths
 
     def report() -> list[Path]:

@@ -108,6 +108,11 @@ DDL: tuple[str, ...] = (
     f"CREATE TABLE IF NOT EXISTS ims_documents (import_id VARCHAR NOT NULL, {_cols(IMS_COLUMNS)})",
     "CREATE TABLE IF NOT EXISTS register_documents "
     f"(import_id VARCHAR NOT NULL, {_cols(REGISTER_COLUMNS)})",
+    # issue 13: register columns added later reach workspaces made before them
+    *(
+        f'ALTER TABLE register_documents ADD COLUMN IF NOT EXISTS "{name}" {_sql_type(dtype)}'
+        for name, dtype in REGISTER_COLUMNS.items()
+    ),
     """CREATE TABLE IF NOT EXISTS match_runs (
         run_id VARCHAR PRIMARY KEY, seq INTEGER NOT NULL, ims_import_id VARCHAR,
         register_import_id VARCHAR, rows BIGINT NOT NULL, created TIMESTAMP NOT NULL)""",

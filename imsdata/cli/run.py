@@ -67,6 +67,12 @@ def _run(
     out.print(frame_table(tables["by_status"], "Documents by match status and suggested action"))
     out.print(frame_table(tables["itc_by_action"], "ITC by current action (credit notes negative)"))
     out.print(frame_table(tables["files"], "Files written"))
+    for kind in ("rejects", "warnings"):  # nothing hidden: every reason counted (issue 13)
+        frame = getattr(result, kind)
+        if frame.height:
+            counts = frame.group_by("input", "reason").len("rows")
+            counts = counts.sort(["rows", "input", "reason"], descending=[True, False, False])
+            out.print(frame_table(counts, f"{kind.capitalize()} by reason ({kind}.csv)"))
     out.print(result.upload_message)
     if result.review is not None:
         out.print(f"review.xlsx: {result.review.message()}", soft_wrap=True)

@@ -75,6 +75,10 @@ REGISTER_COLUMNS: dict[str, pl.DataType] = {
     "scope_reason": pl.String(),
     "source_file": pl.String(),
     "source_row": pl.Int64(),  # 1-based data row in the file (header excluded)
+    "source_rows": pl.String(),  # every data row of a document booked as line items: "4,5,6"
+    # null (or "split"): IGST/CGST/SGST as booked; "total": the register gave only a total GST,
+    # held in `igst` (CGST, SGST 0) and reconciled on total tax, heads not compared
+    "tax_heads": pl.String(),
 }
 
 #: Reconciliation output: one row per IMS document and one per register row left unmatched.

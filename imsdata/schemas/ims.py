@@ -62,6 +62,12 @@ FLAG_VALUES: dict[str, bool] = {"Y": True, "N": False, "TRUE": True, "FALSE": Fa
 #: doc_value may differ from taxable value + taxes by this much (rupees) or this share of it
 #: before a warning (round-off and TCS make small gaps normal).
 DOC_VALUE_TOLERANCE = Decimal("1.00")
+#: GST rule 46: a document number has at most 16 characters: letters, digits, '/' and '-'.
+#: An IMS record breaking it is rejected (the portal cannot hold it); a register row is warned.
+DOC_NUMBER_PATTERN = r"^[A-Za-z0-9/-]{1,16}$"
+DOC_NUMBER_RULE = (
+    "document number breaks the GST limit (at most 16 characters: letters, digits, '/' and '-')"
+)
 DOC_VALUE_SHARE = Decimal("0.01")
 
 
@@ -169,6 +175,11 @@ def error_rules(columns: set[str]) -> list[Rule]:
         Rule(
             "pos_format", "pos", pl.col("pos").is_null() | pl.col("pos").str.contains(r"^\d{2}$"),
             "place of supply must be a two-digit state code",
+        ),
+        Rule(
+            "doc_number_rule", "doc_number",
+            pl.col("doc_number").is_null() | pl.col("doc_number").str.contains(DOC_NUMBER_PATTERN),
+            DOC_NUMBER_RULE, pl.col("doc_number").str.slice(0, 40),
         ),
         Rule(
             "gstin_format", "supplier_gstin",
