@@ -267,7 +267,7 @@ def refusal(
         tip = f" ({hint})" if r.get("overridable") else ""
         items.append(f"{place}: {r['message']}{tip} [{r['guard_id']}]")
     more = f"; and {rows.height - limit} more" if rows.height > limit else ""
-    return f"{what}, {violations.height} guard violation(s): {'; '.join(items)}{more}"
+    return f"{what}: {violations.height} guard violation(s): {'; '.join(items)}{more}"
 
 
 # --------------------------------------------------------------------------- uploads
@@ -343,7 +343,9 @@ def register_warnings(register: pl.DataFrame, ims: pl.DataFrame, period: str | N
     dates = ims["doc_date"].drop_nulls()
     if dates.is_empty():
         return []
-    lo, hi = dates.quantile(0.05, "lower"), dates.quantile(0.95, "higher")
+    ordered = dates.sort()
+    n = ordered.len()
+    lo, hi = ordered[(n - 1) // 20], ordered[n - 1 - (n - 1) // 20]  # 5th and 95th percentile
     if period and len(period) == 6 and period.isdigit():
         month, year = int(period[:2]), int(period[2:])
         start = dt.date(year, month, 1)

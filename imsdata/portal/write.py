@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from imsdata import gstin as gst
-from imsdata.decisions import HUMAN_SOURCES, latest, portal_state
+from imsdata.decisions import HUMAN_SOURCES, latest, portal_state, refusal
 from imsdata.errors import GuardError, InputError, UsageError
 from imsdata.fileio import atomic_open, read_json
 from imsdata.portal.sections import (
@@ -353,13 +353,9 @@ def build_payloads(
 
 
 def refusal_message(violations: pl.DataFrame, what: str = "export refused", limit: int = 20) -> str:
-    """One line naming every offending document (up to `limit`) and the guard's message."""
-    rows = violations.sort("doc_key", "guard_id").head(limit)
-    items = "; ".join(
-        f"{r['doc_key']}: {r['message']} [{r['guard_id']}]" for r in rows.iter_rows(named=True)
-    )
-    more = f"; and {violations.height - limit} more" if violations.height > limit else ""
-    return f"{what}, {violations.height} guard violation(s): {items}{more}"
+    """One line naming every offending document (up to `limit`) and the guard's message
+    (`imsdata.decisions.refusal`, the one refusal message)."""
+    return refusal(violations, what, limit=limit)
 
 
 def _request_type(kind: str) -> tuple[str, str]:
