@@ -327,6 +327,14 @@ def export(
     )
 
 
+def record_upload(ws: Workspace, result: ExportResult) -> None:
+    """Log the files of one export in the workspace (one timestamp: one batch), so that
+    `imsdata errors` can read the portal's answer to them, whichever command wrote them."""
+    created = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    for item in result.files:
+        ws.record_upload(item.path.resolve(), item.doc_keys, created=created)
+
+
 def register_warnings(register: pl.DataFrame, ims: pl.DataFrame, period: str | None) -> list[str]:
     """Plain-words warnings about a register that cannot be this month's books: no in-scope
     rows, or dates mostly outside the window of the IMS period and its documents."""

@@ -289,6 +289,7 @@ def run(
             review_limit=review_limit,
             review_all=review_all,
             allow_empty_register=allow_empty_register,
+            workspace=workspace,
         )
     return result
 
@@ -321,6 +322,7 @@ def _write_outputs(
     review_limit: int | None = DEFAULT_REVIEW_LIMIT,
     review_all: bool = False,
     allow_empty_register: bool = False,
+    workspace: str | Path | None = None,
 ) -> None:
     """Write the contract's files into the output folder (each atomically).
 
@@ -358,6 +360,9 @@ def _write_outputs(
         try:
             export = dec.export(month, upload_dir, rules=rule_set)
             upload_files = export.paths
+            if export.files and workspace is not None:
+                with Workspace(workspace) as ws:  # so that `imsdata errors` can answer it
+                    dec.record_upload(ws, export)
             result.upload_message = (
                 f"{len(export.paths)} upload file(s) in {upload_dir}"
                 if export.paths

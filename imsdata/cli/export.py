@@ -6,7 +6,6 @@ workspace and call `imsdata.portal.write`, `imsdata.portal.errors` and `imsdata.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -102,9 +101,7 @@ def export_command(
             _show_violations(exc)
             raise
         conflicts = dec.conflicts(month.ims, month.decisions)
-        created = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-        for item in result.files:  # one timestamp: the files of one export form one batch
-            ws.record_upload(item.path.resolve(), item.doc_keys, created=created)
+        dec.record_upload(ws, result)
     if review.height:
         err.print(
             f"[yellow]{review.height} decision(s) left out: the supplier changed the document "
