@@ -98,7 +98,8 @@ def test_commands_disagree_no_more_on_bookings_under_our_other_gstin(synth_month
     booked under the buyer's other GSTIN; both now work out our GSTIN the same way."""
     paths, _ = synth_month
     out = tmp_path / "m.csv"
-    assert _invoke("reconcile", paths["ims"], "--register", paths["register"], "--out", out)
+    said = _invoke("reconcile", paths["ims"], "--register", paths["register"], "--out", out)
+    assert said.exit_code == 0, said.output
     frame = pl.read_csv(out)
     booked_elsewhere = frame.filter(pl.col("reasons").str.contains("booked under recipient GSTIN"))
     assert booked_elsewhere.height > 0
@@ -126,13 +127,13 @@ def test_run_after_portal_errors_does_not_resend_processed_records(tmp_path):
     upload = out / "upload" / "save_001.json"
     said = _invoke("errors", tmp_path / "status.json", "-w", ws, "--upload", upload)
     assert said.exit_code == 0, said.output
-    shutil_copy = (out / "upload" / "save_001.json").read_bytes()
+    first_bytes = (out / "upload" / "save_001.json").read_bytes()
     # a second run on the same download sends only what the portal did not process
     result = run([paths["ims"]], paths["register"], out_dir=out, workspace=ws)
     again = json.loads((out / "upload" / "save_001.json").read_text())
     sent = [r for recs in again["invdata"].values() for r in recs]
     assert [r[number_key] for r in sent] == [failed[number_key]], result.upload_message
-    assert (out / "upload" / "save_001.json").read_bytes() != shutil_copy
+    assert (out / "upload" / "save_001.json").read_bytes() != first_bytes
     # and export agrees byte for byte
     assert _invoke("export", "-w", ws, "--out", tmp_path / "exp").exit_code == 0
     assert _files(tmp_path / "exp") == _files(out / "upload")
