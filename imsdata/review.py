@@ -747,9 +747,28 @@ def read_review(
     out = out.drop("_place")
     if decisions is not None and not decisions.is_empty():
         itc = ["itc_reduction", "declared_igst", "declared_cgst", "declared_sgst", "declared_cess"]
-        prior = current_decisions(decisions).select("doc_key", *itc)
-        out = out.join(prior, on="doc_key", how="left").with_columns(
-            pl.when(pl.col("action") == "accept").then(pl.col(c)).alias(c) for c in itc
+        prior = current_decisions(decisions).select(
+            "doc_key",
+            *itc,
+            pl.col("action").alias("_prior_action"),
+            # a person's reason stays with the action it was given for (e.g. a remarks edit
+            # of an accepted document that overrode a guard needs no new reason)
+            pl.when(pl.col("source").is_in(dec.HUMAN_SOURCES))
+            .then(pl.col("reason"))
+            .alias("_prior_reason"),
+        )
+        out = (
+            out.join(prior, on="doc_key", how="left")
+            .with_columns(
+                pl.when(pl.col("action") == "accept").then(pl.col(c)).alias(c) for c in itc
+            )
+            .with_columns(
+                reason=pl.coalesce(
+                    "reason",
+                    pl.when(pl.col("action") == pl.col("_prior_action")).then("_prior_reason"),
+                )
+            )
+            .drop("_prior_action", "_prior_reason")
         )
     result = conform(out.sort("doc_key"), DECISION_COLUMNS)
     if not result.is_empty():
