@@ -337,7 +337,8 @@ def record_upload(ws: Workspace, result: ExportResult) -> None:
 
 def register_warnings(register: pl.DataFrame, ims: pl.DataFrame, period: str | None) -> list[str]:
     """Plain-words warnings about a register that cannot be this month's books: no in-scope
-    rows, or dates mostly outside the window of the IMS period and its documents."""
+    rows, or more than half of its rows dated outside the IMS period's month (a month's books
+    also hold some older documents, a third at most in the synthetic months)."""
     scoped = (
         register.filter(pl.col("in_scope").fill_null(True))
         if "in_scope" in register.columns
@@ -348,26 +349,26 @@ def register_warnings(register: pl.DataFrame, ims: pl.DataFrame, period: str | N
             "the register has no in-scope rows (no document with a supplier GSTIN): every IMS "
             "document would be 'missing in register'; is it the right file?"
         ]
-    dates = ims["doc_date"].drop_nulls()
-    if dates.is_empty():
-        return []
-    ordered = dates.sort()
-    n = ordered.len()
-    lo, hi = ordered[(n - 1) // 20], ordered[n - 1 - (n - 1) // 20]  # 5th and 95th percentile
-    if period and len(period) == 6 and period.isdigit():
-        month, year = int(period[:2]), int(period[2:])
-        start = dt.date(year, month, 1)
-        end = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
-        lo, hi = min(lo, start), max(hi, end)
     booked = scoped["doc_date"].drop_nulls()
     if booked.is_empty():
         return []
+    if period and len(period) == 6 and period.isdigit() and 1 <= int(period[:2]) <= 12:
+        month, year = int(period[:2]), int(period[2:])
+        lo = dt.date(year, month, 1)
+        hi = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+        window = f"the IMS period {period}"
+    else:  # no period: the middle 90% of the download's document dates
+        dates = ims["doc_date"].drop_nulls().sort()
+        if dates.is_empty():
+            return []
+        n = dates.len()
+        lo, hi = dates[(n - 1) // 20], dates[n - 1 - (n - 1) // 20]
+        window = "the IMS documents' dates"
     outside = int(((booked < lo) | (booked > hi)).sum())
     if outside * 2 > booked.len():
         return [
             f"{outside} of {booked.len()} register rows are dated outside {lo:%d-%m-%Y} to "
-            f"{hi:%d-%m-%Y} (the IMS period{' ' + period if period else ''} and its documents): "
-            "is the register for another month?"
+            f"{hi:%d-%m-%Y} ({window}): is the register for another month?"
         ]
     return []
 
