@@ -28,7 +28,7 @@ import polars as pl
 
 from imsdata import gstin as gst
 from imsdata.errors import UsageError
-from imsdata.portal.sections import ACTION_CODES, ACTION_WORDS
+from imsdata.portal.sections import ACTION_WORDS
 from imsdata.schemas import DECISION_COLUMNS, MATCH_COLUMNS, conform, empty
 
 if TYPE_CHECKING:
@@ -378,8 +378,3 @@ def has_in_scope_rows(register: pl.DataFrame) -> bool:
     if "in_scope" in register.columns:
         return bool(register["in_scope"].fill_null(True).any())
     return not register.is_empty()
-
-
-def portal_word(code: str | None) -> str:
-    """The action word of a portal code (A -> accept), no_action when unknown."""
-    return ACTION_CODES.get(code or "N", "no_action")

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from imsdata.decisions import CONFLICT_PREFIX
+from imsdata.decisions import CONFLICT_PREFIX, PORTAL_LABELS
 from imsdata.engine import DuckDBEngine
 from imsdata.errors import InputError, SQLError
 from imsdata.rules import view as v
@@ -355,8 +355,7 @@ def _sql_bool(value: bool) -> str:
 
 def _portal_label_sql(column: str) -> str:
     """A portal action code as the portal's word (A -> Accepted), in SQL."""
-    labels = {"N": "No action", "A": "Accepted", "R": "Rejected", "P": "Pending"}
-    cases = " ".join(f"WHEN {_lit(k)} THEN {_lit(w)}" for k, w in labels.items())
+    cases = " ".join(f"WHEN {_lit(k)} THEN {_lit(w)}" for k, w in PORTAL_LABELS.items())
     return f"(CASE {column} {cases} ELSE {column} END)"
 
 
