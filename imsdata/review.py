@@ -23,10 +23,11 @@ import polars as pl
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
+from imsdata import decisions as dec
 from imsdata.errors import GuardError, InputError, UsageError
 from imsdata.fileio import atomic_path
 from imsdata.portal.sections import ACTION_CODES, SECTIONS, Section
-from imsdata.portal.write import current_decisions, guard_violations, refusal_message
+from imsdata.portal.write import current_decisions
 from imsdata.schemas import ACTIONS, DECISION_COLUMNS, MATCH_COLUMNS, conform
 
 HOME = "Home"
@@ -56,6 +57,9 @@ ACTION = "Action"
 REMARKS = "Remarks"
 WRITTEN_ACTION = "action as written"
 WRITTEN_REMARKS = "remarks as written"
+#: The person's reason, needed to override a guard (e.g. accept a document not in the books).
+REASON = "Reason"
+CONFLICT = "Conflict with portal"
 
 
 @dataclass(frozen=True)
@@ -98,8 +102,10 @@ def _columns(sec: Section) -> list[_Column]:
         _Column("Suggested action", "suggested_label", "text", 12),
         _Column("Rule", "rule_id", "text", 16),
         _Column("Why", "suggestion_reason", "text", 30),
+        _Column(CONFLICT, "conflict_label", "text", 16),
         _Column(ACTION, "action_label", "editable", 12),
         _Column(REMARKS, "remarks_out", "editable", 30),
+        _Column(REASON, "reason_out", "editable", 24),
         _Column(WRITTEN_ACTION, "action_label", "hidden", 10),
         _Column(WRITTEN_REMARKS, "remarks_out", "hidden", 10),
     ]
@@ -140,6 +146,9 @@ def _sheet_frame(
         (pl.col("reason") if "reason" in suggestions.columns else pl.lit(None, pl.String)).alias(
             "suggestion_reason"
         ),
+        (pl.col("conflict") if "conflict" in suggestions.columns else pl.lit(None, pl.String))
+        .replace_strict(ACTION_LABELS, default=None, return_dtype=pl.String)
+        .alias("portal_conflict"),
     ).unique("doc_key", keep="last", maintain_order=True)
     shown = {c.source for sec in SECTIONS.values() for c in _columns(sec)}
     keep = [
@@ -193,6 +202,10 @@ def _sheet_frame(
             ACTION_LABELS, default=None, return_dtype=pl.String
         ),
         remarks_out=pl.coalesce(pl.col("d_remarks"), pl.col("remarks")),
+        reason_out=pl.lit(None, pl.String),
+        conflict_label=pl.when(pl.col("portal_conflict").is_not_null()).then(
+            pl.format("rule suggests {}", pl.col("portal_conflict"))
+        ),
         itc_value=pl.sum_horizontal(pl.col(h).abs() for h in ("igst", "cgst", "sgst", "cess")),
     )
 
@@ -213,7 +226,8 @@ def attention_expr() -> pl.Expr:
         & pl.col("superseded").is_null()
         & pl.col("d_status").is_in(("review", "gone")).not_().fill_null(True)
     )
-    return ~routine.fill_null(False)
+    conflict = pl.col("portal_conflict").is_not_null()
+    return ~routine.fill_null(False) | conflict
 
 
 @dataclass(frozen=True)
@@ -483,11 +497,24 @@ def _write_home(
         ws.write_number(row, 5, float(rec["tax"] or 0), formats["money"])
         ws.write_number(row, 6, rec["in_workbook"] or 0)
     row += 2
+    conflicts = int(frame["portal_conflict"].is_not_null().sum())
+    ws.write_string(row, 0, "Conflicts with the portal")
+    ws.write_string(
+        row,
+        1,
+        f"{conflicts} document(s): a rule disagrees with an action a person took on the portal;"
+        f" not sent unless you change the Action (filter the '{CONFLICT}' column)",
+    )
+    row += 2
     instructions = (
         "How to use this workbook:",
         "1. Each section has its own sheet. Review the match status, reasons and suggestion.",
         "2. Change the Action column (Accept / Reject / Pending / No action) where you disagree.",
-        "3. Add Remarks for the supplier where needed (Reject or Pending).",
+        "3. Add Remarks for the supplier where needed (Reject or Pending). Changing the Action",
+        "   drops a suggested remark left as it was: to send a remark, write or edit it.",
+        "   'Conflict with portal': a rule disagrees with an action taken on the portal; nothing",
+        "   is sent for it unless you change the Action (filter that column to find them).",
+        "   Overriding a guard (e.g. Accept on a document not in the books) needs a Reason.",
         "4. Do not edit other columns, rename sheets or change the GSTIN and period above.",
         "5. Import it back: imsdata review --import THIS_FILE; then imsdata export.",
         "Documents left out keep their current decision (or the suggestion); to review them too,",
@@ -589,19 +616,21 @@ def _read_sheets(reader: Any, path: Path) -> pl.DataFrame:
         missing = [c for c in wanted if c not in sheet.columns]
         if missing:
             raise InputError(f"{path}: sheet {name}: column(s) missing: {', '.join(missing)}")
+        if REASON not in sheet.columns:  # a workbook written before the Reason column
+            sheet = sheet.with_columns(pl.lit(None, pl.String).alias(REASON))
         frames.append(
-            sheet.select(wanted)
+            sheet.select(*wanted, REASON)
             .with_row_index("row", offset=2)
             .with_columns(sheet=pl.lit(name), sheet_section=pl.lit(by_sheet[name].key))
         )
     if not frames:  # nothing needed review when it was written: no rows, no decisions
-        schema = {c: pl.String() for c in wanted}
+        schema = {c: pl.String() for c in (*wanted, REASON)}
         frames.append(
             pl.DataFrame(schema={**schema, "row": pl.UInt32(), "sheet": pl.String()}).with_columns(
                 sheet_section=pl.lit(None, pl.String)
             )
         )
-    blank = {c: pl.col(c).str.strip_chars().replace("", None) for c in wanted}
+    blank = {c: pl.col(c).str.strip_chars().replace("", None) for c in (*wanted, REASON)}
     return pl.concat(frames).with_columns(**blank)
 
 
@@ -697,23 +726,63 @@ def read_review(
                 & pl.col(REMARKS).eq_missing(pl.col("_cur_remarks"))
             )
         )
+    # A remark goes only with the action it was written for: when the Action changed and the
+    # Remarks cell was left as written (the suggestion's or the earlier decision's), it is
+    # dropped; a remark the person wrote or edited is theirs and goes.
+    kept_remark = pl.col(REMARKS).eq_missing(pl.col(WRITTEN_REMARKS))
+    action_changed = pl.col("new_action").ne_missing(pl.col("old_action"))
     out = changed.select(
         pl.col(DOC_KEY).alias("doc_key"),
         pl.col("new_action").alias("action"),
         source=pl.lit("excel"),
-        reason=pl.format("edited in {} (sheet {} row {})", pl.lit(p.name), "sheet", "row"),
-        remarks=pl.col(REMARKS),
+        # only a person's own words count as the reason that overrides a guard
+        reason=pl.when(pl.col(REASON).is_not_null()).then(
+            pl.format("{} (edited in {}, sheet {} row {})", REASON, pl.lit(p.name), "sheet", "row")
+        ),
+        remarks=pl.when(action_changed & kept_remark).then(None).otherwise(pl.col(REMARKS)),
         user=pl.lit(user, pl.String),
+        _place=pl.format("sheet {} row {}", "sheet", "row"),
     )
+    places = out.select("doc_key", place="_place")
+    out = out.drop("_place")
     if decisions is not None and not decisions.is_empty():
         itc = ["itc_reduction", "declared_igst", "declared_cgst", "declared_sgst", "declared_cess"]
-        prior = current_decisions(decisions).select("doc_key", *itc)
-        out = out.join(prior, on="doc_key", how="left").with_columns(
-            pl.when(pl.col("action") == "accept").then(pl.col(c)).alias(c) for c in itc
+        prior = current_decisions(decisions).select(
+            "doc_key",
+            *itc,
+            pl.col("action").alias("_prior_action"),
+            # a person's reason stays with the action it was given for (e.g. a remarks edit
+            # of an accepted document that overrode a guard needs no new reason)
+            pl.when(pl.col("source").is_in(dec.HUMAN_SOURCES))
+            .then(pl.col("reason"))
+            .alias("_prior_reason"),
+        )
+        out = (
+            out.join(prior, on="doc_key", how="left")
+            .with_columns(
+                pl.when(pl.col("action") == "accept").then(pl.col(c)).alias(c) for c in itc
+            )
+            .with_columns(
+                reason=pl.coalesce(
+                    "reason",
+                    pl.when(pl.col("action") == pl.col("_prior_action")).then("_prior_reason"),
+                )
+            )
+            .drop("_prior_action", "_prior_reason")
         )
     result = conform(out.sort("doc_key"), DECISION_COLUMNS)
     if not result.is_empty():
-        violations = guard_violations(ims, result, matches=matches, rules=rules)
+        # the same guards, the same way as `decide` (imsdata.decisions)
+        violations = dec.check(ims, result, matches=matches, rules=rules, period=period)
         if violations.height:
-            raise GuardError(refusal_message(violations, f"{p.name} refused"))
+            error = GuardError(
+                dec.refusal(
+                    violations,
+                    f"{p.name} refused",
+                    where=places,
+                    hint="fill in the Reason column to override",
+                )
+            )
+            error.violations = violations
+            raise error
     return result

@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 
 from imsdata import gstin as gst
+from imsdata.decisions import HUMAN_SOURCES, latest, portal_state, refusal
 from imsdata.errors import GuardError, InputError, UsageError
 from imsdata.fileio import atomic_open, read_json
 from imsdata.portal.sections import (
@@ -103,26 +104,8 @@ def _frame(payloads: Payloads, kind: str) -> pl.DataFrame:
 
 
 def current_decisions(decisions: pl.DataFrame) -> pl.DataFrame:
-    """The latest decision per doc_key (by decided_at, then log order), as DECISION_COLUMNS."""
-    frame = conform(decisions, DECISION_COLUMNS)
-    keys = frame["doc_key"]
-    if keys.null_count() == 0 and keys.is_unique().all():
-        # Already one per document (e.g. the workspace's current decisions): nothing to pick.
-        return frame if _sorted(keys) else frame.sort("doc_key")
-    frame = frame.with_row_index("_order")
-    return (
-        frame.sort(["decided_at", "_order"], nulls_last=False)
-        .unique("doc_key", keep="last", maintain_order=True)
-        .drop("_order")
-        .sort("doc_key")
-    )
-
-
-def _sorted(keys: pl.Series) -> bool:
-    """True when the keys are in ascending order (checked, not taken from a flag)."""
-    if keys.len() < 2:
-        return True
-    return bool((keys.slice(1) >= keys.slice(0, keys.len() - 1)).all())
+    """The latest decision per doc_key, as DECISION_COLUMNS (`imsdata.decisions.latest`)."""
+    return conform(latest(decisions), DECISION_COLUMNS)
 
 
 def _changed(ims: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
@@ -130,8 +113,10 @@ def _changed(ims: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
     `kind` save/reset/null and `target` code.
 
     save: the decided action (A/R/P) differs from the downloaded one, or the decision carries
-    remarks or an ITC declaration that differ from the download; reset: decided No action on a
-    record the portal holds as A/R/P (ims-spec.md §2.3, §5.2).
+    remarks or an ITC declaration that differ from the download; reset: a person (manual, Excel,
+    notebook) decided No action on a record the portal holds as A/R/P (ims-spec.md §2.3, §5.2).
+    A rule's no_action means "leave it as it is": never a reset. A rule's remarks never go with
+    Accept (only a person's do).
     """
     bad = current.filter(~pl.col("action").is_in(ACTIONS) | pl.col("action").is_null())
     if not bad.is_empty():
@@ -141,7 +126,10 @@ def _changed(ims: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
             f"{first['doc_key']!r}: {first['action']!r} (allowed: {', '.join(ACTIONS)})"
         )
     dec = current.rename({c: f"d_{c}" for c in current.columns if c != "doc_key"})
-    joined = ims.join(dec, on="doc_key", how="inner")
+    human = pl.col("d_source").is_in(HUMAN_SOURCES).fill_null(False)
+    joined = ims.join(dec, on="doc_key", how="inner").with_columns(
+        d_remarks=pl.when(human | (pl.col("d_action") != "accept")).then(pl.col("d_remarks"))
+    )
     target = pl.col("d_action").replace_strict(ACTION_WORDS, return_dtype=pl.String)
     remarks_changed = pl.col("d_remarks").is_not_null() & pl.col("d_remarks").ne_missing(
         pl.col("remarks")
@@ -164,7 +152,11 @@ def _changed(ims: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
             )
         )
         .then(pl.lit("save"))
-        .when((pl.col("target") == ACTION_WORDS["no_action"]) & pl.col("portal_action").is_in(held))
+        .when(
+            (pl.col("target") == ACTION_WORDS["no_action"])
+            & pl.col("portal_action").is_in(held)
+            & human
+        )
         .then(pl.lit("reset"))
         .otherwise(pl.lit(None, pl.String))
     )
@@ -361,13 +353,9 @@ def build_payloads(
 
 
 def refusal_message(violations: pl.DataFrame, what: str = "export refused", limit: int = 20) -> str:
-    """One line naming every offending document (up to `limit`) and the guard's message."""
-    rows = violations.sort("doc_key", "guard_id").head(limit)
-    items = "; ".join(
-        f"{r['doc_key']}: {r['message']} [{r['guard_id']}]" for r in rows.iter_rows(named=True)
-    )
-    more = f"; and {violations.height - limit} more" if violations.height > limit else ""
-    return f"{what}, {violations.height} guard violation(s): {items}{more}"
+    """One line naming every offending document (up to `limit`) and the guard's message
+    (`imsdata.decisions.refusal`, the one refusal message)."""
+    return refusal(violations, what, limit=limit)
 
 
 def _request_type(kind: str) -> tuple[str, str]:
@@ -580,18 +568,5 @@ def read_upload(path: str | Path) -> pl.DataFrame:
 def apply_portal_state(
     ims: pl.DataFrame, log: pl.DataFrame, *, import_id: str | None
 ) -> pl.DataFrame:
-    """The IMS snapshot with portal_action updated by `portal` decisions made since it was
-    downloaded (uploads the portal processed): their action is now the portal's (§2.4)."""
-    if import_id is None or log.is_empty() or "import_id" not in log.columns:
-        return ims
-    portal = current_decisions(
-        log.filter((pl.col("source") == "portal") & (pl.col("import_id") == import_id))
-    ).select(
-        "doc_key",
-        pl.col("action").replace_strict(ACTION_WORDS, return_dtype=pl.String).alias("_portal_now"),
-    )
-    return (
-        ims.join(portal, on="doc_key", how="left")
-        .with_columns(portal_action=pl.coalesce("_portal_now", "portal_action"))
-        .drop("_portal_now")
-    )
+    """The IMS snapshot as the portal holds it now (`imsdata.decisions.portal_state`)."""
+    return portal_state(ims, log, import_id=import_id)

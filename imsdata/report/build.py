@@ -15,6 +15,9 @@ from decimal import Decimal
 import polars as pl
 
 from imsdata import gstin as gst
+from imsdata.decisions import CONFLICT_COLUMNS
+from imsdata.decisions import conflicts as portal_conflicts
+from imsdata.decisions import latest as current_decisions
 from imsdata.errors import InputError, UsageError
 from imsdata.portal.sections import ACTION_CODES, SECTIONS
 from imsdata.schemas import ACTIONS, IMS_COLUMNS, MATCH_COLUMNS, MATCH_STATUSES, MONEY, conform
@@ -145,14 +148,7 @@ def _current_decisions(decisions: pl.DataFrame | None, notes: list[str]) -> pl.D
                 f"{review} decision(s) were made before the supplier changed the document:"
                 " review them (they still count here)."
             )
-    keys = decisions["doc_key"]
-    if keys.null_count() == 0 and keys.is_unique().all():
-        # Already one per document (the workspace's current decisions): nothing to pick, no copy.
-        return conform(decisions, cols)
-    frame = decisions.select(c for c in decisions.columns if c in cols or c == "decided_at")
-    frame = frame.with_row_index("_row")
-    order = ["decided_at", "_row"] if "decided_at" in frame.columns else ["_row"]
-    latest = frame.sort(order, nulls_last=False).unique("doc_key", keep="last")
+    latest = current_decisions(decisions)  # the one decision path (imsdata.decisions)
     if latest.height < decisions.height:
         notes.append(
             f"{decisions.height - latest.height} earlier decision(s) superseded by a later one"
@@ -635,6 +631,11 @@ def build_report(
         )
     notes: list[str] = []
     current = _current_decisions(decisions, notes)
+    conflicts = (
+        portal_conflicts(ims, decisions)
+        if decisions is not None and decisions.height
+        else pl.DataFrame(schema=CONFLICT_COLUMNS)
+    )
     docs = _with_risk(_documents(ims, matches, current, notes), period, as_of, near_deadline_days)
 
     risk_summary, risk_detail = _at_risk(docs)
@@ -645,6 +646,14 @@ def build_report(
             _itc_summary(docs),
             "Credit notes count negative. No action at GSTR-2B generation means deemed accepted."
             " Originals replaced by an amendment are excluded from ITC.",
+        ),
+        ReportTable(
+            "portal_conflicts",
+            "Conflicts with the portal",
+            conflicts.drop("reason"),
+            "Documents where a rule suggests another action than the one a person already took"
+            " on the portal (Accepted, Rejected or Pending). Not sent: the portal's action stays"
+            " until a person decides (review workbook, imsdata decide).",
         ),
         ReportTable(
             "itc_at_risk",

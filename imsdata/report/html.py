@@ -384,12 +384,17 @@ def figures(report: Report) -> dict[str, go.Figure]:
 
 #: Sections of the page in reading order.
 PAGE_ORDER: tuple[str, ...] = (
-    "itc_summary", "itc_at_risk", "gstr3b_table4", "reconciliation", "top_mismatch",
+    "itc_summary", "portal_conflicts", "itc_at_risk", "gstr3b_table4", "reconciliation",
+    "top_mismatch",
     "top_pending", "pending_ageing", "by_section_action", "changes", "changes_detail",
     "at_risk_documents",
 )  # fmt: skip
 #: Detail tables cut to MAX_HTML_ROWS on the page, and columns the page leaves to Excel.
-_DETAIL = {"changes_detail": ("doc_key",), "at_risk_documents": ()}
+_DETAIL = {
+    "changes_detail": ("doc_key",),
+    "at_risk_documents": (),
+    "portal_conflicts": ("doc_key",),
+}
 
 
 def render_html(report: Report, *, generated_at: dt.datetime | None = None) -> str:

@@ -86,6 +86,8 @@ MATCH_VIEW_COLUMNS: dict[str, str] = {
     "diff_doc_value": "IMS minus books, document value",
     "diff_total_tax": "IMS minus books, all tax heads together",
     "diff_days": "IMS date minus books date, in days",
+    "booked_under_gstin": "our other GSTIN the books booked the document under (null when ours)",
+    "diff_summary": "the actual differences in plain words, for remarks (only those not zero)",
     "superseded_by": "doc_key of the amendment that replaces this original (R14)",
     "is_superseded": "superseded_by is not null",
 }
@@ -186,7 +188,9 @@ SELECT
   m.register_id, m.register_id IS NOT NULL AS has_register, {diffs},
   CASE WHEN m.register_id IS NOT NULL THEN CAST({diff_tax} AS DECIMAL(18, 2)) END
     AS diff_total_tax,
-  m.diff_days, m.superseded_by, m.superseded_by IS NOT NULL AS is_superseded,
+  m.diff_days, {_booked_under_sql()} AS booked_under_gstin,
+  {_diff_summary_sql(diff_tax)} AS diff_summary,
+  m.superseded_by, m.superseded_by IS NOT NULL AS is_superseded,
   {_str_lit(period)} AS period, {_date_lit(start)} AS period_start,
   {_date_lit(end)} AS period_end,
   coalesce(i.doc_date > {_date_lit(end)}, false) AS doc_after_period
@@ -194,6 +198,43 @@ FROM {IMS_TABLE} i
 LEFT JOIN sec ON sec.section = i.section
 LEFT JOIN m ON m.doc_key = i.doc_key
 """
+
+
+def _booked_under_sql() -> str:
+    """The recipient GSTIN the books used when it is not the download's (the reconciliation
+    names it in its reasons: 'booked under recipient GSTIN ...')."""
+    return (
+        "nullif(regexp_extract(coalesce(m.reasons, ''), "
+        "'booked under recipient GSTIN ([0-9A-Z]{15})', 1), '')"
+    )
+
+
+def _diff_summary_sql(diff_tax: str) -> str:
+    """The differences that are really there, in words from the supplier's side (their document
+    against our books), '; '-separated; zero differences are left out."""
+
+    def amount(label: str, expr: str) -> str:
+        value = f"CAST({expr} AS DECIMAL(18, 2))"
+        return (
+            f"CASE WHEN coalesce({value}, 0) <> 0 THEN '{label} ' || "
+            f"CAST(abs({value}) AS VARCHAR) || CASE WHEN {value} > 0 "
+            "THEN ' more than in our books' ELSE ' less than in our books' END END"
+        )
+
+    booked = _booked_under_sql()
+    parts = [
+        f"CASE WHEN {booked} IS NOT NULL THEN 'we booked it under our GSTIN ' || {booked} || "
+        "', not ' || coalesce(i.recipient_gstin, 'the GSTIN billed') END",
+        amount("taxable value", "m.diff_taxable_value"),
+        amount("tax", diff_tax),
+        "CASE WHEN coalesce(m.diff_days, 0) <> 0 THEN 'date ' || "
+        "CAST(abs(m.diff_days) AS VARCHAR) || ' day(s) ' || "
+        "CASE WHEN m.diff_days > 0 THEN 'later' ELSE 'earlier' END || ' than in our books' END",
+    ]
+    summary = f"concat_ws('; ', {', '.join(parts)})"
+    return (
+        f"CASE WHEN m.register_id IS NOT NULL THEN coalesce(nullif({summary}, ''), m.reasons) END"
+    )
 
 
 def _null_proposal_sql() -> str:
@@ -260,7 +301,8 @@ def decision_view(
 ) -> pl.DataFrame:
     """The decision view as a frame (one row per document, sorted), for notebooks and debugging.
 
-    With `decisions`, the proposal columns hold each document's latest decision (last row wins).
+    With `decisions`, the proposal columns hold each document's current decision
+    (`imsdata.decisions.latest`).
     """
     own = engine is None
     eng = engine or DuckDBEngine()
@@ -269,12 +311,12 @@ def decision_view(
         if decisions is None:
             sql = f"SELECT * FROM {FULL_VIEW}"
         else:
-            register_decisions(eng, decisions)
+            from imsdata.decisions import latest
+
+            register_decisions(eng, latest(decisions))  # the one decision path
             sql = (
-                f"WITH d AS (SELECT * FROM {DECISIONS_TABLE} QUALIFY row_number() OVER ("
-                f"PARTITION BY doc_key ORDER BY decided_at DESC NULLS LAST, _row DESC) = 1) "
                 f"SELECT b.*, {proposal_from_decisions_sql()} "
-                f"FROM {BASE_VIEW} b LEFT JOIN d ON d.doc_key = b.doc_key"
+                f"FROM {BASE_VIEW} b LEFT JOIN {DECISIONS_TABLE} d ON d.doc_key = b.doc_key"
             )
         return eng.query(f"{sql} ORDER BY doc_key", step="decision_view")
     finally:

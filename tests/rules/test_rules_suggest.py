@@ -60,7 +60,8 @@ def test_mismatch_remarks_tell_the_supplier_what_differs():
     ims, matches = case([{"match": "mismatch", **diffs}])
     out = suggest(ims, matches).row(0, named=True)
     assert out["remarks"] == (
-        "Differs from our books (yours minus ours): taxable value 10.00, tax 1.80, date 0 days"
+        "Differs from our books: taxable value 10.00 more than in our books; "
+        "tax 1.80 more than in our books"
     )
 
 
