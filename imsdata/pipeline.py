@@ -8,6 +8,7 @@ folder. Each step is a library call; this module only wires them and reports pro
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -229,6 +230,7 @@ def run(
     review_all: bool = False,
     allow_empty_register: bool = False,
     step: Callable[[str], contextlib.AbstractContextManager] = _noop_step,
+    generated_at: dt.datetime | None = None,
 ) -> RunResult:
     """The whole month: read, reconcile, suggest, and write every file of the run contract.
 
@@ -236,7 +238,8 @@ def run(
     first up to `review_limit` rows (None: no limit); `RunResult.review` says what was left out.
     The upload goes through `imsdata.decisions` (the same path as `imsdata export`): only what
     differs from the portal's last known state. A register with no in-scope rows writes no
-    upload (a problem: exit 1) unless `allow_empty_register`.
+    upload (a problem: exit 1) unless `allow_empty_register`. `generated_at` is the time written
+    into report.html and the workbooks' properties (default: now; fixed: the same bytes again).
     """
     out = Path(out_dir)
     rule_set = rl.load_rules(rules)
@@ -301,6 +304,7 @@ def run(
             review_all=review_all,
             allow_empty_register=allow_empty_register,
             workspace=workspace,
+            generated_at=generated_at,
         )
     return result
 
@@ -334,6 +338,7 @@ def _write_outputs(
     review_all: bool = False,
     allow_empty_register: bool = False,
     workspace: str | Path | None = None,
+    generated_at: dt.datetime | None = None,
 ) -> None:
     """Write the contract's files into the output folder (each atomically).
 
@@ -415,8 +420,8 @@ def _write_outputs(
             register=result.register,
         )
         return [
-            rpt.write_html(built, out / "report.html"),
-            rpt.write_excel(built, out / "report.xlsx"),
+            rpt.write_html(built, out / "report.html", generated_at=generated_at),
+            rpt.write_excel(built, out / "report.xlsx", created=generated_at),
         ]
 
     def review() -> ReviewScope:
@@ -430,6 +435,7 @@ def _write_outputs(
             period=result.period or "",
             limit=review_limit,
             all_documents=review_all,
+            created=generated_at,
         )
 
     # the reconciliation frame is built last: the report's and review's peaks come without it

@@ -537,13 +537,14 @@ def write_review(
     period: str,
     limit: int | None = DEFAULT_REVIEW_LIMIT,
     all_documents: bool = False,
+    created: dt.datetime | None = None,
 ) -> ReviewScope:
     """Write the review workbook atomically: Home sheet plus one sheet per section present.
 
     It holds the documents needing attention (`all_documents`: every one), biggest ITC first up
     to `limit` rows (None: no limit). The Action column starts at the current decision (else the
     portal's action as downloaded); the suggestion is shown beside it. Returns the path and
-    the counts (`ReviewScope`).
+    the counts (`ReviewScope`). `created`: the workbook's creation time (default: now).
     """
     frame = _sheet_frame(ims, matches, suggestions, decisions)
     shown, scope = select_rows(frame, limit=limit, all_documents=all_documents)
@@ -565,6 +566,8 @@ def write_review(
             "strings_to_numbers": False,
         },
     )
+    if created is not None:
+        wb.set_properties({"created": created})
     formats = {
         "title": wb.add_format({"bold": True, "font_size": 14}),
         "header": wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1}),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -140,6 +141,14 @@ def run_command(
             help="Write the upload even when the register has no in-scope rows.",
         ),
     ] = False,
+    generated_at: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            "--generated-at",
+            hidden=True,
+            help="Time (UTC) written into the report and workbooks; fixed: reproducible bytes.",
+        ),
+    ] = None,
 ) -> None:
     """The month in one command: ingest, register, reconcile, suggest, and write
     reconciliation.csv/.parquet, upload/, report.html and review.xlsx into --out.
@@ -168,6 +177,7 @@ def run_command(
         review_limit=review_limit,
         review_all=review_all,
         allow_empty_register=allow_empty_register,
+        generated_at=generated_at.replace(tzinfo=dt.UTC) if generated_at else None,
     )
 
 

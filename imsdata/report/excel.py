@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -14,14 +15,19 @@ from imsdata.report.html import HEADERS
 from imsdata.report.inr import EXCEL_INR_FORMAT, EXCEL_INR_NEGATIVE_FORMAT
 
 
-def write_excel(report: Report, path: str | os.PathLike[str]) -> Path:
+def write_excel(
+    report: Report, path: str | os.PathLike[str], *, created: dt.datetime | None = None
+) -> Path:
     """Write every report table to its own sheet (sheet name = table key), atomically.
 
     Money cells are numbers with the Indian grouping format; the header row is frozen. A first
-    sheet 'about' names the GSTIN, period, as-of date and each table's note.
+    sheet 'about' names the GSTIN, period, as-of date and each table's note. `created` is the
+    workbook's creation time in its properties (default: now); a fixed one gives the same bytes.
     """
     with atomic_path(path) as tmp:
         wb = xlsxwriter.Workbook(str(tmp), {"remove_timezone": True})
+        if created is not None:
+            wb.set_properties({"created": created})
         try:
             _write(wb, report)
         finally:
