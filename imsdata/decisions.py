@@ -29,15 +29,24 @@ import polars as pl
 from imsdata import gstin as gst
 from imsdata.errors import UsageError
 from imsdata.portal.sections import ACTION_WORDS
-from imsdata.schemas import DECISION_COLUMNS, MATCH_COLUMNS, conform, empty
+from imsdata.schemas import (
+    DECISION_COLUMNS,
+    MATCH_COLUMNS,
+    Action,
+    DecisionSource,
+    conform,
+    empty,
+)
+from imsdata.schemas import HUMAN_SOURCES as HUMAN_SOURCES  # a person's decision
 
 if TYPE_CHECKING:
     from imsdata.portal.write import ExportResult
     from imsdata.rules import RuleSet
     from imsdata.workspace import Workspace
 
-#: Decision sources that are a person's decision (the notebooks record theirs as manual).
-HUMAN_SOURCES: tuple[str, ...] = ("manual", "excel")
+
+#: The actions that change the portal (a conflict's suggestion is one of them), as a regex group.
+_ACTED = "|".join(a for a in Action if a != Action.NO_ACTION)
 #: The reason of a rule decision withheld because the portal holds a person's other action.
 CONFLICT_PREFIX = "Conflict with the portal"
 #: Portal action codes in words for messages: A -> Accepted ...
@@ -149,7 +158,9 @@ def portal_state(ims: pl.DataFrame, log: pl.DataFrame, *, import_id: str | None)
         return ims
     portal = latest(
         conform(
-            log.filter((pl.col("source") == "portal") & (pl.col("import_id") == import_id)),
+            log.filter(
+                (pl.col("source") == DecisionSource.PORTAL) & (pl.col("import_id") == import_id)
+            ),
             DECISION_COLUMNS,
         )
     ).select(
@@ -177,11 +188,11 @@ def conflicts(ims: pl.DataFrame, decided: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame(schema=CONFLICT_COLUMNS)
     else:
         found = decided.filter(
-            (pl.col("source") == "rule")
+            (pl.col("source") == DecisionSource.RULE)
             & pl.col("reason").str.starts_with(CONFLICT_PREFIX).fill_null(False)
         ).select(
             "doc_key",
-            pl.col("reason").str.extract(r"suggests (accept|reject|pending)", 1).alias("suggested"),
+            pl.col("reason").str.extract(f"suggests ({_ACTED})", 1).alias("suggested"),
             "rule_id",
             "reason",
         )
@@ -213,9 +224,9 @@ def sendable(
     portal = ims.select("doc_key", pl.col("portal_action").alias("_portal"))
     target = pl.col("action").replace_strict(ACTION_WORDS, default=None, return_dtype=pl.String)
     flips = (
-        (pl.col("source") == "rule")
+        (pl.col("source") == DecisionSource.RULE)
         & pl.col("_portal").is_in(["A", "R"])
-        & (pl.col("action") != "no_action")
+        & (pl.col("action") != Action.NO_ACTION)
         & target.ne_missing(pl.col("_portal"))
     ).fill_null(False)
     return frame.join(portal, on="doc_key", how="left").filter(~flips).drop("_portal")

@@ -27,6 +27,7 @@ from imsdata.portal import read as portal_read
 from imsdata.portal import returns
 from imsdata.register import read_register
 from imsdata.review import DEFAULT_REVIEW_LIMIT, ReviewScope, write_review
+from imsdata.schemas import MONEY, Action, DocType, MatchStatus, total_tax
 from imsdata.workspace import Workspace, file_hash
 
 #: Columns of reconciliation.csv/.parquet, in order (IMS side, books side, outcome, decision).
@@ -37,15 +38,15 @@ RECONCILIATION_COLUMNS: dict[str, pl.DataType] = {
     "supplier_name": pl.String(),
     "doc_number": pl.String(),
     "doc_date": pl.Date(),
-    "taxable_value": pl.Decimal(18, 2),
-    "total_tax": pl.Decimal(18, 2),
+    "taxable_value": MONEY,
+    "total_tax": MONEY,
     "portal_action": pl.String(),
     "register_id": pl.String(),
     "register_supplier_gstin": pl.String(),
     "register_doc_number": pl.String(),
     "register_doc_date": pl.Date(),
-    "register_taxable_value": pl.Decimal(18, 2),
-    "register_total_tax": pl.Decimal(18, 2),
+    "register_taxable_value": MONEY,
+    "register_total_tax": MONEY,
     "match_status": pl.String(),
     "match_score": pl.Int32(),
     "reasons": pl.String(),
@@ -89,10 +90,6 @@ class RunResult:
     upload_warnings: list[str] = field(default_factory=list)
 
 
-def _total_tax(prefix: str = "") -> pl.Expr:
-    return pl.sum_horizontal(pl.col(f"{prefix}{h}") for h in ("igst", "cgst", "sgst", "cess"))
-
-
 def reconciliation_frame(
     ims: pl.DataFrame,
     register: pl.DataFrame,
@@ -103,7 +100,7 @@ def reconciliation_frame(
     """One row per IMS document and per unmatched register row: both sides, outcome, decision."""
     docs = ims.select(
         "doc_key", "section", "doc_type", "supplier_gstin", "supplier_name", "doc_number",
-        "doc_date", "taxable_value", _total_tax().alias("total_tax"), "portal_action",
+        "doc_date", "taxable_value", total_tax().alias("total_tax"), "portal_action",
     )  # fmt: skip
     books = register.select(
         "register_id",
@@ -111,7 +108,7 @@ def reconciliation_frame(
         pl.col("doc_number").alias("register_doc_number"),
         pl.col("doc_date").alias("register_doc_date"),
         pl.col("taxable_value").alias("register_taxable_value"),
-        _total_tax().alias("register_total_tax"),
+        total_tax().alias("register_total_tax"),
         pl.col("doc_type").alias("register_doc_type"),
     )
     sugg = suggestions.select(
@@ -133,7 +130,7 @@ def reconciliation_frame(
     out_of_scope = register.filter(~pl.col("in_scope")).select(
         pl.lit(None, pl.String).alias("doc_key"),
         "register_id",
-        pl.lit("missing_in_ims").alias("match_status"),
+        pl.lit(MatchStatus.MISSING_IN_IMS).alias("match_status"),
         pl.lit(0, pl.Int32).alias("match_score"),
         pl.concat_str(pl.lit("out of IMS scope: "), pl.col("scope_reason")).alias("reasons"),
         pl.lit(True).alias("_out_of_scope"),
@@ -155,7 +152,7 @@ def reconciliation_frame(
         .with_columns(
             doc_type=pl.coalesce("doc_type", "register_doc_type"),
             suggested_action=pl.when(books_only)
-            .then(pl.lit("no_action"))
+            .then(pl.lit(Action.NO_ACTION))
             .otherwise("suggested_action"),
             rule_id=pl.when(pl.col("_out_of_scope"))
             .then(pl.lit(OUT_OF_SCOPE_RULE))
@@ -455,14 +452,14 @@ def summary_tables(result: RunResult) -> dict[str, pl.DataFrame]:
     )
     itc = (
         result.ims.join(result.decisions.select("doc_key", "action"), on="doc_key", how="left")
-        .with_columns(pl.col("action").fill_null("no_action"))
+        .with_columns(pl.col("action").fill_null(Action.NO_ACTION))
         .group_by("action")
         .agg(
             pl.len().alias("documents"),
             # credit notes reduce ITC: they count negative
-            pl.when(pl.col("doc_type") == "CN")
-            .then(-_total_tax())
-            .otherwise(_total_tax())
+            pl.when(pl.col("doc_type") == DocType.CN)
+            .then(-total_tax())
+            .otherwise(total_tax())
             .sum()
             .alias("itc"),
         )

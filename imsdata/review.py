@@ -28,13 +28,23 @@ from imsdata.errors import GuardError, InputError, UsageError
 from imsdata.fileio import atomic_path
 from imsdata.portal.sections import ACTION_CODES, SECTIONS, Section
 from imsdata.portal.write import current_decisions
-from imsdata.schemas import ACTIONS, DECISION_COLUMNS, MATCH_COLUMNS, conform
+from imsdata.schemas import (
+    ACTIONS,
+    DECISION_COLUMNS,
+    MATCH_COLUMNS,
+    MATCHED,
+    TAX_HEADS,
+    Action,
+    DecisionSource,
+    MatchStatus,
+    conform,
+)
 
 HOME = "Home"
 #: Most documents written by default (a person cannot work through more; biggest ITC first).
 DEFAULT_REVIEW_LIMIT = 50_000
 #: Match statuses whose automatic accept needs no look (reconciliation-notes: books agree).
-ROUTINE_STATUSES: tuple[str, ...] = ("exact", "within_tolerance")
+ROUTINE_STATUSES: tuple[str, ...] = MATCHED
 #: Rows in an Excel sheet (the header takes one).
 EXCEL_MAX_ROWS = 1_048_576
 #: Indian digit grouping (lakh, crore) for money cells.
@@ -189,7 +199,7 @@ def _sheet_frame(
             d_status=pl.lit(None, pl.String),
         )
     return frame.with_columns(
-        match_status=pl.col("match_status").fill_null("missing_in_register"),
+        match_status=pl.col("match_status").fill_null(MatchStatus.MISSING_IN_REGISTER),
         portal_word=portal_word,
         portal_action_label=portal_word.replace_strict(
             ACTION_LABELS, default=None, return_dtype=pl.String
@@ -206,7 +216,7 @@ def _sheet_frame(
         conflict_label=pl.when(pl.col("portal_conflict").is_not_null()).then(
             pl.format("rule suggests {}", pl.col("portal_conflict"))
         ),
-        itc_value=pl.sum_horizontal(pl.col(h).abs() for h in ("igst", "cgst", "sgst", "cess")),
+        itc_value=pl.sum_horizontal(pl.col(h).abs() for h in TAX_HEADS),
     )
 
 
@@ -215,13 +225,15 @@ def attention_expr() -> pl.Expr:
     within-tolerance match, suggested accept, not decided otherwise by a person, the portal not
     holding another action, not an amendment, not superseded and not changed by the supplier
     since it was decided."""
-    auto = pl.col("decided").is_null() | pl.col("d_source").is_in(("rule", "portal"))
+    auto = pl.col("decided").is_null() | pl.col("d_source").is_in(
+        (DecisionSource.RULE, DecisionSource.PORTAL)
+    )
     routine = (
         pl.col("match_status").is_in(ROUTINE_STATUSES)
-        & pl.col("suggested").eq_missing(pl.lit("accept"))
-        & pl.coalesce("decided", pl.lit("accept")).eq("accept")
+        & pl.col("suggested").eq_missing(pl.lit(Action.ACCEPT))
+        & pl.coalesce("decided", pl.lit(Action.ACCEPT)).eq(Action.ACCEPT)
         & auto
-        & pl.col("portal_word").is_in(("no_action", "accept"))
+        & pl.col("portal_word").is_in((Action.NO_ACTION, Action.ACCEPT))
         & ~pl.col("is_amendment").fill_null(False)
         & pl.col("superseded").is_null()
         & pl.col("d_status").is_in(("review", "gone")).not_().fill_null(True)
@@ -737,7 +749,7 @@ def read_review(
     out = changed.select(
         pl.col(DOC_KEY).alias("doc_key"),
         pl.col("new_action").alias("action"),
-        source=pl.lit("excel"),
+        source=pl.lit(DecisionSource.EXCEL),
         # only a person's own words count as the reason that overrides a guard
         reason=pl.when(pl.col(REASON).is_not_null()).then(
             pl.format("{} (edited in {}, sheet {} row {})", REASON, pl.lit(p.name), "sheet", "row")
@@ -749,7 +761,7 @@ def read_review(
     places = out.select("doc_key", place="_place")
     out = out.drop("_place")
     if decisions is not None and not decisions.is_empty():
-        itc = ["itc_reduction", "declared_igst", "declared_cgst", "declared_sgst", "declared_cess"]
+        itc = ["itc_reduction", *(f"declared_{h}" for h in TAX_HEADS)]
         prior = current_decisions(decisions).select(
             "doc_key",
             *itc,
@@ -763,7 +775,7 @@ def read_review(
         out = (
             out.join(prior, on="doc_key", how="left")
             .with_columns(
-                pl.when(pl.col("action") == "accept").then(pl.col(c)).alias(c) for c in itc
+                pl.when(pl.col("action") == Action.ACCEPT).then(pl.col(c)).alias(c) for c in itc
             )
             .with_columns(
                 reason=pl.coalesce(

@@ -29,6 +29,7 @@ from imsdata.schemas import (
     IMS_COLUMNS,
     MATCH_COLUMNS,
     REGISTER_COLUMNS,
+    DecisionSource,
     conform,
     empty,
 )
@@ -508,9 +509,9 @@ class Workspace:
         )
         no_decision = pl.col("cur_source").is_null()
         supplier_changed = (pl.col("cur_status") != "valid").fill_null(False)
-        same_rule = (pl.col("cur_source") == "rule").fill_null(False) & pl.all_horizontal(
-            pl.col(c).eq_missing(pl.col(f"cur_{c}")) for c in compare
-        )
+        same_rule = (pl.col("cur_source") == DecisionSource.RULE).fill_null(
+            False
+        ) & pl.all_horizontal(pl.col(c).eq_missing(pl.col(f"cur_{c}")) for c in compare)
         human = (pl.col("cur_source").is_in(HUMAN_KEEP) & ~supplier_changed).fill_null(False)
         joined = joined.with_columns(
             _append=no_decision | supplier_changed | (~human & ~same_rule),
@@ -524,7 +525,7 @@ class Workspace:
             "kept_human": joined.filter(~pl.col("_append") & pl.col("_human")).height,
         }
         if to_add.height:
-            self._append(to_add, source="rule", user=user or "imsdata")
+            self._append(to_add, source=DecisionSource.RULE, user=user or "imsdata")
         return counts
 
     def check_decisions(
@@ -543,7 +544,7 @@ class Workspace:
         itc_reduction: str | None = None,
         declared: dict[str, object] | None = None,
         user: str | None = None,
-        source: str = "manual",
+        source: str = DecisionSource.MANUAL,
         rules: RuleSet | str | Path | None = None,
     ) -> pl.DataFrame:
         """Record manual decisions (a frame, or one doc_key with `action`) after the guards
@@ -620,7 +621,7 @@ class Workspace:
 
 
 #: Decision sources a rule suggestion never overrides while the document is unchanged.
-HUMAN_KEEP: tuple[str, ...] = tuple(s for s in DECISION_SOURCES if s != "rule")
+HUMAN_KEEP: tuple[str, ...] = tuple(s for s in DECISION_SOURCES if s != DecisionSource.RULE)
 
 
 def _quote(text: str) -> str:

@@ -15,7 +15,7 @@ import polars as pl
 from imsdata.errors import InputError
 from imsdata.fileio import read_json
 from imsdata.portal.sections import ACTION_CODES, SECTIONS
-from imsdata.schemas import DECISION_COLUMNS, conform, empty
+from imsdata.schemas import DECISION_COLUMNS, Action, DecisionSource, conform, empty
 
 #: One row per reported error (per document when the entry lists documents).
 ERROR_COLUMNS: dict[str, pl.DataType] = {
@@ -250,14 +250,14 @@ def portal_decisions(
     if request_failed(matched):
         return empty(DECISION_COLUMNS)
     failed = matched.filter(pl.col("doc_key").is_not_null()).select("doc_key").unique()
-    no_action = next(code for code, word in ACTION_CODES.items() if word == "no_action")
+    no_action = next(code for code, word in ACTION_CODES.items() if word == Action.NO_ACTION)
     accepted = uploaded.join(failed, on="doc_key", how="anti").select(
         "doc_key",
         pl.col("action")
         .fill_null(no_action)
         .replace_strict(ACTION_CODES, return_dtype=pl.String)
         .alias("action"),
-        source=pl.lit("portal"),
+        source=pl.lit(DecisionSource.PORTAL),
         reason=pl.lit("processed by the portal without error"),
         user=pl.lit(user),
     )
@@ -287,7 +287,7 @@ def open_failures(portal_errors: pl.DataFrame, log: pl.DataFrame) -> list[str]:
         .agg(pl.col("received").max())
     )
     later = (
-        log.filter(pl.col("source") == "portal")
+        log.filter(pl.col("source") == DecisionSource.PORTAL)
         .group_by("doc_key")
         .agg(pl.col("decided_at").max().alias("processed"))
     )

@@ -9,6 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from imsdata.schemas.vocab import Action, DocType
+
+INV, DN, CN = DocType.INV, DocType.DN, DocType.CN
+
 
 @dataclass(frozen=True)
 class Section:
@@ -17,7 +21,7 @@ class Section:
     key: str  # lowercase JSON key, e.g. "b2bcn"
     api_param: str  # GET section= parameter, e.g. "CN"
     title: str
-    doc_type: str  # INV / DN / CN
+    doc_type: DocType
     is_amendment: bool
     number_key: str  # inum / nt_num
     date_key: str  # idt / nt_dt
@@ -45,24 +49,29 @@ DECLARED_KEYS: tuple[str, ...] = ("declIgst", "declCgst", "declSgst", "declCess"
 SECTIONS: dict[str, Section] = {
     s.key: s
     for s in (
-        Section("b2b", "B2B", "Invoices", "INV", False, "inum", "idt", None, None, False),
-        Section("b2ba", "B2BA", "Amended invoices", "INV", True, "inum", "idt", "oinum", "oidt",
+        Section("b2b", "B2B", "Invoices", INV, False, "inum", "idt", None, None, False),
+        Section("b2ba", "B2BA", "Amended invoices", INV, True, "inum", "idt", "oinum", "oidt",
                 True),
-        Section("b2bdn", "DN", "Debit notes", "DN", False, "nt_num", "nt_dt", None, None, False),
-        Section("b2bdna", "DNA", "Amended debit notes", "DN", True, "nt_num", "nt_dt", "ont_num",
+        Section("b2bdn", "DN", "Debit notes", DN, False, "nt_num", "nt_dt", None, None, False),
+        Section("b2bdna", "DNA", "Amended debit notes", DN, True, "nt_num", "nt_dt", "ont_num",
                 "ont_dt", True),
-        Section("b2bcn", "CN", "Credit notes", "CN", False, "nt_num", "nt_dt", None, None, True),
-        Section("b2bcna", "CNA", "Amended credit notes", "CN", True, "nt_num", "nt_dt", "ont_num",
+        Section("b2bcn", "CN", "Credit notes", CN, False, "nt_num", "nt_dt", None, None, True),
+        Section("b2bcna", "CNA", "Amended credit notes", CN, True, "nt_num", "nt_dt", "ont_num",
                 "ont_dt", True),
-        Section("ecom", "ECOM", "E-commerce operator documents", "INV", False, "inum", "idt", None,
+        Section("ecom", "ECOM", "E-commerce operator documents", INV, False, "inum", "idt", None,
                 None, False),
-        Section("ecoma", "ECOMA", "Amended e-commerce operator documents", "INV", True, "inum",
+        Section("ecoma", "ECOMA", "Amended e-commerce operator documents", INV, True, "inum",
                 "idt", "oinum", "oidt", True),
     )
 }  # fmt: skip
 
 #: Action codes on the wire and their words (ims-spec.md §4).
-ACTION_CODES: dict[str, str] = {"N": "no_action", "A": "accept", "R": "reject", "P": "pending"}
+ACTION_CODES: dict[str, str] = {
+    "N": Action.NO_ACTION.value,
+    "A": Action.ACCEPT.value,
+    "R": Action.REJECT.value,
+    "P": Action.PENDING.value,
+}
 ACTION_WORDS: dict[str, str] = {v: k for k, v in ACTION_CODES.items()}
 
 

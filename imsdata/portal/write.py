@@ -36,6 +36,7 @@ from imsdata.schemas import (
     DECISION_COLUMNS,
     MATCH_COLUMNS,
     MONEY,
+    Action,
     conform,
     doc_key_expr,
     empty,
@@ -128,7 +129,7 @@ def _changed(ims: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
     dec = current.rename({c: f"d_{c}" for c in current.columns if c != "doc_key"})
     human = pl.col("d_source").is_in(HUMAN_SOURCES).fill_null(False)
     joined = ims.join(dec, on="doc_key", how="inner").with_columns(
-        d_remarks=pl.when(human | (pl.col("d_action") != "accept")).then(pl.col("d_remarks"))
+        d_remarks=pl.when(human | (pl.col("d_action") != Action.ACCEPT)).then(pl.col("d_remarks"))
     )
     target = pl.col("d_action").replace_strict(ACTION_WORDS, return_dtype=pl.String)
     remarks_changed = pl.col("d_remarks").is_not_null() & pl.col("d_remarks").ne_missing(
@@ -141,7 +142,7 @@ def _changed(ims: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
         decl_changed = decl_changed | (
             pl.col(f"d_{col}").is_not_null() & pl.col(f"d_{col}").ne_missing(pl.col(col))
         )
-    held = [code for code in ACTION_CODES if code != ACTION_WORDS["no_action"]]
+    held = [code for code in ACTION_CODES if code != ACTION_WORDS[Action.NO_ACTION]]
     return joined.with_columns(target=target).with_columns(
         kind=pl.when(
             pl.col("target").is_in(held)
@@ -153,7 +154,7 @@ def _changed(ims: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
         )
         .then(pl.lit("save"))
         .when(
-            (pl.col("target") == ACTION_WORDS["no_action"])
+            (pl.col("target") == ACTION_WORDS[Action.NO_ACTION])
             & pl.col("portal_action").is_in(held)
             & human
         )

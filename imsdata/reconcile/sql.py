@@ -14,10 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from imsdata.reconcile.tolerances import HEADS, Tolerances
-
-#: Heads a register with only a total GST column cannot give (issue 13): compared as a total.
-SPLIT_HEADS = ("igst", "cgst", "sgst")
+from imsdata.reconcile.tolerances import Tolerances
+from imsdata.schemas import AMOUNT_HEADS, SPLIT_HEADS, MatchStatus, sql_in, total_tax_sql
 
 #: Words for each amount field in reasons.
 LABELS: dict[str, str] = {
@@ -128,12 +126,12 @@ def pair_features(
     `admitted_only=False` keeps every candidate with its `admitted` flag (used by explain).
     """
     diffs = ",\n  ".join(
-        f"coalesce(i.{h}, 0) - coalesce(r.{h}, 0) AS diff_{h}" for h in (*HEADS, "doc_value")
+        f"coalesce(i.{h}, 0) - coalesce(r.{h}, 0) AS diff_{h}" for h in (*AMOUNT_HEADS, "doc_value")
     )
-    tax = " + ".join(f"coalesce({{t}}.{h}, 0)" for h in ("igst", "cgst", "sgst", "cess"))
+    tax = total_tax_sql("{t}")
     oks = []
     total_ok = within("diff_total_tax", "i_total_tax", tol.total_abs, tol.total_pct)
-    for h in HEADS:
+    for h in AMOUNT_HEADS:
         a, p = tol.head(h)
         ok = within(f"diff_{h}", f"coalesce(i_{h}, 0)", a, p)
         if h in SPLIT_HEADS:  # books with only a total GST: the heads stand or fall with it
@@ -146,15 +144,15 @@ def pair_features(
     oks.append(
         f"{within('diff_total_tax', 'i_total_tax', tol.total_abs, tol.total_pct)} AS ok_total_tax"
     )
-    ok_heads = " AND ".join(f"ok_{h}" for h in (*HEADS, "doc_value"))
-    n_ok = " + ".join(f"CAST(ok_{h} AS INTEGER)" for h in (*HEADS, "doc_value"))
-    gap = " + ".join(f"abs(diff_{h})" for h in (*HEADS, "doc_value"))
+    ok_heads = " AND ".join(f"ok_{h}" for h in (*AMOUNT_HEADS, "doc_value"))
+    n_ok = " + ".join(f"CAST(ok_{h} AS INTEGER)" for h in (*AMOUNT_HEADS, "doc_value"))
+    gap = " + ".join(f"abs(diff_{h})" for h in (*AMOUNT_HEADS, "doc_value"))
     money = dialect.money_text
     money_reasons = []
-    for h in (*HEADS, "doc_value"):
+    for h in (*AMOUNT_HEADS, "doc_value"):
         money_reasons.append(
             f"CASE WHEN diff_{h} <> 0 AND (tier = 0 OR '{h}' IN ('taxable_value', 'doc_value')) "
-            f"AND NOT (heads_unknown AND '{h}' IN {SPLIT_HEADS}) "
+            f"AND NOT (heads_unknown AND '{h}' IN {sql_in(SPLIT_HEADS)}) "
             f"THEN '{LABELS[h]} differs by Rs ' || {money(f'abs(diff_{h})')} || ' (IMS ' || "
             f"{money(f'coalesce(i_{h}, 0)')} || ', books ' || {money(f'coalesce(r_{h}, 0)')} || ')'"
             f" || CASE WHEN ok_{h} THEN '' ELSE ', beyond tolerance' END END"
@@ -178,7 +176,7 @@ WITH diffs AS (
   i.recipient_gstin AS ims_recipient, r.recipient_gstin AS reg_recipient,
   r.doc_number AS reg_number, r.doc_date AS reg_date,
   i.doc_type AS ims_doc_type, r.doc_type AS reg_doc_type, r.num_core AS reg_core,
-  {", ".join(f"i.{h} AS i_{h}, r.{h} AS r_{h}" for h in (*HEADS, "doc_value"))},
+  {", ".join(f"i.{h} AS i_{h}, r.{h} AS r_{h}" for h in (*AMOUNT_HEADS, "doc_value"))},
   {tax.format(t="i")} AS i_total_tax, {tax.format(t="r")} AS r_total_tax,
   {diffs},
   ({tax.format(t="i")}) - ({tax.format(t="r")}) AS diff_total_tax,
@@ -205,13 +203,13 @@ WITH diffs AS (
   FROM tests
 ), statused AS (
   SELECT *,
-  CASE WHEN tier >= 1 THEN 'pan_match'
-       WHEN other_recipient THEN 'mismatch'
+  CASE WHEN tier >= 1 THEN '{MatchStatus.PAN_MATCH}'
+       WHEN other_recipient THEN '{MatchStatus.MISMATCH}'
        WHEN number_level = 'raw' AND variant = 'current' AND diff_days = 0 AND amount_gap = 0
-            THEN 'exact'
-       WHEN ok_amounts AND ok_date AND number_level = 'fuzzy' THEN 'probable'
-       WHEN ok_amounts AND ok_date THEN 'within_tolerance'
-       ELSE 'mismatch' END AS status,
+            THEN '{MatchStatus.EXACT}'
+       WHEN ok_amounts AND ok_date AND number_level = 'fuzzy' THEN '{MatchStatus.PROBABLE}'
+       WHEN ok_amounts AND ok_date THEN '{MatchStatus.WITHIN_TOLERANCE}'
+       ELSE '{MatchStatus.MISMATCH}' END AS status,
   CASE WHEN tier = 1 THEN 'pan_' ELSE 'gstin_' END || number_level
     || CASE WHEN variant = 'original' THEN '_original' ELSE '' END AS match_pass,
   CAST(
@@ -305,10 +303,10 @@ SELECT r_id, duplicate_of, duplicate_doc FROM extra
 QUALIFY row_number() OVER (PARTITION BY r_id ORDER BY ord) = 1
 """
 
-RESULT = """
+RESULT = f"""
 WITH ims_side AS (
   SELECT d.doc_key, p.register_id,
-    coalesce(p.status, 'missing_in_register') AS match_status,
+    coalesce(p.status, '{MatchStatus.MISSING_IN_REGISTER}') AS match_status,
     coalesce(p.score, 0) AS match_score,
     p.match_pass,
     CASE WHEN p.i_id IS NOT NULL THEN p.reasons
@@ -323,7 +321,8 @@ WITH ims_side AS (
   LEFT JOIN rec_paired p ON p.i_id = d.i_id
   LEFT JOIN rec_superseded s ON s.i_id = d.i_id
 ), books_side AS (
-  SELECT CAST(NULL AS VARCHAR) AS doc_key, r.register_id, 'missing_in_ims' AS match_status,
+  SELECT CAST(NULL AS VARCHAR) AS doc_key, r.register_id,
+    '{MatchStatus.MISSING_IN_IMS}' AS match_status,
     0 AS match_score, CAST(NULL AS VARCHAR) AS match_pass,
     CASE WHEN u.duplicate_of IS NOT NULL
          THEN 'booked twice: the IMS document ' || u.duplicate_doc
@@ -379,7 +378,7 @@ def explain_tests(tol: Tolerances) -> str:
     beyond = ",\n    ".join(
         f"CASE WHEN NOT ok_{h} AND (tier = 0 OR '{h}' IN ('taxable_value', 'doc_value')) "
         f"THEN '{LABELS[h]} beyond tolerance' END"
-        for h in (*HEADS, "doc_value")
+        for h in (*AMOUNT_HEADS, "doc_value")
     )
     return f"""
 SELECT f.doc_key, f.register_id, f.score AS closeness,

@@ -25,9 +25,7 @@ from typing import Any
 
 from imsdata.errors import InputError
 from imsdata.fileio import read_toml
-
-#: The amount fields compared head by head (IMS and register column names).
-HEADS: tuple[str, ...] = ("taxable_value", "igst", "cgst", "sgst", "cess")
+from imsdata.schemas import AMOUNT_HEADS
 
 
 @dataclass(frozen=True)
@@ -51,9 +49,9 @@ class Tolerances:
         if int(self.date_days) < 0:
             raise InputError("tolerance date_days must not be negative")
         object.__setattr__(self, "date_days", int(self.date_days))
-        unknown = sorted(set(self.heads) - set(HEADS))
+        unknown = sorted(set(self.heads) - set(AMOUNT_HEADS))
         if unknown:
-            raise InputError(f"unknown tolerance head(s) {unknown}; known: {list(HEADS)}")
+            raise InputError(f"unknown tolerance head(s) {unknown}; known: {list(AMOUNT_HEADS)}")
 
     def head(self, name: str) -> tuple[Decimal, Decimal]:
         """(absolute Rs, percent) for one head, the override if set else the default."""

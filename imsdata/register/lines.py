@@ -14,12 +14,12 @@ from functools import cache
 import polars as pl
 
 from imsdata.register._parse import key, key_expr, payment_mode_keys, spellings
-from imsdata.schemas import REGISTER_COLUMNS
+from imsdata.schemas import AMOUNT_HEADS, REGISTER_COLUMNS
 from imsdata.schemas.register import WARNING_COLUMNS
 
 #: What identifies one document among its lines.
 DOCUMENT = ("supplier_gstin", "doc_type", "doc_number", "doc_date")
-_SUMMED = ("taxable_value", "igst", "cgst", "sgst", "cess")
+_SUMMED = AMOUNT_HEADS
 #: Lines of documents set aside because one of their lines was rejected.
 SET_ASIDE: dict[str, pl.DataType] = {
     "source_row": pl.Int64(), "register_id": pl.String(), "doc_number": pl.String(),

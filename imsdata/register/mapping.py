@@ -19,6 +19,7 @@ from typing import Any
 from imsdata.errors import InputError, UsageError
 from imsdata.fileio import read_toml
 from imsdata.register._parse import key, spellings
+from imsdata.schemas import AMOUNT_HEADS, SPLIT_HEADS, DocType
 
 #: Source fields a register file can provide, in the order the summary shows them.
 FIELDS: tuple[str, ...] = (
@@ -29,10 +30,9 @@ FIELDS: tuple[str, ...] = (
 MONEY_FIELDS: tuple[str, ...] = (
     "taxable_value", "igst", "cgst", "sgst", "cess", "doc_value", "total_tax",
 )  # fmt: skip
-TAX_HEADS: tuple[str, ...] = ("igst", "cgst", "sgst")
 #: Amount fields whose columns are summed when a file splits them by rate or a mapping file
 #: lists several ("Input CGST 9%" + "Input CGST 2.5%"); other fields take one column.
-SUMMED_FIELDS: tuple[str, ...] = ("taxable_value", "igst", "cgst", "sgst", "cess")
+SUMMED_FIELDS: tuple[str, ...] = AMOUNT_HEADS
 #: Fields that must be found; a date may come from doc_date or, failing that, voucher_date.
 REQUIRED: tuple[str, ...] = ("supplier_gstin", "doc_number", "doc_date", "taxable_value")
 SIGN_CONVENTIONS: dict[str, str] = {
@@ -125,7 +125,7 @@ def _from_toml(data: dict[str, Any], origin: str, *, strict: bool) -> Mapping:
     if sign is not None and sign not in SIGN_CONVENTIONS:
         raise InputError(f"{origin}: sign_convention must be one of {list(SIGN_CONVENTIONS)}")
     default_type = options.get("default_doc_type")
-    if default_type is not None and str(default_type).upper() not in ("INV", "DN", "CN"):
+    if default_type is not None and str(default_type).upper() not in tuple(DocType):
         raise InputError(f"{origin}: default_doc_type must be INV, DN or CN")
     comma = options.get("decimal_comma")
     if comma is not None and not isinstance(comma, bool):
@@ -289,11 +289,11 @@ def resolve(
     for name, columns in by_rate.items():
         if name not in used:  # a plain column of the head, when present, is its total
             used[name], parts[name] = columns[0], tuple(columns)
-    total_only = not any(used.get(h) for h in TAX_HEADS) and bool(used.get("total_tax"))
+    total_only = not any(used.get(h) for h in SPLIT_HEADS) and bool(used.get("total_tax"))
     missing = [f for f in REQUIRED if not used.get(f)]
     if "doc_date" in missing and used.get("voucher_date"):
         missing.remove("doc_date")
-    if not any(used.get(h) for h in TAX_HEADS) and not total_only:
+    if not any(used.get(h) for h in SPLIT_HEADS) and not total_only:
         missing.append("igst/cgst/sgst (at least one) or a total GST column")
     if missing:
         raise InputError(_missing_message(origin, headers, missing, mapping))

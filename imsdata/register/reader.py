@@ -25,7 +25,6 @@ from imsdata.register.lines import aggregate_line_items, payment_mode_warnings
 from imsdata.register.mapping import (
     FIELDS,
     MONEY_FIELDS,
-    TAX_HEADS,
     Mapping,
     Resolved,
     load_mapping,
@@ -33,7 +32,7 @@ from imsdata.register.mapping import (
     recognised,
     resolve,
 )
-from imsdata.schemas import REGISTER_COLUMNS, conform
+from imsdata.schemas import AMOUNT_HEADS, REGISTER_COLUMNS, TAX_HEADS, conform
 from imsdata.schemas.register import (
     REJECT_COLUMNS,
     WARNING_COLUMNS,
@@ -272,7 +271,7 @@ def _parse_columns(staged: pl.DataFrame, mapping: Mapping, resolved: Resolved) -
         any_read = pl.any_horizontal(p.is_not_null() for p in parts)
         summed[f"_v_{name}"] = pl.when(any_read).then(pl.sum_horizontal(parts))
     frame = frame.with_columns(**summed)
-    frame = frame.with_columns(pl.col(f"_v_{f}").fill_null(0) for f in (*TAX_HEADS, "cess"))
+    frame = frame.with_columns(pl.col(f"_v_{f}").fill_null(0) for f in TAX_HEADS)
     taxable, total = pl.col("_v_taxable_value").fill_null(0), pl.col("_v_doc_value").fill_null(0)
     return frame.with_columns(_negative=(taxable < 0) | ((taxable == 0) & (total < 0))).collect()
 
@@ -362,7 +361,7 @@ def _convert(
         signed = {f: a.abs() for f, a in amounts.items()}
         kind = pl.lit(None, dtype=pl.String)
     kind = pl.coalesce(kind, pl.col("_v_doc_type"), pl.lit(mapping.doc_type_default))
-    heads = [signed[f] for f in ("taxable_value", *TAX_HEADS, "cess")]
+    heads = [signed[f] for f in AMOUNT_HEADS]
     total = pl.coalesce(signed["doc_value"], pl.sum_horizontal(heads))
     supplier = pl.col("_v_supplier_gstin")
     reverse = pl.col("_v_reverse_charge").fill_null(False)
@@ -420,7 +419,7 @@ def _fallback_notes(staged: pl.DataFrame, used: dict[str, str]) -> list[str]:
         notes.append("no document value column: document value = taxable value + taxes")
     if "doc_type" in used and counts["kind"]:
         notes.append(f"{counts['kind']} row(s) without a document type: read by sign")
-    missing = [f for f in (*TAX_HEADS, "cess") if f not in used and "total_tax" not in used]
+    missing = [f for f in TAX_HEADS if f not in used and "total_tax" not in used]
     if missing:
         notes.append(f"no column for {', '.join(missing)}: taken as zero")
     return notes

@@ -20,11 +20,19 @@ from imsdata.decisions import conflicts as portal_conflicts
 from imsdata.decisions import latest as current_decisions
 from imsdata.errors import InputError, UsageError
 from imsdata.portal.sections import ACTION_CODES, SECTIONS
-from imsdata.schemas import ACTIONS, IMS_COLUMNS, MATCH_COLUMNS, MATCH_STATUSES, MONEY, conform
+from imsdata.schemas import (
+    ACTIONS,
+    IMS_COLUMNS,
+    ITC_TAKEN,
+    MATCH_COLUMNS,
+    MATCH_STATUSES,
+    MONEY,
+    conform,
+    total_tax,
+)
+from imsdata.schemas import RISKY as RISKY_STATUSES
+from imsdata.schemas import TAX_HEADS as HEADS
 
-HEADS: tuple[str, ...] = ("igst", "cgst", "sgst", "cess")
-#: Reconciliation outcomes that leave the ITC of an accepted document unsupported by the books.
-RISKY_STATUSES: tuple[str, ...] = ("mismatch", "pan_match", "missing_in_register")
 #: IMS documents with no row in the matches frame.
 NOT_RECONCILED = "not_reconciled"
 AGEING_BUCKETS: tuple[str, ...] = ("0-30 days", "31-60 days", "61-90 days", "90+ days")
@@ -113,7 +121,7 @@ def _signed(name: str) -> pl.Expr:
 
 
 def _tax_total(prefix: str = "") -> pl.Expr:
-    return pl.sum_horizontal([pl.col(f"{prefix}{h}").fill_null(0) for h in HEADS]).cast(MONEY)
+    return total_tax(prefix).cast(MONEY)
 
 
 # --------------------------------------------------------------------------------------------
@@ -320,7 +328,7 @@ def _itc_summary(docs: pl.DataFrame) -> pl.DataFrame:
         2,
         row(
             "ITC available (accepted + deemed)",
-            live.filter(pl.col("action").is_in(["accept", "no_action"])),
+            live.filter(pl.col("action").is_in(ITC_TAKEN)),
         ),
     )
     superseded = signed.filter(pl.col("superseded"))
@@ -492,7 +500,7 @@ def _table4(docs: pl.DataFrame) -> pl.DataFrame:
         "action", "superseded", "doc_type", "itc_reduction", "dec_itc_reduction", *HEADS,
         *[f"{p}declared_{h}" for p in ("", "dec_") for h in HEADS],
     )  # fmt: skip
-    taken = docs.filter(pl.col("action").is_in(["accept", "no_action"]) & ~pl.col("superseded"))
+    taken = docs.filter(pl.col("action").is_in(ITC_TAKEN) & ~pl.col("superseded"))
     gross = taken.filter(pl.col("doc_type") != "CN")
     notes = taken.filter(pl.col("doc_type") == "CN")
     # A credit note accepted with an ITC-reduction declaration reduces ITC by the declared

@@ -8,13 +8,35 @@ from __future__ import annotations
 
 import polars as pl
 
+from imsdata.schemas.vocab import (
+    ACTION,
+    AMOUNT_HEADS,
+    DECISION_SOURCE,
+    DOC_TYPE,
+    HUMAN_SOURCES,
+    ITC_TAKEN,
+    MATCH_STATUS,
+    MATCHED,
+    RISKY,
+    SPLIT_HEADS,
+    TAX_HEADS,
+    Action,
+    DecisionSource,
+    DocType,
+    MatchStatus,
+    sql_in,
+    total_tax,
+    total_tax_sql,
+)
+
+#: Every money amount: Decimal, 18 digits, 2 decimals (paise). The one place this dtype is written.
 MONEY = pl.Decimal(18, 2)
 
 #: One row per IMS document (DESIGN.md, "Canonical IMS document frame").
 IMS_COLUMNS: dict[str, pl.DataType] = {
     "doc_key": pl.String(),  # section|supplier_gstin|doc_number|doc_date ISO: stable identity
     "section": pl.String(),  # registry key: b2b, b2ba, ...
-    "doc_type": pl.String(),  # INV / DN / CN
+    "doc_type": pl.String(),  # DocType: INV / DN / CN
     "is_amendment": pl.Boolean(),
     "supplier_gstin": pl.String(),
     "supplier_pan": pl.String(),
@@ -82,10 +104,7 @@ REGISTER_COLUMNS: dict[str, pl.DataType] = {
 }
 
 #: Reconciliation output: one row per IMS document and one per register row left unmatched.
-MATCH_STATUSES: tuple[str, ...] = (
-    "exact", "within_tolerance", "probable", "mismatch", "pan_match",
-    "missing_in_register", "missing_in_ims",
-)  # fmt: skip
+MATCH_STATUSES: tuple[str, ...] = tuple(m.value for m in MatchStatus)
 MATCH_COLUMNS: dict[str, pl.DataType] = {
     "doc_key": pl.String(),  # null for missing_in_ims
     "register_id": pl.String(),  # null for missing_in_register
@@ -105,8 +124,8 @@ MATCH_COLUMNS: dict[str, pl.DataType] = {
 }
 
 #: Actions in words (the wire codes live in imsdata.portal.sections.ACTION_CODES).
-ACTIONS: tuple[str, ...] = ("accept", "reject", "pending", "no_action")
-DECISION_SOURCES: tuple[str, ...] = ("rule", "manual", "excel", "portal")
+ACTIONS: tuple[str, ...] = tuple(m.value for m in Action)
+DECISION_SOURCES: tuple[str, ...] = tuple(m.value for m in DecisionSource)
 
 #: One row per decision in the append-only log; the current decision is the latest per doc_key.
 DECISION_COLUMNS: dict[str, pl.DataType] = {
@@ -148,3 +167,36 @@ def doc_key_expr() -> pl.Expr:
         pl.col("doc_date").dt.strftime("%Y-%m-%d"),
         separator="|",
     )
+
+
+__all__ = [
+    "ACTION",
+    "ACTIONS",
+    "AMOUNT_HEADS",
+    "DECISION_COLUMNS",
+    "DECISION_SOURCE",
+    "DECISION_SOURCES",
+    "DOC_TYPE",
+    "HUMAN_SOURCES",
+    "IMS_COLUMNS",
+    "ITC_TAKEN",
+    "MATCHED",
+    "MATCH_COLUMNS",
+    "MATCH_STATUS",
+    "MATCH_STATUSES",
+    "MONEY",
+    "REGISTER_COLUMNS",
+    "RISKY",
+    "SPLIT_HEADS",
+    "TAX_HEADS",
+    "Action",
+    "DecisionSource",
+    "DocType",
+    "MatchStatus",
+    "conform",
+    "doc_key_expr",
+    "empty",
+    "sql_in",
+    "total_tax",
+    "total_tax_sql",
+]

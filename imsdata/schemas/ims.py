@@ -22,7 +22,7 @@ from pandera.errors import SchemaErrors
 
 from imsdata import gstin as gst
 from imsdata.portal.sections import ACTION_CODES
-from imsdata.schemas import IMS_COLUMNS, MONEY, conform
+from imsdata.schemas import IMS_COLUMNS, MONEY, conform, total_tax
 
 RAW = "__raw"
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
@@ -206,7 +206,7 @@ def warning_rules(columns: set[str], bad_check: pl.Series) -> list[Rule]:
     `bad_check` is `bad_check_gstins` of the frame's supplier GSTINs.
     """
     g = pl.col("supplier_gstin")
-    taxes = pl.sum_horizontal(*(pl.col(c).fill_null(0) for c in ("igst", "cgst", "sgst", "cess")))
+    taxes = total_tax()
     computed = pl.col("taxable_value").fill_null(0) + taxes
     gap = (pl.col("doc_value") - computed).abs()
     allowed = pl.max_horizontal(

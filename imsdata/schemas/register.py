@@ -11,7 +11,7 @@ import polars as pl
 from pandera.config import ValidationDepth, config_context
 
 from imsdata import gstin as gst
-from imsdata.schemas import MONEY, REGISTER_COLUMNS
+from imsdata.schemas import AMOUNT_HEADS, MONEY, REGISTER_COLUMNS, DocType
 from imsdata.schemas.ims import (
     DOC_NUMBER_PATTERN,
     DOC_NUMBER_RULE,
@@ -19,7 +19,7 @@ from imsdata.schemas.ims import (
     DOC_VALUE_TOLERANCE,
 )
 
-DOC_TYPES = ("INV", "DN", "CN")
+DOC_TYPES: tuple[str, ...] = tuple(t.value for t in DocType)
 #: `tax_heads`: the heads as booked, or only their total (a register with one GST column).
 TAX_HEAD_KINDS = ("split", "total")
 
@@ -148,7 +148,7 @@ class RegisterWarnings(pa.DataFrameModel):
     @pa.dataframe_check(name="invoice value differs from taxable value + tax beyond tolerance")
     def value_adds_up(cls, data: pa.PolarsData) -> pl.LazyFrame:
         """Invoice value = taxable value + taxes + cess, within the IMS reader's tolerance."""
-        parts = pl.sum_horizontal("taxable_value", "igst", "cgst", "sgst", "cess")
+        parts = pl.sum_horizontal(*AMOUNT_HEADS)
         gap = (pl.col("doc_value") - parts).abs()
         allowed = pl.max_horizontal(
             pl.lit(DOC_VALUE_TOLERANCE, MONEY),
