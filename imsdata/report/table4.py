@@ -54,14 +54,10 @@ def _money(frame: pl.DataFrame) -> dict[str, Decimal]:
 
 def _original_amounts(docs: pl.DataFrame, previous: pl.DataFrame | None) -> pl.DataFrame:
     """Per amendment doc_key: the original's claimed amounts (`orig_<head>`), `orig_found`."""
-    base = {k: s.key for k, s in SECTIONS.items()}
-    by_type = {(s.doc_type, s.is_amendment): s.key for s in SECTIONS.values()}
+    # an amended section's key is its original's plus "a" (b2ba -> b2b, impga -> impg)
     original_section = {
-        k: by_type.get((s.doc_type, False), k) for k, s in SECTIONS.items() if s.is_amendment
+        k: k[:-1] for k, s in SECTIONS.items() if s.is_amendment and k[:-1] in SECTIONS
     }
-    for k, s in SECTIONS.items():  # an amended ECO document amends an ECO document
-        if s.is_amendment and k.endswith("a") and k[:-1] in base:
-            original_section[k] = k[:-1]
     amended = docs.filter(pl.col("is_amendment").fill_null(False)).select(
         "doc_key",
         pl.col("section")
