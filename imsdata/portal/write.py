@@ -534,7 +534,8 @@ def export_upload(
 
 def read_upload(path: str | Path) -> pl.DataFrame:
     """The documents of one of our upload files: doc_key, kind, section, supplier_gstin,
-    doc_number, prev_status, action (null for a reset). InputError if it is not one."""
+    doc_number, prev_status, action (null for a reset), doc_date, supplier_period (rtnprd, for
+    matching the portal's error report on the full key). InputError if it is not one."""
     p = Path(path)
     obj = read_json(p, "upload file")
     if isinstance(obj, dict) and isinstance(obj.get("data"), dict):
@@ -547,7 +548,7 @@ def read_upload(path: str | Path) -> pl.DataFrame:
         sec = SECTIONS.get(str(key).lower())
         if sec is None or not isinstance(records, list):
             raise InputError(f"{p}: unknown section {key!r} in invdata")
-        keys = ("stin", sec.number_key, sec.date_key, "prev_status", "action")
+        keys = ("stin", sec.number_key, sec.date_key, "prev_status", "action", "rtnprd")
         rows = [{k: None if r.get(k) is None else str(r[k]) for k in keys} for r in records]
         frame = pl.DataFrame(rows, schema=dict.fromkeys(keys, pl.String()))
         frames.append(
@@ -558,6 +559,7 @@ def read_upload(path: str | Path) -> pl.DataFrame:
                 doc_date=pl.col(sec.date_key).str.to_date("%d-%m-%Y", strict=False),
                 prev_status=pl.col("prev_status"),
                 action=pl.col("action"),
+                supplier_period=pl.col("rtnprd"),
             )
         )
     if not frames:
@@ -574,6 +576,8 @@ def read_upload(path: str | Path) -> pl.DataFrame:
         "doc_number",
         "prev_status",
         "action",
+        "doc_date",
+        "supplier_period",
     )
 
 
