@@ -170,6 +170,27 @@ def _changed(ims: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _partial() -> pl.Expr:
+    """A Y declaration with amounts (a partial reduction) rather than a full one."""
+    cols = [pl.col(f"d_{c}") for c in DECLARED_COLUMNS.values()]
+    return (pl.col("d_itc_reduction") == "Y") & pl.any_horizontal(c.is_not_null() for c in cols)
+
+
+def _itc_red_req() -> pl.Expr:
+    """itcRedReq as R7 encodes it: Y (full without amounts, partial with all four), N; a Y
+    whose amounts are all zero is N (nothing reduced)."""
+    cols = [pl.col(f"d_{c}").fill_null(0) for c in DECLARED_COLUMNS.values()]
+    all_zero = pl.all_horizontal(c == 0 for c in cols)
+    return pl.when(_partial() & all_zero).then(pl.lit("N")).otherwise(pl.col("d_itc_reduction"))
+
+
+def _declared_amount(col: str) -> pl.Expr:
+    """A declared amount: all four with a partial Y (missing heads 0), none otherwise (R7)."""
+    cols = [pl.col(f"d_{c}").fill_null(0) for c in DECLARED_COLUMNS.values()]
+    all_zero = pl.all_horizontal(c == 0 for c in cols)
+    return pl.when(_partial() & ~all_zero).then(pl.col(f"d_{col}").fill_null(0).cast(MONEY))
+
+
 def _money_text(expr: pl.Expr) -> pl.Expr:
     """Positive money as exact decimal text with at most 2 decimals: 0.30 -> 0.3, 100.00 -> 100."""
     # MONEY text always has two decimals: drop ".00" or a last "0" (one pass).
@@ -204,8 +225,8 @@ def _section_records(rows: pl.DataFrame | pl.LazyFrame, sec: Section, kind: str)
     if kind == "save":
         fields.append(("action", pl.col("target")))
         fields.append(("remarks", pl.col("d_remarks")))
-        fields.append(("itcRedReq", pl.col("d_itc_reduction")))
-        fields.extend((k, _money_text(pl.col(f"d_{c}"))) for k, c in DECLARED_COLUMNS.items())
+        fields.append(("itcRedReq", _itc_red_req()))
+        fields.extend((k, _money_text(_declared_amount(c))) for k, c in DECLARED_COLUMNS.items())
     pieces: list[pl.Expr] = [pl.lit("{")]
     for i, (key, value) in enumerate(fields):
         text = value.fill_null("null") if key in _WIRE_MONEY else _json_text(value)
