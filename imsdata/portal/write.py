@@ -118,6 +118,13 @@ def current_decisions(decisions: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+#: Why a decision on a bill of entry is not in the upload file (ims-spec.md §6.11).
+HELD_REASON = (
+    "bill of entry: its IMS upload keys are not published, so it is not uploaded; record the"
+    " action (Accept or Pending) on the portal"
+)
+
+
 def _sorted(keys: pl.Series) -> bool:
     """True when the keys are in ascending order (checked, not taken from a flag)."""
     if keys.len() < 2:
@@ -336,6 +343,18 @@ def build_payloads(
         .select("doc_key", "action")
         .with_columns(reason=pl.lit("document not in the IMS snapshot"))
     )
+    # sections whose upload keys are not documented (bills of entry): decided, not uploaded
+    unsent = [k for k, sec in SECTIONS.items() if not sec.uploadable]
+    held = ims.filter(pl.col("section").is_in(unsent)).select("doc_key")
+    if held.height:
+        on_hold = current.join(held, on="doc_key", how="semi")
+        skipped = pl.concat(
+            [
+                skipped,
+                on_hold.select("doc_key", "action").with_columns(reason=pl.lit(HELD_REASON)),
+            ]
+        )
+        current = current.join(held, on="doc_key", how="anti")
     # the upload reads only these IMS columns: the joins carry no others (memory at 1M)
     wanted = {
         "doc_key", "section", "supplier_gstin", "doc_date", "doc_number", "orig_doc_number",
