@@ -52,13 +52,18 @@ def _money(frame: pl.DataFrame) -> dict[str, Decimal]:
     return {h: row[h] if row[h] is not None else ZERO for h in HEADS}
 
 
-def _original_amounts(docs: pl.DataFrame, previous: pl.DataFrame | None) -> pl.DataFrame:
-    """Per amendment doc_key: the original's claimed amounts (`orig_<head>`), `orig_found`."""
+def _original_amounts(
+    work: pl.DataFrame, docs: pl.DataFrame, previous: pl.DataFrame | None
+) -> pl.DataFrame:
+    """Per amendment of `work`: the original's claimed amounts (`orig_<head>`), `orig_found`.
+
+    An original still in this download (`docs`, superseded ones included) was never claimed:
+    a filed GSTR-3B takes accepted and rejected records out of IMS (R12)."""
     # an amended section's key is its original's plus "a" (b2ba -> b2b, impga -> impg)
     original_section = {
         k: k[:-1] for k, s in SECTIONS.items() if s.is_amendment and k[:-1] in SECTIONS
     }
-    amended = docs.filter(pl.col("is_amendment").fill_null(False)).select(
+    amended = work.filter(pl.col("is_amendment").fill_null(False)).select(
         "doc_key",
         pl.col("section")
         .replace_strict(original_section, default=None, return_dtype=pl.String)
@@ -127,7 +132,7 @@ def table4_documents(
     """One row per accepted / deemed-accepted live document: its treatment, its full signed ITC
     per head (`itc_<head>`) and what it adds to Table 4 per head (`<head>`)."""
     work = docs.filter(pl.col("action").is_in(["accept", "no_action"]) & ~pl.col("superseded"))
-    origin = _original_amounts(work, previous)
+    origin = _original_amounts(work, docs, previous)
     work = work.join(origin, on="doc_key", how="left")
     yyyymm = period[2:] + period[:2]
     sup = pl.col("supplier_period")
@@ -235,7 +240,7 @@ def table4(docs: pl.DataFrame, listed: pl.DataFrame) -> pl.DataFrame:
         )
     )
     rows.append(("Less: import bills of entry (in 4(A)(1))", minus(full(imported))))
-    rows.append(("= Net ITC of this GSTR-2B: 4(A)(5) less 4(B)(2)", net))
+    rows.append(("Net ITC of this GSTR-2B: 4(A)(5) less 4(B)(2)", net))
     return pl.DataFrame(
         {"line": [r[0] for r in rows], **{h: [r[1][h] for r in rows] for h in HEADS}},
         schema={"line": pl.String(), **dict.fromkeys(HEADS, MONEY)},

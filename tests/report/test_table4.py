@@ -13,7 +13,7 @@ from imsdata.schemas import MATCH_COLUMNS, MONEY, conform
 from imsdata.testing import RECIPIENT, ims_frame
 
 D = Decimal
-NET = "= Net ITC of this GSTR-2B: 4(A)(5) less 4(B)(2)"
+NET = "Net ITC of this GSTR-2B: 4(A)(5) less 4(B)(2)"
 A5 = "4(A)(5) All other ITC (net, where positive)"
 B2 = "4(B)(2) Others (net negative, reported as reversal)"
 AVAILABLE = "Reconciliation: ITC available (accepted + deemed)"
@@ -28,8 +28,18 @@ def _line(t4: pl.DataFrame, line: str) -> Decimal:
 def _report(rows: list[dict], actions: list[str | None], previous: list[dict] | None = None,
             declarations: list[tuple] | None = None):  # fmt: skip
     ims = ims_frame(rows)
+    # an original in the same download is superseded by its amendment (as reconcile marks it)
+    amended = ims.filter(pl.col("is_amendment")).select(
+        pl.col("section").str.strip_suffix("a").alias("section"),
+        "supplier_gstin",
+        pl.col("orig_doc_number").alias("doc_number"),
+        pl.col("orig_doc_date").alias("doc_date"),
+        pl.col("doc_key").alias("superseded_by"),
+    )
     matches = conform(
-        pl.DataFrame({"doc_key": ims["doc_key"], "match_status": ["exact"] * ims.height}),
+        ims.join(amended, on=["section", "supplier_gstin", "doc_number", "doc_date"], how="left")
+        .select("doc_key", "superseded_by")
+        .with_columns(match_status=pl.lit("exact")),
         MATCH_COLUMNS,
     )
     decl = declarations or [(None, None)] * ims.height
@@ -98,6 +108,9 @@ CASES = [
      [{**ORIG, "portal_action": "R"}], None, D("900"), D("0")),
     ("amendment whose original is in no download is not counted", [INV, _amendment("450")],
      ["accept", "accept"], None, None, D("1800"), D("0")),
+    ("amendment of an original still in IMS counts in full (the original is superseded)",
+     [{**ORIG, "supplier_period": "112025"}, _amendment("450")], [None, "accept"], None, None,
+     D("900"), D("0")),
 ]  # fmt: skip
 
 
@@ -127,9 +140,10 @@ def test_reconciliation_leads_from_itc_available_to_the_net(
         assert steps[head].sum() == t4.filter(pl.col("line") == NET)[head][0], head
     assert _line(t4, NET) == a5 - b2
     itc = rep.table("itc_summary")
-    assert _line(t4, AVAILABLE) == itc.filter(
-        pl.col("category") == "ITC available (accepted + deemed)"
-    )["itc"][0]
+    assert (
+        _line(t4, AVAILABLE)
+        == itc.filter(pl.col("category") == "ITC available (accepted + deemed)")["itc"][0]
+    )
 
 
 def test_each_table4_figure_is_traced_to_its_documents() -> None:
