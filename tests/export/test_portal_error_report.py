@@ -207,8 +207,8 @@ def test_error_is_matched_on_the_full_document_key(item, expected, match) -> Non
 
 def test_without_supplier_periods_the_return_period_picks_the_financial_year() -> None:
     docs = _two_years().drop("supplier_period")
-    report = {"error_report": {"b2b": [{"stin": SUPPLIER, "error_cd": "E",
-                                        "inv": [{"inum": "INV-1", "rtnprd": "042025"}]}]}}  # fmt: skip
+    item = {"inum": "INV-1", "rtnprd": "042025"}
+    report = {"error_report": {"b2b": [{"stin": SUPPLIER, "error_cd": "E", "inv": [item]}]}}
     matched = match_errors(parse_error_report(report), docs)
     # a November 2024 invoice may be reported in April 2025 (previous financial year); the
     # November 2025 one cannot be in a return for April 2025

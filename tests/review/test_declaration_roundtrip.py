@@ -1,4 +1,4 @@
-"""ITC-reduction declarations end to end: rule -> review workbook -> import -> upload JSON (R5-R7)."""
+"""ITC-reduction declarations end to end (R5-R7): rule -> review workbook -> import -> upload."""
 
 from __future__ import annotations
 
