@@ -93,6 +93,9 @@ MATCH_VIEW_COLUMNS: dict[str, str] = {
     " the note itself (its invoice is not named in IMS)",
     "original_rejected": "an amendment whose original, in this download, was rejected on the"
     " portal (its ITC was never claimed)",
+    "specified_record": "R5's specified record, which takes an ITC-reduction declaration with"
+    " Accept: a credit note; an amendment raising a credit note or lowering an invoice, debit"
+    " note or ECO document (known only when the original is in this download)",
 }
 PERIOD_COLUMNS: dict[str, str] = {
     "period": "the return period worked on, MMYYYY (default: the most common supplier_period)",
@@ -174,7 +177,9 @@ m AS (
 ),
 orig AS (
   SELECT a.doc_key, bool_or(o.portal_action = 'R') AS rejected,
-    bool_or(om.register_id IS NOT NULL) AS booked
+    bool_or(om.register_id IS NOT NULL) AS booked,
+    max(coalesce(o.igst, 0) + coalesce(o.cgst, 0) + coalesce(o.sgst, 0) + coalesce(o.cess, 0))
+      AS tax
   FROM {IMS_TABLE} a
   JOIN {IMS_TABLE} o ON a.is_amendment AND o.section || 'a' = a.section
     AND o.supplier_gstin = a.supplier_gstin AND o.doc_number = a.orig_doc_number
@@ -206,6 +211,11 @@ SELECT
   m.diff_days, m.superseded_by, m.superseded_by IS NOT NULL AS is_superseded,
   m.register_id IS NOT NULL OR coalesce(orig.booked, false) AS original_in_books,
   coalesce(orig.rejected, false) AS original_rejected,
+  coalesce(sec.itc_reduction_allowed, false) AND (
+    (i.doc_type = 'CN' AND NOT coalesce(i.is_amendment, false))
+    OR (i.doc_type = 'CN' AND {total_tax} > orig.tax)
+    OR (i.doc_type <> 'CN' AND {total_tax} < orig.tax)
+  ) IS TRUE AS specified_record,
   {_str_lit(period)} AS period, {_date_lit(start)} AS period_start,
   {_date_lit(end)} AS period_end,
   coalesce(i.doc_date > {_date_lit(end)}, false) AS doc_after_period,

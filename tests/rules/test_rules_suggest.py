@@ -25,7 +25,11 @@ from imsdata.rules import (
 from imsdata.testing import ims_frame
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
-AFTER = dt.date(2025, 12, 3)  # the default period is the most common supplier_period, 112025
+AFTER = dt.date(2025, 12, 3)
+DOWN = {
+    "cgst": "450",
+    "sgst": "450",
+}  # below the default 900 each: a downward amendment  # the default period is the most common supplier_period, 112025
 
 
 @pytest.mark.parametrize(
@@ -203,12 +207,20 @@ def test_a_document_of_a_later_2b_period_is_left_as_it_is_not_parked_on_pending(
          (None, "r_exact")),
         # an amendment whose original (in this download) was rejected: nothing was claimed
         ([{"doc_number": "O-1", "portal_action": "R", "match": "exact"},
-          {"section": "b2ba", "doc_number": "O-2", "orig_doc_number": "O-1",
+          {"section": "b2ba", "doc_number": "O-2", "orig_doc_number": "O-1", **DOWN,
            "orig_doc_date": dt.date(2025, 11, 5), "match": "exact"}], ("N", "r_declare_none")),
         # an amendment whose original was accepted and is in our books: full reduction
         ([{"doc_number": "O-1", "portal_action": "A", "match": "exact"},
-          {"section": "b2ba", "doc_number": "O-2", "orig_doc_number": "O-1",
+          {"section": "b2ba", "doc_number": "O-2", "orig_doc_number": "O-1", **DOWN,
            "orig_doc_date": dt.date(2025, 11, 5), "match": "exact"}], ("Y", "r_declare_full")),
+        # an upward invoice amendment is not a specified record: no declaration (R5)
+        ([{"doc_number": "O-1", "portal_action": "A", "match": "exact"},
+          {"section": "b2ba", "doc_number": "O-2", "orig_doc_number": "O-1", "cgst": "1200",
+           "sgst": "1200", "orig_doc_date": dt.date(2025, 11, 5), "match": "exact"}],
+         (None, "r_exact")),
+        # an amendment whose original is not in the download: direction unknown, no declaration
+        ([{"section": "b2ba", "doc_number": "O-2", "orig_doc_number": "O-1", **DOWN,
+           "orig_doc_date": dt.date(2025, 10, 5), "match": "exact"}], (None, "r_exact")),
     ],
 )  # fmt: skip
 def test_the_default_rule_proposes_the_itc_reduction_declaration_from_the_books(docs, expected):
