@@ -25,11 +25,8 @@ from imsdata.rules import (
 from imsdata.testing import ims_frame
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
-AFTER = dt.date(2025, 12, 3)
-DOWN = {
-    "cgst": "450",
-    "sgst": "450",
-}  # below the default 900 each: a downward amendment  # the default period is the most common supplier_period, 112025
+AFTER = dt.date(2025, 12, 3)  # the default period is the most common supplier_period, 112025
+DOWN = {"cgst": "450", "sgst": "450"}  # below the default 900 each: a downward amendment
 
 
 @pytest.mark.parametrize(
