@@ -62,6 +62,8 @@ def output_hashes(work: Path) -> dict[str, dict[str, str]]:
         run = CliRunner().invoke(app, args)
         if run.exception is not None and not isinstance(run.exception, SystemExit):
             raise run.exception
+        if run.exit_code not in (0, 1):  # 1: done, with rejects or warnings to look at
+            raise RuntimeError(f"imsdata {' '.join(args)} exited {run.exit_code}: {run.output}")
         result[name] = _hashes(out)
     return result
 

@@ -19,7 +19,7 @@ from typing import Any
 from imsdata.errors import InputError, UsageError
 from imsdata.fileio import read_toml
 from imsdata.register._parse import key, spellings
-from imsdata.schemas import AMOUNT_HEADS, SPLIT_HEADS, DocType
+from imsdata.schemas import AMOUNT_HEADS, REGISTER_DOC_TYPES, SPLIT_HEADS
 
 #: Source fields a register file can provide, in the order the summary shows them.
 FIELDS: tuple[str, ...] = (
@@ -125,7 +125,7 @@ def _from_toml(data: dict[str, Any], origin: str, *, strict: bool) -> Mapping:
     if sign is not None and sign not in SIGN_CONVENTIONS:
         raise InputError(f"{origin}: sign_convention must be one of {list(SIGN_CONVENTIONS)}")
     default_type = options.get("default_doc_type")
-    if default_type is not None and str(default_type).upper() not in tuple(DocType):
+    if default_type is not None and str(default_type).upper() not in REGISTER_DOC_TYPES:
         raise InputError(f"{origin}: default_doc_type must be INV, DN or CN")
     comma = options.get("decimal_comma")
     if comma is not None and not isinstance(comma, bool):

@@ -17,6 +17,7 @@ from imsdata.schemas.vocab import (
     ITC_TAKEN,
     MATCH_STATUS,
     MATCHED,
+    REGISTER_DOC_TYPES,
     RISKY,
     SPLIT_HEADS,
     TAX_HEADS,
@@ -162,7 +163,7 @@ def doc_key_expr() -> pl.Expr:
     """The IMS document identity: section|supplier GSTIN|document number|ISO document date."""
     return pl.concat_str(
         pl.col("section"),
-        pl.col("supplier_gstin"),
+        pl.col("supplier_gstin").fill_null(""),  # none on a bill of entry of one's own imports
         pl.col("doc_number"),
         pl.col("doc_date").dt.strftime("%Y-%m-%d"),
         separator="|",
@@ -186,6 +187,7 @@ __all__ = [
     "MATCH_STATUSES",
     "MONEY",
     "REGISTER_COLUMNS",
+    "REGISTER_DOC_TYPES",
     "RISKY",
     "SPLIT_HEADS",
     "TAX_HEADS",

@@ -11,7 +11,7 @@ import polars as pl
 from pandera.config import ValidationDepth, config_context
 
 from imsdata import gstin as gst
-from imsdata.schemas import AMOUNT_HEADS, MONEY, REGISTER_COLUMNS, DocType
+from imsdata.schemas import AMOUNT_HEADS, MONEY, REGISTER_COLUMNS, REGISTER_DOC_TYPES
 from imsdata.schemas.ims import (
     DOC_NUMBER_PATTERN,
     DOC_NUMBER_RULE,
@@ -19,7 +19,7 @@ from imsdata.schemas.ims import (
     DOC_VALUE_TOLERANCE,
 )
 
-DOC_TYPES: tuple[str, ...] = tuple(t.value for t in DocType)
+DOC_TYPES: tuple[str, ...] = tuple(t.value for t in REGISTER_DOC_TYPES)
 #: `tax_heads`: the heads as booked, or only their total (a register with one GST column).
 TAX_HEAD_KINDS = ("split", "total")
 

@@ -50,8 +50,11 @@ class DocType(StrEnum):
     INV = "INV"
     DN = "DN"
     CN = "CN"
+    BOE = "BOE"  # bill of entry: imports of goods (the IMPG/IMPGSEZ sections)
 
 
+#: The document types a purchase register books (a bill of entry comes only from the portal).
+REGISTER_DOC_TYPES: tuple[DocType, ...] = (DocType.INV, DocType.DN, DocType.CN)
 #: The routine outcome: the books agree with IMS (exactly or within the tolerances).
 MATCHED: tuple[MatchStatus, ...] = (MatchStatus.EXACT, MatchStatus.WITHIN_TOLERANCE)
 #: Actions under which a document's ITC is taken (no action by the deadline: deemed accepted).
