@@ -7,13 +7,13 @@ folder. Each step is a library call; this module only wires them and reports pro
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import datetime as dt
 import shutil
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -23,12 +23,14 @@ from imsdata import report as rpt
 from imsdata import rules as rl
 from imsdata.errors import GuardError, InputError
 from imsdata.fileio import write_frame
+from imsdata.options import RunOptions
 from imsdata.portal import read as portal_read
 from imsdata.portal import returns
 from imsdata.register import read_register
 from imsdata.review import DEFAULT_REVIEW_LIMIT, ReviewScope, write_review
 from imsdata.schemas import MONEY, Action, DocType, MatchStatus, total_tax
-from imsdata.workspace import Workspace, file_hash
+from imsdata.steps import Step, no_progress, reconcile_and_suggest
+from imsdata.workspace import Workspace
 
 #: Columns of reconciliation.csv/.parquet, in order (IMS side, books side, outcome, decision).
 RECONCILIATION_COLUMNS: dict[str, pl.DataType] = {
@@ -205,47 +207,33 @@ def _rejects(
     return pl.concat([ims_part, reg_part], how="vertical_relaxed")
 
 
-@contextlib.contextmanager
-def _noop_step(name: str) -> Iterator[None]:
-    yield
-
-
 def run(
     ims_paths: Sequence[str | Path],
     register_path: str | Path,
+    options: RunOptions | None = None,
     *,
-    gstin: str | None = None,
-    rules: str | Path | None = None,
-    register_id: str | None = None,
-    out_dir: str | Path = "imsdata-out",
-    workspace: str | Path = "imsdata.duckdb",
-    period: str | None = None,
-    tolerances: str | Path | None = None,
-    mapping: str | Path | None = None,
-    preset: str | None = None,
-    review_limit: int | None = DEFAULT_REVIEW_LIMIT,
-    review_all: bool = False,
-    allow_empty_register: bool = False,
-    step: Callable[[str], contextlib.AbstractContextManager] = _noop_step,
-    generated_at: dt.datetime | None = None,
+    step: Step = no_progress,
+    **changes: Any,
 ) -> RunResult:
     """The whole month: read, reconcile, suggest, and write every file of the run contract.
 
-    review.xlsx holds the documents needing attention (`review_all`: every one), biggest ITC
-    first up to `review_limit` rows (None: no limit); `RunResult.review` says what was left out.
-    The upload goes through `imsdata.decisions` (the same path as `imsdata export`): only what
-    differs from the portal's last known state. A register with no in-scope rows writes no
-    upload (a problem: exit 1) unless `allow_empty_register`. `generated_at` is the time written
-    into report.html and the workbooks' properties (default: now; fixed: the same bytes again).
+    `options` (`RunOptions`; keywords of the same names override its fields, a misspelt one is a
+    TypeError). review.xlsx holds the documents needing attention (`review_all`: every one),
+    biggest ITC first up to `review_limit` rows (None: no limit); `RunResult.review` says what
+    was left out. The upload goes through `imsdata.decisions` (the same path as `imsdata
+    export`): only what differs from the portal's last known state. A register with no in-scope
+    rows writes no upload (a problem: exit 1) unless `allow_empty_register`.
     """
-    out = Path(out_dir)
-    rule_set = rl.load_rules(rules)
-    tol = rec.Tolerances.from_toml(tolerances) if tolerances else rec.Tolerances()
+    opts = dataclasses.replace(options or RunOptions(), **changes)
+    out = Path(opts.out_dir)
+    workspace = opts.workspace
+    rule_set = rl.load_rules(opts.rules)
+    tol = rec.Tolerances.from_toml(opts.tolerances) if opts.tolerances else rec.Tolerances()
     with step("ingest"):
         ims_result = portal_read.read(list(ims_paths))
     with step("register"):
         reg_result = read_register(
-            register_path, mapping=mapping, preset=preset, id_column=register_id
+            register_path, mapping=opts.mapping, preset=opts.preset, id_column=opts.register_id
         )
     ims, register = ims_result.documents, reg_result.documents
     if ims.is_empty():
@@ -253,26 +241,24 @@ def run(
     source = str(ims["source"][0]) if "source" in ims.columns else "ims"
     if source != "ims":  # a GSTR-2B/2A: reconciled against the books, nothing kept or uploaded
         workspace = ":memory:"
-    recipient = dec.recipient_gstin(gstin, ims, register)
+    recipient = dec.recipient_gstin(opts.gstin, ims, register)
     # A bare download names no recipient: the documents are the recipient's own.
     ims = dec.with_recipient(ims, recipient)
     with Workspace(workspace) as ws:
-        with step("reconcile"):
-            # The workspace imports (DuckDB, the workspace file) run beside the reconciliation
-            # (its own in-memory engine, closed when done: its temp tables are throw-away).
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                imported = pool.submit(_import_inputs, ws, ims, register, ims_paths, register_path)
-                matches = rec.reconcile(ims, register, tolerances=tol)
-                ims_import = imported.result()
-            ws.save_matches(matches)
-        with step("suggest"):
-            resolved = rl.resolve_period(ims, period)
-            # the portal's last known state: the download plus the uploads it has processed
-            ims = dec.portal_state(ims, ws.decision_log(), import_id=ims_import)
-            suggestions = rl.suggest(ims, matches, rules=rule_set, period=resolved)
-            ws.store_suggestions(suggestions)
-            decisions = ws.current_decisions()
-            previous = _previous_ims(ws)
+        done = reconcile_and_suggest(
+            ws,
+            ims,
+            register,
+            ims_paths=ims_paths,
+            register_path=register_path,
+            rules=rule_set,
+            tolerances=tol,
+            period=opts.period,
+            step=step,
+        )
+        previous = _previous_ims(ws)
+    ims, matches, suggestions = done.ims, done.matches, done.suggestions
+    decisions, resolved = done.decisions, done.period
     # The workspace is closed before writing: its buffer pool (up to the engine's memory limit)
     # is freed for the export, report and review.
     with step("write"):
@@ -297,27 +283,13 @@ def run(
             result,
             rule_set,
             previous=previous,
-            review_limit=review_limit,
-            review_all=review_all,
-            allow_empty_register=allow_empty_register,
+            review_limit=opts.review_limit,
+            review_all=opts.review_all,
+            allow_empty_register=opts.allow_empty_register,
             workspace=workspace,
-            generated_at=generated_at,
+            generated_at=opts.generated_at,
         )
     return result
-
-
-def _import_inputs(
-    ws: Workspace,
-    ims: pl.DataFrame,
-    register: pl.DataFrame,
-    ims_paths: Sequence[str | Path],
-    register_path: str | Path,
-) -> str:
-    """Store both snapshots in the workspace (by content hash: the same files again are no-ops);
-    returns the IMS import's id."""
-    info = ws.import_ims(ims, source_hash=dec.files_hash(list(ims_paths)), label="ims")
-    ws.import_register(register, source_hash=file_hash(register_path), label="register")
-    return info.import_id
 
 
 def _previous_ims(ws: Workspace) -> pl.DataFrame | None:

@@ -14,7 +14,8 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from imsdata.cli._common import err, frame_table, out
 from imsdata.errors import InputError
-from imsdata.review import DEFAULT_REVIEW_LIMIT
+from imsdata.options import RunOptions
+from imsdata.review import DEFAULT_REVIEW_LIMIT, row_limit
 
 STEP_LABELS = {
     "ingest": "Reading the IMS download",
@@ -48,17 +49,12 @@ def _progress() -> Iterator:
         yield step
 
 
-def _run(
-    ims_paths: list[Path], register: Path, *, review_limit: int | None = None, **options: object
-) -> None:
+def _run(ims_paths: list[Path], register: Path, options: RunOptions) -> None:
     """Run the pipeline with progress bars, print the summary; exit 1 on rejects or refusals."""
     from imsdata.pipeline import run, summary_tables
-    from imsdata.review import row_limit
 
     with _progress() as step:
-        result = run(
-            ims_paths, register, review_limit=row_limit(review_limit), step=step, **options
-        )
+        result = run(ims_paths, register, options, step=step)
     tables = summary_tables(result)
     out.print(
         f"[bold]imsdata run[/bold]: {result.ims.height} IMS documents, "
@@ -162,9 +158,7 @@ def run_command(
     missing = [p for p in [*ims, register] if not p.exists()]
     if missing:
         raise InputError(f"{missing[0]}: no such file or folder")
-    _run(
-        ims,
-        register,
+    options = RunOptions(
         gstin=gstin,
         rules=rules,
         register_id=register_id,
@@ -174,11 +168,12 @@ def run_command(
         tolerances=tolerances,
         mapping=mapping,
         preset=preset,
-        review_limit=review_limit,
+        review_limit=row_limit(review_limit),
         review_all=review_all,
         allow_empty_register=allow_empty_register,
         generated_at=generated_at.replace(tzinfo=dt.UTC) if generated_at else None,
     )
+    _run(ims, register, options)
 
 
 def demo_command(
@@ -196,7 +191,7 @@ def demo_command(
     shutil.rmtree(out_dir, ignore_errors=True)
     out_dir.mkdir(parents=True)
     ws = out_dir / "imsdata.duckdb"
-    _run([paths["ims"]], paths["register"], out_dir=out_dir, workspace=ws)
+    _run([paths["ims"]], paths["register"], RunOptions(out_dir=out_dir, workspace=ws))
     out.print(
         "\n[bold]Next:[/bold]\n"
         f"  open {out_dir / 'report.html'} in a browser (the period-end report)\n"

@@ -1,0 +1,106 @@
+"""The month's steps, shared by `imsdata run` (`imsdata.pipeline`) and `imsdata suggest`.
+
+`reconcile_and_suggest` is the one place that stores both inputs in the workspace (by content
+hash, folders included: `imsdata.workspace.files_hash`), reconciles, saves the matches, takes the
+portal's last known state and logs the rule suggestions. Each command parses its options, loads
+its inputs and makes this one call; what it prints or writes afterwards is its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import polars as pl
+
+from imsdata import decisions as dec
+from imsdata import reconcile as rec
+from imsdata import rules as rl
+from imsdata.workspace import ImportInfo, Workspace, files_hash
+
+#: A progress hook: a context manager per named step (the CLI shows a bar; the library none).
+Step = Callable[[str], contextlib.AbstractContextManager[None]]
+
+
+@contextlib.contextmanager
+def no_progress(name: str) -> Iterator[None]:
+    """The default step hook: nothing shown."""
+    yield
+
+
+@dataclass(frozen=True)
+class Suggested:
+    """What `reconcile_and_suggest` did: the frames, the period and both imports."""
+
+    ims: pl.DataFrame  # the portal's last known state (the download plus processed uploads)
+    matches: pl.DataFrame
+    suggestions: pl.DataFrame
+    decisions: pl.DataFrame  # the current decision per document after the suggestions
+    period: str | None
+    stored: dict[str, int]  # appended / kept_human / unchanged (Workspace.store_suggestions)
+    ims_import: ImportInfo
+    register_import: ImportInfo
+
+
+def reconcile_and_suggest(
+    ws: Workspace,
+    ims: pl.DataFrame,
+    register: pl.DataFrame,
+    *,
+    ims_paths: Sequence[str | os.PathLike[str]],
+    register_path: str | os.PathLike[str],
+    rules: rl.RuleSet,
+    tolerances: rec.Tolerances | None = None,
+    period: str | None = None,
+    labels: tuple[str, str] = ("ims", "register"),
+    step: Step = no_progress,
+) -> Suggested:
+    """Import both inputs into `ws`, reconcile, save the matches, suggest and log the suggestions.
+
+    `ims` carries our GSTIN already (`decisions.with_recipient`). The imports run beside the
+    reconciliation (its own in-memory engine). The matches are always saved: the same files
+    reconciled with other tolerances give other matches.
+    """
+    with step("reconcile"):
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            imported = pool.submit(
+                _import_inputs, ws, ims, register, ims_paths, register_path, labels
+            )
+            matches = rec.reconcile(ims, register, tolerances=tolerances or rec.Tolerances())
+            ims_import, register_import = imported.result()
+        ws.save_matches(matches)
+    with step("suggest"):
+        resolved = rl.resolve_period(ims, period)
+        state = dec.portal_state(ims, ws.decision_log(), import_id=ims_import.import_id)
+        suggestions = rl.suggest(state, matches, rules=rules, period=resolved)
+        stored = ws.store_suggestions(suggestions)
+        decisions = ws.current_decisions()
+    return Suggested(
+        ims=state,
+        matches=matches,
+        suggestions=suggestions,
+        decisions=decisions,
+        period=resolved,
+        stored=stored,
+        ims_import=ims_import,
+        register_import=register_import,
+    )
+
+
+def _import_inputs(
+    ws: Workspace,
+    ims: pl.DataFrame,
+    register: pl.DataFrame,
+    ims_paths: Sequence[str | os.PathLike[str]],
+    register_path: str | os.PathLike[str],
+    labels: tuple[str, str],
+) -> tuple[ImportInfo, ImportInfo]:
+    """Store both snapshots (by content hash: the same files again are no-ops)."""
+    ims_info = ws.import_ims(ims, source_hash=files_hash(list(ims_paths)), label=labels[0])
+    reg_info = ws.import_register(
+        register, source_hash=files_hash([register_path]), label=labels[1]
+    )
+    return ims_info, reg_info
