@@ -135,7 +135,7 @@ def check_2b(
     out = pl.concat([found.select(columns), unknown.select(columns)], how="vertical_relaxed")
     return (
         out.with_columns(to_do=pl.col("difference").replace_strict(DIFFERENCES))
-        .cast(DIFFERENCE_COLUMNS)
+        .cast(pl.Schema(DIFFERENCE_COLUMNS))
         .sort("difference", "supplier_gstin", "doc_date", "doc_number", "doc_key")
     )
 

@@ -132,7 +132,9 @@ def latest(decisions: pl.DataFrame) -> pl.DataFrame:
     A frame already holding one decision per document (the workspace's current decisions) is
     returned as it is (sorted), keeping its extra columns such as the carry-over `status`.
     """
-    keys = decisions["doc_key"] if "doc_key" in decisions.columns else pl.Series([], dtype=str)
+    keys = (
+        decisions["doc_key"] if "doc_key" in decisions.columns else pl.Series([], dtype=pl.String)
+    )
     if keys.null_count() == 0 and keys.is_unique().all():
         frame = decisions if "action" in decisions.columns else conform(decisions, DECISION_COLUMNS)
         return frame if _ascending(frame["doc_key"]) else frame.sort("doc_key")

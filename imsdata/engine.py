@@ -38,7 +38,10 @@ class DuckDBEngine:
         memory_limit: str | None = None,
     ) -> None:
         limit = memory_limit or os.environ.get("IMSDATA_DUCKDB_MEMORY") or DEFAULT_MEMORY_LIMIT
-        config = {"memory_limit": limit, "temp_directory": str(TEMP_DIRECTORY)}
+        config: dict[str, str | bool | int | float | list[str]] = {
+            "memory_limit": limit,
+            "temp_directory": str(TEMP_DIRECTORY),
+        }
         try:
             self.con = duckdb.connect(str(path) if path else ":memory:", config=config)
         except (duckdb.InvalidInputException, duckdb.ParserException) as exc:

@@ -21,6 +21,7 @@ from typing import Any
 
 import polars as pl
 import xlsxwriter
+from polars.expr.whenthen import ChainedThen, Then
 from xlsxwriter.utility import xl_col_to_name
 
 from imsdata import decisions as dec
@@ -270,7 +271,7 @@ def _declaration_out(columns: list[str]) -> dict[str, pl.Expr]:
             else src.cast(pl.String)
             for src in sources
         ]
-        value = pl.when(decided).then(texts[0])
+        value: Then | ChainedThen = pl.when(decided).then(texts[0])
         if suggested is not None:
             value = value.when(suggested).then(texts[1])
         out[f"{col}_out"] = value.otherwise(texts[-1])
@@ -632,7 +633,9 @@ def write_review(
     """
     frame = _sheet_frame(ims, matches, suggestions, decisions)
     shown, scope = select_rows(frame, limit=limit, all_documents=all_documents)
-    biggest = shown.group_by("section").len().get_column("len").max() if shown.height else 0
+    biggest = (
+        shown.group_by("section").len().select(pl.col("len").max()).item() if shown.height else 0
+    )
     if biggest and biggest >= EXCEL_MAX_ROWS:
         raise UsageError(
             f"{path}: a section has {biggest} documents, more than an Excel sheet holds "

@@ -16,8 +16,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
+from polars.datatypes import DataTypeClass
 
 from imsdata.engine import DuckDBEngine
 from imsdata.errors import GuardError, InputError, UsageError
@@ -73,13 +75,13 @@ PORTAL_ERROR_COLUMNS: dict[str, pl.DataType] = {
 }
 
 
-def _sql_type(dtype: pl.DataType) -> str:
+def _sql_type(dtype: pl.DataType | DataTypeClass) -> str:
     """The DuckDB column type for a contract dtype."""
     if isinstance(dtype, pl.Decimal):
         return f"DECIMAL({dtype.precision}, {dtype.scale})"
     if isinstance(dtype, pl.List):
         return f"{_sql_type(dtype.inner)}[]"
-    simple = {
+    simple: dict[DataTypeClass, str] = {
         pl.String: "VARCHAR",
         pl.Boolean: "BOOLEAN",
         pl.Date: "DATE",
@@ -231,7 +233,7 @@ class Workspace:
     def _query(self, sql: str, step: str = "workspace") -> pl.DataFrame:
         return self.engine.query(self._qualify(sql), step=step)
 
-    def _scalar(self, sql: str, params: Sequence[object] | None = None) -> object:
+    def _scalar(self, sql: str, params: Sequence[object] | None = None) -> Any:
         rows = self._rows(sql, params)
         return rows[0][0] if rows else None
 

@@ -41,7 +41,7 @@ class Section:
     @property
     def identity_keys(self) -> tuple[str, ...]:
         """Keys that identify a record on the wire: supplier, number, date, original document."""
-        keys = ("stin", self.number_key, self.date_key)
+        keys: tuple[str, ...] = ("stin", self.number_key, self.date_key)
         if self.orig_number_key and self.orig_date_key:
             keys += (self.orig_number_key, self.orig_date_key)
         return keys

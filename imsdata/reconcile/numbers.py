@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import polars as pl
+from polars.expr.whenthen import ChainedThen, Then
 
 #: Characters that may separate the two years of an FY token ("2025-26", "2025/26", "25 26").
 FY_SEPARATOR = r"[-/_. ]?"
@@ -56,7 +57,7 @@ def _parts(
     years = sorted(set(fiscal_years))
     stripped = upper
     if years:
-        chain = pl.when(fy == years[0]).then(
+        chain: Then | ChainedThen = pl.when(fy == years[0]).then(
             upper.str.replace_all(fy_token_pattern(years[0]), "${1} ${2}")
         )
         for year in years[1:]:

@@ -90,7 +90,7 @@ def aggregate_line_items(
             .alias("source_rows"),
         )
         .select(list(REGISTER_COLUMNS))
-        .cast(REGISTER_COLUMNS)
+        .cast(pl.Schema(REGISTER_COLUMNS))
     )
     note = (
         f"line-item register: {frame.height} row(s) read as {out.height} document(s), "
@@ -122,7 +122,7 @@ def aggregate_line_items(
                 ).alias("reason"),
             ).explode("source_row")
             out = out.join(lost, on=["supplier_gstin", "doc_number"], how="anti")
-    return out, [note], aside.cast(SET_ASIDE)
+    return out, [note], aside.cast(pl.Schema(SET_ASIDE))
 
 
 def payment_mode_warnings(
@@ -158,5 +158,5 @@ def payment_mode_warnings(
                 "doc_type",
             ),
         )
-        .cast(WARNING_COLUMNS)
+        .cast(pl.Schema(WARNING_COLUMNS))
     )

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 from imsdata.errors import InputError, UsageError
 from imsdata.fileio import read_toml
@@ -44,6 +44,14 @@ _OPTIONS = {
     "date_format", "date_formats", "sign_convention", "default_doc_type", "decimal_comma",
     "line_items",
 }  # fmt: skip
+
+
+_T = TypeVar("_T")
+
+
+def _pick(mine: _T, base: _T) -> _T:
+    """An option layered over its base: this one unless unset (None or empty)."""
+    return mine if mine not in (None, ()) else base
 
 
 @dataclass(frozen=True)
@@ -78,19 +86,15 @@ class Mapping:
     def over(self, base: Mapping) -> Mapping:
         """This mapping layered over `base`: this one wins field by field and option by option."""
 
-        def pick(name: str) -> object:
-            mine = getattr(self, name)
-            return mine if mine not in (None, ()) else getattr(base, name)
-
         return replace(
             base,
             columns={**base.columns, **self.columns},
             strict=base.strict | self.strict,
-            date_formats=pick("date_formats"),
-            sign_convention=pick("sign_convention"),
-            default_doc_type=pick("default_doc_type"),
-            decimal_comma=pick("decimal_comma"),
-            line_items=pick("line_items"),
+            date_formats=_pick(self.date_formats, base.date_formats),
+            sign_convention=_pick(self.sign_convention, base.sign_convention),
+            default_doc_type=_pick(self.default_doc_type, base.default_doc_type),
+            decimal_comma=_pick(self.decimal_comma, base.decimal_comma),
+            line_items=_pick(self.line_items, base.line_items),
             name=f"{self.name} over {base.name}",
         )
 
@@ -278,11 +282,11 @@ def resolve(
     for position, header in enumerate(headers):
         if header in taken:
             continue
-        hits = [spelling_table()[k] for k in _header_keys(header) if k in spelling_table()]
-        for name, rank in hits[:1]:
+        known = [spelling_table()[k] for k in _header_keys(header) if k in spelling_table()]
+        for name, rank in known[:1]:
             if name not in used and (name not in best or (rank, position) < best[name][:2]):
                 best[name] = (rank, position, header)
-        if not hits and (split := rate_split_field(header)) is not None:
+        if not known and (split := rate_split_field(header)) is not None:
             by_rate.setdefault(split, []).append(header)
     for name, (_, _, header) in best.items():
         used[name] = header

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import xlsxwriter
@@ -73,6 +74,7 @@ def _write(wb: xlsxwriter.Workbook, report: Report) -> None:
         for c, (name, dtype) in enumerate(frame.schema.items()):
             ws.write(0, c, HEADERS.get(name, name), head)
             values = frame[name]
+            data: list[Any]
             if isinstance(dtype, pl.Decimal):
                 fmt, width = money, 18
                 data = [None if v is None else float(v) for v in values.to_list()]

@@ -294,11 +294,9 @@ def _failing(rules: list[Rule], frame: pl.DataFrame) -> list[Rule]:
     """
     if not rules or not frame.height:
         return []
-    suspects = [r for r in rules if r.suspect is not None]
-    flagged = (
-        frame.select(*(r.suspect.any().alias(r.name) for r in suspects)).row(0) if suspects else ()
-    )
-    clear = {r.name for r, any_ in zip(suspects, flagged, strict=True) if not any_}
+    suspects = [(r, r.suspect) for r in rules if r.suspect is not None]
+    flagged = frame.select(*(s.any().alias(r.name) for r, s in suspects)).row(0) if suspects else ()
+    clear = {r.name for (r, _), any_ in zip(suspects, flagged, strict=True) if not any_}
     todo = [r for r in rules if r.name not in clear]
     if not todo:
         return []
