@@ -16,7 +16,7 @@ from imsdata import gstin as gst
 from imsdata.engine import DuckDBEngine
 from imsdata.errors import InputError
 from imsdata.reconcile import sql
-from imsdata.reconcile.numbers import with_number_keys
+from imsdata.reconcile.numbers import numeric_core_expr, with_number_keys
 from imsdata.reconcile.tolerances import HEADS, Tolerances
 from imsdata.schemas import IMS_COLUMNS, MATCH_COLUMNS, REGISTER_COLUMNS, conform
 
@@ -77,8 +77,27 @@ def prepare_ims(ims: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         pl.col("orig_doc_number").alias("key_number"),
         pl.coalesce("orig_doc_date", "doc_date").alias("key_date"),
     )
-    keys = with_number_keys(pl.concat([current, original]), "key_number", "key_date")
-    return docs, keys.with_columns(_block(), _has_letters())
+    keys = with_number_keys(pl.concat([current, original]), "key_number", "key_date", glued=True)
+    return docs, _with_glued_rows(keys).with_columns(_block(), _has_letters())
+
+
+def _with_glued_rows(keys: pl.DataFrame) -> pl.DataFrame:
+    """The key rows plus one more per glued key (a document found by its glued key too)."""
+    glued = keys.filter(pl.col("num_glued").is_not_null()).with_columns(
+        pl.col("num_glued").alias("num_norm"), numeric_core_expr("num_glued").alias("num_core")
+    )
+    return pl.concat([keys, glued]).drop("num_glued")
+
+
+def glued_rows(rows: pl.DataFrame) -> pl.DataFrame:
+    """The register rows that have a glued key, keyed by it (rec_reg_glued)."""
+    return (
+        rows.filter(pl.col("num_glued").is_not_null())
+        .with_columns(
+            pl.col("num_glued").alias("num_norm"), numeric_core_expr("num_glued").alias("num_core")
+        )
+        .with_columns(_block(), _has_letters())
+    )
 
 
 def prepare_register(register: pl.DataFrame) -> pl.DataFrame:
@@ -97,7 +116,8 @@ def keyed_register(rows: pl.DataFrame, *extra: str) -> pl.DataFrame:
         pl.coalesce("supplier_pan", gst.pan_expr(pl.col("supplier_gstin"))).alias("supplier_pan"),
         "doc_type", "doc_number", "doc_date", *AMOUNTS, *extra,
     )  # fmt: skip
-    return with_number_keys(rows, "doc_number", "doc_date").with_columns(_block(), _has_letters())
+    keyed = with_number_keys(rows, "doc_number", "doc_date", glued=True)
+    return keyed.with_columns(_block(), _has_letters())
 
 
 def load(engine: DuckDBEngine, ims: pl.DataFrame, register: pl.DataFrame) -> None:
@@ -110,6 +130,7 @@ def load(engine: DuckDBEngine, ims: pl.DataFrame, register: pl.DataFrame) -> Non
     engine.register("rec_ims_docs", docs)
     engine.register("rec_ims_keys", keys)
     engine.register("rec_reg_rows", rows)
+    engine.register("rec_reg_glued", glued_rows(rows))
 
 
 def score_candidates(engine: DuckDBEngine, tolerances: Tolerances) -> None:
@@ -118,7 +139,7 @@ def score_candidates(engine: DuckDBEngine, tolerances: Tolerances) -> None:
     for name, step in (
         ("rec_superseded", sql.SUPERSEDED),
         ("rec_live_keys", sql.LIVE_KEYS),
-        ("rec_cand", sql.candidate_pairs()),
+        ("rec_cand", sql.candidate_pairs(tolerances)),
         ("rec_scored", sql.pair_features(tolerances)),
     ):
         engine.materialise(name, step)

@@ -1,17 +1,22 @@
-"""Document-number keys: the normalised key and its numeric core (polars expressions).
+"""Document-number keys: the normalised key, its numeric core and the glued key (polars).
 
 One implementation of the normalisation rules; reconciliation computes the keys in polars before
-the frames reach SQL, so the SQL only compares strings. Rules (issue 4): case folded; the
-financial-year tokens of the document's own FY removed in every form (2025-2026, 2025/26, 25-26,
-2526, 202526, FY25-26, and the lone start year 2025 as its own group); common prefixes
-(INVOICE, INV, BILL, TI) removed; leading zeros of each number group removed; separators and
-punctuation removed. The numeric core is the digits of the key: fuzzy similarity is only ever
-tried between numbers whose cores are equal.
+the frames reach SQL, so the SQL only compares strings. Rules (issues 4 and 14): case folded; the
+financial-year tokens of the document's own FY removed in every separated form (2025-2026,
+2025/26, 25-26, 2526, 202526, FY25-26, the zero-padded 25-026, 25-00026, 2025-0026, and the lone
+start year 2025 as its own group); common prefixes (INVOICE, INV, BILL, TI) removed; leading
+zeros of each number group removed; separators and punctuation removed. The numeric core is the
+digits of the key: fuzzy similarity is only ever tried between numbers whose cores are equal.
+
+The glued key (issue 14) is a second key for numbers whose books glued the FY token to the serial
+(INV25261230, 19492526, TI1253202526, S0000523202526, INV00025261469): after the leading zeros of
+each group, the own FY written as 20252026, 202526 or 2526 is removed from the start or the end
+of a digit group, never from its middle. It is only kept when it differs from the normalised key.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import polars as pl
 
@@ -32,8 +37,26 @@ def fy_token_pattern(start_year: int) -> str:
     """Regex of every written form of FY `start_year`-`start_year+1`, bounded by non-digits."""
     a, b = f"{start_year:04d}", f"{start_year + 1:04d}"
     s = FY_SEPARATOR
-    forms = f"{a}{s}(?:{b}|{b[2:]})|{a[2:]}{s}{b[2:]}|{a}"  # the lone start year ("2025/42") last
+    # Each year of a two-year form may be zero-padded in the books (25-026, 2025-0026).
+    forms = (
+        f"0*{a}{s}0*(?:{b}|{b[2:]})|0*{a[2:]}{s}0*{b[2:]}|{a}"  # lone start year ("2025/42") last
+    )
     return rf"(^|[^0-9])(?:FY{s})?(?:{forms})([^0-9]|$)"
+
+
+def glued_fy_forms(start_year: int) -> str:
+    """Regex alternation of the FY forms books glue to a serial, longest first (20252026|...)."""
+    a, b = f"{start_year:04d}", f"{start_year + 1:04d}"
+    return f"{a}{b}|{a}{b[2:]}|{a[2:]}{b[2:]}"
+
+
+def _unglue(upper: pl.Expr, start_year: int) -> pl.Expr:
+    """The own FY removed from the start of a digit group, else from its end (zeros first)."""
+    forms = glued_fy_forms(start_year)
+    unpadded = upper.str.replace_all(r"(^|[^0-9])0+([0-9])", "${1}${2}")
+    head = unpadded.str.replace_all(rf"(^|[^0-9])(?:{forms})([0-9])", "${1}${2}")
+    tail = unpadded.str.replace_all(rf"([0-9])(?:{forms})([^0-9]|$)", "${1}${2}")
+    return pl.when(head != unpadded).then(head).otherwise(tail)
 
 
 def _finish(upper: pl.Expr) -> pl.Expr:
@@ -45,26 +68,52 @@ def _finish(upper: pl.Expr) -> pl.Expr:
     )
 
 
+def _per_year(value: pl.Expr, fy: pl.Expr, years: list[int], make: Callable) -> pl.Expr:
+    """`make(value, year)` for the row's own FY among `years`; `value` for any other year."""
+    if not years:
+        return value
+    chain = pl.when(fy == years[0]).then(make(value, years[0]))
+    for year in years[1:]:
+        chain = chain.when(fy == year).then(make(value, year))
+    return chain.otherwise(value)
+
+
+def _upper(number: pl.Expr | str) -> pl.Expr:
+    num = pl.col(number) if isinstance(number, str) else number
+    return num.str.to_uppercase().str.strip_chars()
+
+
+def _fy(date: pl.Expr | str) -> pl.Expr:
+    return fiscal_year_expr(pl.col(date) if isinstance(date, str) else date)
+
+
 def _parts(
     number: pl.Expr | str, date: pl.Expr | str, fiscal_years: Iterable[int]
 ) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     """(key without the FY token, key with it, bare alphanumerics): the rule and its fallbacks."""
-    num = pl.col(number) if isinstance(number, str) else number
-    day = pl.col(date) if isinstance(date, str) else date
-    upper = num.str.to_uppercase().str.strip_chars()
-    fy = fiscal_year_expr(day)
-    years = sorted(set(fiscal_years))
-    stripped = upper
-    if years:
-        chain = pl.when(fy == years[0]).then(
-            upper.str.replace_all(fy_token_pattern(years[0]), "${1} ${2}")
-        )
-        for year in years[1:]:
-            chain = chain.when(fy == year).then(
-                upper.str.replace_all(fy_token_pattern(year), "${1} ${2}")
-            )
-        stripped = chain.otherwise(upper)
+    upper = _upper(number)
+    stripped = _per_year(
+        upper,
+        _fy(date),
+        sorted(set(fiscal_years)),
+        lambda v, y: v.str.replace_all(fy_token_pattern(y), "${1} ${2}"),
+    )
     return _finish(stripped), _finish(upper), upper.str.replace_all(r"[^A-Z0-9]", "")
+
+
+def glued_key_expr(
+    number: pl.Expr | str = "doc_number",
+    date: pl.Expr | str = "doc_date",
+    *,
+    fiscal_years: Iterable[int] = DEFAULT_FISCAL_YEARS,
+) -> pl.Expr:
+    """The key with the own FY un-glued from the serial ('INV25261230' gives '1230'); the
+    separated FY forms are removed first, exactly as in the normalised key."""
+    upper, fy, years = _upper(number), _fy(date), sorted(set(fiscal_years))
+    stripped = _per_year(
+        upper, fy, years, lambda v, y: v.str.replace_all(fy_token_pattern(y), "${1} ${2}")
+    )
+    return _finish(_per_year(stripped, fy, years, _unglue))
 
 
 def _fallback(first: pl.Expr, with_fy: pl.Expr, bare: pl.Expr) -> pl.Expr:
@@ -91,18 +140,41 @@ def numeric_core_expr(key: pl.Expr | str) -> pl.Expr:
     return col.str.replace_all(r"[^0-9]", "")
 
 
-def with_number_keys(
-    frame: pl.DataFrame, number: str, date: str, *, prefix: str = "num"
-) -> pl.DataFrame:
-    """Add `{prefix}_norm` and `{prefix}_core` for the FYs actually present in the frame."""
-    years = (
+def _years(frame: pl.DataFrame, date: str) -> list[int]:
+    return (
         frame.select(fiscal_year_expr(pl.col(date)).unique().drop_nulls().alias("y"))
         .get_column("y")
         .to_list()
     )
+
+
+def with_number_keys(
+    frame: pl.DataFrame, number: str, date: str, *, prefix: str = "num", glued: bool = False
+) -> pl.DataFrame:
+    """Add `{prefix}_norm` and `{prefix}_core` for the FYs actually present in the frame, and
+    with `glued` also `{prefix}_glued`: the glued key where it differs from the norm, else null."""
+    years = _years(frame, date)
     first, with_fy, bare = _parts(number, date, years)
     name = f"{prefix}_norm"
     out = frame.with_columns(first.alias(name))
     if (out.get_column(name) == "").any():  # rare: only then pay for the fallbacks
         out = out.with_columns(_fallback(pl.col(name), with_fy, bare).alias(name))
-    return out.with_columns(numeric_core_expr(name).alias(f"{prefix}_core"))
+    out = out.with_columns(numeric_core_expr(name).alias(f"{prefix}_core"))
+    if glued:
+        # Only numbers holding a glued FY form can differ: compute the key for those rows only.
+        forms = "|".join(glued_fy_forms(y) for y in years) or "$^"
+        mask = out.get_column(number).str.contains(forms).fill_null(False)
+        glued_name = f"{prefix}_glued"
+        values = pl.Series(glued_name, [None] * out.height, dtype=pl.String)
+        if mask.any():
+            sub = out.filter(mask).select(
+                key=glued_key_expr(number, date, fiscal_years=years), norm=pl.col(name)
+            )
+            sub = sub.select(
+                pl.when((pl.col("key") != pl.col("norm")) & (pl.col("key") != ""))
+                .then("key")
+                .otherwise(pl.lit(None, dtype=pl.String))
+            ).to_series()
+            values = values.scatter(mask.arg_true(), sub)
+        out = out.with_columns(values)
+    return out

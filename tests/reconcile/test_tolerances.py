@@ -20,7 +20,11 @@ def status(tol: Tolerances | None, ims_row: dict, reg_row: dict) -> str:
 def test_documented_defaults():
     tol = Tolerances()
     assert (tol.amount_abs, tol.amount_pct, tol.total_abs, tol.total_pct, tol.date_days) == (
-        Decimal("1.00"), Decimal("0"), Decimal("1.00"), Decimal("0"), 10,
+        Decimal("1.00"), Decimal("0"), None, None, 10,
+    )  # fmt: skip
+    assert tol.derived_total  # the document value is allowed the sum of its heads' tolerances
+    assert (tol.candidate_days, tol.fuzzy_min_similarity, tol.corroboration_pct) == (
+        366, Decimal("0.8"), Decimal("25"),
     )  # fmt: skip
 
 
