@@ -33,14 +33,16 @@ def fiscal_year_expr(date: pl.Expr) -> pl.Expr:
     return pl.when(date.dt.month() >= 4).then(date.dt.year()).otherwise(date.dt.year() - 1)
 
 
-def fy_token_pattern(start_year: int) -> str:
-    """Regex of every written form of FY `start_year`-`start_year+1`, bounded by non-digits."""
+def fy_token_pattern(start_year: int, *, padded: bool = True) -> str:
+    """Regex of every written form of FY `start_year`-`start_year+1`, bounded by non-digits.
+
+    With `padded`, each year of a two-year form may be zero-padded (25-026, 2025-0026); that
+    reading is only kept when a serial is left (see `_parts`): '2025/00026' is year 2025, serial 26.
+    """
     a, b = f"{start_year:04d}", f"{start_year + 1:04d}"
     s = FY_SEPARATOR
-    # Each year of a two-year form may be zero-padded in the books (25-026, 2025-0026).
-    forms = (
-        f"0*{a}{s}0*(?:{b}|{b[2:]})|0*{a[2:]}{s}0*{b[2:]}|{a}"  # lone start year ("2025/42") last
-    )
+    z = "0*" if padded else ""
+    forms = f"{z}{a}{s}{z}(?:{b}|{b[2:]})|{z}{a[2:]}{s}{z}{b[2:]}|{a}"  # lone start year last
     return rf"(^|[^0-9])(?:FY{s})?(?:{forms})([^0-9]|$)"
 
 
@@ -87,18 +89,22 @@ def _fy(date: pl.Expr | str) -> pl.Expr:
     return fiscal_year_expr(pl.col(date) if isinstance(date, str) else date)
 
 
+def _strip_fy(upper: pl.Expr, date: pl.Expr | str, years: list[int], *, padded: bool) -> pl.Expr:
+    def strip(value: pl.Expr, year: int) -> pl.Expr:
+        return value.str.replace_all(fy_token_pattern(year, padded=padded), "${1} ${2}")
+
+    return _per_year(upper, _fy(date), years, strip)
+
+
 def _parts(
     number: pl.Expr | str, date: pl.Expr | str, fiscal_years: Iterable[int]
-) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-    """(key without the FY token, key with it, bare alphanumerics): the rule and its fallbacks."""
-    upper = _upper(number)
-    stripped = _per_year(
-        upper,
-        _fy(date),
-        sorted(set(fiscal_years)),
-        lambda v, y: v.str.replace_all(fy_token_pattern(y), "${1} ${2}"),
-    )
-    return _finish(stripped), _finish(upper), upper.str.replace_all(r"[^A-Z0-9]", "")
+) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
+    """(key without the FY token in any form, the same without zero-padded forms, key with the
+    token, bare alphanumerics): the rule and its fallbacks (see `_fallback`)."""
+    upper, years = _upper(number), sorted(set(fiscal_years))
+    first = _finish(_strip_fy(upper, date, years, padded=True))
+    plain = _finish(_strip_fy(upper, date, years, padded=False))
+    return first, plain, _finish(upper), upper.str.replace_all(r"[^A-Z0-9]", "")
 
 
 def glued_key_expr(
@@ -110,14 +116,25 @@ def glued_key_expr(
     """The key with the own FY un-glued from the serial ('INV25261230' gives '1230'); the
     separated FY forms are removed first, exactly as in the normalised key."""
     upper, fy, years = _upper(number), _fy(date), sorted(set(fiscal_years))
-    stripped = _per_year(
-        upper, fy, years, lambda v, y: v.str.replace_all(fy_token_pattern(y), "${1} ${2}")
-    )
+    stripped = _strip_fy(upper, date, years, padded=True)
     return _finish(_per_year(stripped, fy, years, _unglue))
 
 
-def _fallback(first: pl.Expr, with_fy: pl.Expr, bare: pl.Expr) -> pl.Expr:
-    return pl.when(first != "").then(first).when(with_fy != "").then(with_fy).otherwise(bare)
+def _fallback(first: pl.Expr, plain: pl.Expr, with_fy: pl.Expr, bare: pl.Expr) -> pl.Expr:
+    """A key left without digits by a zero-padded FY reading takes the plain reading when that
+    keeps a serial ('2025/00026' is 26); an empty key keeps its FY token, else its characters."""
+    digit = "[0-9]"
+    return (
+        pl.when(first.str.contains(digit))
+        .then(first)
+        .when(plain.str.contains(digit))
+        .then(plain)
+        .when(first != "")
+        .then(first)
+        .when(with_fy != "")
+        .then(with_fy)
+        .otherwise(bare)
+    )
 
 
 def normalise_number_expr(
@@ -154,12 +171,14 @@ def with_number_keys(
     """Add `{prefix}_norm` and `{prefix}_core` for the FYs actually present in the frame, and
     with `glued` also `{prefix}_glued`: the glued key where it differs from the norm, else null."""
     years = _years(frame, date)
-    first, with_fy, bare = _parts(number, date, years)
-    name = f"{prefix}_norm"
-    out = frame.with_columns(first.alias(name))
-    if (out.get_column(name) == "").any():  # rare: only then pay for the fallbacks
-        out = out.with_columns(_fallback(pl.col(name), with_fy, bare).alias(name))
-    out = out.with_columns(numeric_core_expr(name).alias(f"{prefix}_core"))
+    first, plain, with_fy, bare = _parts(number, date, years)
+    name, core = f"{prefix}_norm", f"{prefix}_core"
+    out = frame.with_columns(first.alias(name)).with_columns(numeric_core_expr(name).alias(core))
+    mask = (out.get_column(core) == "").fill_null(False)
+    if mask.any():  # a key without digits: only those rows pay for the fallbacks
+        sub = out.filter(mask).select(_fallback(pl.col(name), plain, with_fy, bare).alias(name))
+        fixed = out.get_column(name).scatter(mask.arg_true(), sub.get_column(name))
+        out = out.with_columns(fixed).with_columns(numeric_core_expr(name).alias(core))
     if glued:
         # Only numbers holding a glued FY form can differ: compute the key for those rows only.
         forms = "|".join(glued_fy_forms(y) for y in years) or "$^"
