@@ -15,7 +15,7 @@ import polars as pl
 from imsdata import gstin as gst
 from imsdata.engine import DuckDBEngine
 from imsdata.errors import InputError
-from imsdata.reconcile import sql
+from imsdata.reconcile import periods, sql
 from imsdata.reconcile.numbers import numeric_core_expr, with_number_keys
 from imsdata.reconcile.tolerances import HEADS, Tolerances
 from imsdata.schemas import IMS_COLUMNS, MATCH_COLUMNS, REGISTER_COLUMNS, conform
@@ -168,11 +168,15 @@ def reconcile(
     *,
     engine: DuckDBEngine | None = None,
     tolerances: Tolerances | None = None,
+    period: str | None = None,
+    claimed: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Pair IMS documents with register rows one-to-one; MATCH_COLUMNS, sorted.
 
     One row per IMS document and one per in-scope register row left unpaired, each with a status,
-    a 0-100 score and reasons in words.
+    a 0-100 score and reasons in words. A register with a `book_period` column holds the books of
+    several months (`imsdata.reconcile.periods`): `period` is the month worked on (default: the
+    latest); `claimed` lists bookings already paired and accepted in an earlier period.
     """
     tol = tolerances or Tolerances()
     own = engine is None
@@ -187,4 +191,5 @@ def reconcile(
     finally:
         if own:
             eng.close()
+    out = periods.apply_periods(out, register, periods.current_period(register, period), claimed)
     return conform(out, MATCH_COLUMNS)  # sorted by the SQL: IMS rows by doc_key, then books

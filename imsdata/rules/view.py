@@ -88,6 +88,8 @@ MATCH_VIEW_COLUMNS: dict[str, str] = {
     "diff_days": "IMS date minus books date, in days",
     "superseded_by": "doc_key of the amendment that replaces this original (R14)",
     "is_superseded": "superseded_by is not null",
+    "booked_period": "MMYYYY of the register month the paired booking was imported with",
+    "already_claimed": "the paired booking was already paired and accepted in an earlier period",
 }
 PERIOD_COLUMNS: dict[str, str] = {
     "period": "the return period worked on, MMYYYY (default: the most common supplier_period)",
@@ -187,6 +189,7 @@ SELECT
   CASE WHEN m.register_id IS NOT NULL THEN CAST({diff_tax} AS DECIMAL(18, 2)) END
     AS diff_total_tax,
   m.diff_days, m.superseded_by, m.superseded_by IS NOT NULL AS is_superseded,
+  m.booked_period, coalesce(m.already_claimed, FALSE) AS already_claimed,
   {_str_lit(period)} AS period, {_date_lit(start)} AS period_start,
   {_date_lit(end)} AS period_end,
   coalesce(i.doc_date > {_date_lit(end)}, false) AS doc_after_period
