@@ -411,14 +411,21 @@ def generate(
     recipient_gstin: str | None = None,
     period: str = "102025",
     mix: dict[str, float] | None = None,
+    months: int = 1,
 ) -> SynthData:
     """Generate one IMS period of synthetic data from `n_docs` cases, deterministically.
 
     A case is one story of KINDS (a clean pair, a near miss...), so with the default mix the
     download holds about 0.94 * n_docs records and the register about 0.96 * n_docs rows.
     `mix` replaces DEFAULT_MIX (kinds left out get no cases): {**DEFAULT_MIX, "near_miss": .1}.
-    Raises UsageError for a bad period (MMYYYY), recipient GSTIN or mix.
+    `months` > 1 is the multi-month mode (issue 14): the register holds the books of that many
+    months up to `period`, each row with its `book_period` (MMYYYY: the month of its voucher
+    date, the earliest month for older vouchers, `period` for later ones), so documents of the
+    download are booked in other months than the period and than their own date.
+    Raises UsageError for a bad period (MMYYYY), recipient GSTIN, mix or months.
     """
+    if not isinstance(months, int) or isinstance(months, bool) or not 1 <= months <= 12:
+        raise UsageError(f"synth: months must be a whole number from 1 to 12, got {months!r}")
     recipient = (recipient_gstin or DEFAULT_RECIPIENT).upper()
     mix = dict(DEFAULT_MIX if mix is None else mix)
     period_start, period_end = _check_args(n_docs, period, recipient, mix)
@@ -435,9 +442,12 @@ def generate(
     truth = _truth(ims, register)
     register_raw = _register_raw(register)
     download = _download(ims, seed)
+    books = conform(register, REGISTER_COLUMNS)
+    if months > 1:
+        books = books.with_columns(_book_period(register, period_start, months))
     return SynthData(
         download=download,
-        register=conform(register, REGISTER_COLUMNS),
+        register=books,
         register_raw=register_raw,
         truth=truth,
         recipient_gstin=recipient,
@@ -576,7 +586,7 @@ def _cases(
     # The discrepancy on the amounts / date ("rounding" of "fy_glued+rounding"), and the spelling.
     parts = pl.col("kind").str.split("+")
     df = df.with_columns(
-        spelling=pl.when(pl.col("kind").is_in(list(SPELLING_KINDS)))
+        spelling=pl.when(parts.list.first().is_in(list(SPELLINGS)))
         .then(parts.list.first())
         .otherwise(pl.lit(None, dtype=pl.String)),
         noise=pl.when(pl.col("kind").is_in(list(SPELLING_KINDS)))
@@ -814,6 +824,17 @@ def _ims_records(
             "section", "sup_gstin", "number", pl.col("date").dt.strftime("%Y-%m-%d"), separator="|"
         )
     )
+
+
+def _book_period(register: pl.DataFrame, period_start: dt.date, months: int) -> pl.Series:
+    """Multi-month mode: the month of each row's voucher, within the `months` months up to the
+    period (older vouchers in the first month, later ones in the period)."""
+    first = period_start
+    for _ in range(months - 1):
+        first = (first - dt.timedelta(days=1)).replace(day=1)
+    month = register.get_column("voucher_date").dt.truncate("1mo")
+    clamped = month.clip(first, period_start)
+    return clamped.dt.strftime("%m%Y").alias("book_period")
 
 
 def _period_end(period: str) -> dt.date:

@@ -81,23 +81,28 @@ def prepare_ims(ims: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return docs, _with_glued_rows(keys).with_columns(_block(), _has_letters())
 
 
+GLUED_KEYS: tuple[str, ...] = ("num_glued", "num_glued_short")
+
+
+def _keyed_by_glued(frame: pl.DataFrame) -> pl.DataFrame:
+    """One row per glued key of each row, keyed by it (num_norm, num_core)."""
+    parts = [
+        frame.filter(pl.col(key).is_not_null()).with_columns(
+            pl.col(key).alias("num_norm"), numeric_core_expr(key).alias("num_core")
+        )
+        for key in GLUED_KEYS
+    ]
+    return pl.concat(parts)
+
+
 def _with_glued_rows(keys: pl.DataFrame) -> pl.DataFrame:
-    """The key rows plus one more per glued key (a document found by its glued key too)."""
-    glued = keys.filter(pl.col("num_glued").is_not_null()).with_columns(
-        pl.col("num_glued").alias("num_norm"), numeric_core_expr("num_glued").alias("num_core")
-    )
-    return pl.concat([keys, glued]).drop("num_glued")
+    """The key rows plus one more per glued key (a document found by its glued keys too)."""
+    return pl.concat([keys, _keyed_by_glued(keys)]).drop(*GLUED_KEYS)
 
 
 def glued_rows(rows: pl.DataFrame) -> pl.DataFrame:
-    """The register rows that have a glued key, keyed by it (rec_reg_glued)."""
-    return (
-        rows.filter(pl.col("num_glued").is_not_null())
-        .with_columns(
-            pl.col("num_glued").alias("num_norm"), numeric_core_expr("num_glued").alias("num_core")
-        )
-        .with_columns(_block(), _has_letters())
-    )
+    """The register rows that have glued keys, one row per key (rec_reg_glued)."""
+    return _keyed_by_glued(rows).with_columns(_block(), _has_letters())
 
 
 def prepare_register(register: pl.DataFrame) -> pl.DataFrame:

@@ -61,6 +61,14 @@ def _unglue(upper: pl.Expr, start_year: int) -> pl.Expr:
     return pl.when(head != unpadded).then(head).otherwise(tail)
 
 
+def _unglue_short(upper: pl.Expr, start_year: int) -> pl.Expr:
+    """The other reading of an FY glued at the end: the shortest form, the longest serial
+    ('006202526' is serial 620 + 2526, where `_unglue` reads 6 + 202526)."""
+    forms = glued_fy_forms(start_year)
+    unpadded = upper.str.replace_all(r"(^|[^0-9])0+([0-9])", "${1}${2}")
+    return unpadded.str.replace(rf"^(.*[0-9])(?:{forms})([^0-9]|$)", "${1}${2}")
+
+
 def _finish(upper: pl.Expr) -> pl.Expr:
     prefixes = "|".join(PREFIXES)
     return (
@@ -112,12 +120,14 @@ def glued_key_expr(
     date: pl.Expr | str = "doc_date",
     *,
     fiscal_years: Iterable[int] = DEFAULT_FISCAL_YEARS,
+    shortest: bool = False,
 ) -> pl.Expr:
     """The key with the own FY un-glued from the serial ('INV25261230' gives '1230'); the
-    separated FY forms are removed first, exactly as in the normalised key."""
+    separated FY forms are removed first, exactly as in the normalised key. `shortest` reads an
+    FY glued at the end as its shortest form (the longest serial)."""
     upper, fy, years = _upper(number), _fy(date), sorted(set(fiscal_years))
     stripped = _strip_fy(upper, date, years, padded=True)
-    return _finish(_per_year(stripped, fy, years, _unglue))
+    return _finish(_per_year(stripped, fy, years, _unglue_short if shortest else _unglue))
 
 
 def _fallback(first: pl.Expr, plain: pl.Expr, with_fy: pl.Expr, bare: pl.Expr) -> pl.Expr:
@@ -165,11 +175,38 @@ def _years(frame: pl.DataFrame, date: str) -> list[int]:
     )
 
 
+def _glued_columns(
+    frame: pl.DataFrame, number: str, date: str, norm: str, name: str, years: list[int]
+) -> list[pl.Series]:
+    """`name` and `name`_short: the two readings of a glued FY, each null where it adds no key.
+    Only numbers holding a glued FY form can differ: the keys are computed for those rows only."""
+    forms = "|".join(glued_fy_forms(y) for y in years) or "$^"
+    mask = frame.get_column(number).str.contains(forms).fill_null(False)
+    long_keys = pl.Series(name, [None] * frame.height, dtype=pl.String)
+    short_keys = pl.Series(f"{name}_short", [None] * frame.height, dtype=pl.String)
+    if not mask.any():
+        return [long_keys, short_keys]
+    sub = frame.filter(mask).select(
+        a=glued_key_expr(number, date, fiscal_years=years),
+        b=glued_key_expr(number, date, fiscal_years=years, shortest=True),
+        n=pl.col(norm),
+    )
+    new = lambda key, *others: (  # noqa: E731
+        pl.when((pl.col(key) != "") & pl.all_horizontal(pl.col(key) != pl.col(o) for o in others))
+        .then(key)
+        .otherwise(pl.lit(None, dtype=pl.String))
+    )
+    sub = sub.select(new("a", "n").alias("a"), new("b", "n", "a").alias("b"))
+    rows = mask.arg_true()
+    return [long_keys.scatter(rows, sub.get_column("a")), short_keys.scatter(rows, sub["b"])]
+
+
 def with_number_keys(
     frame: pl.DataFrame, number: str, date: str, *, prefix: str = "num", glued: bool = False
 ) -> pl.DataFrame:
     """Add `{prefix}_norm` and `{prefix}_core` for the FYs actually present in the frame, and
-    with `glued` also `{prefix}_glued`: the glued key where it differs from the norm, else null."""
+    with `glued` also `{prefix}_glued` and `{prefix}_glued_short`: the two readings of a glued
+    FY where they differ from the norm (and each other), else null."""
     years = _years(frame, date)
     first, plain, with_fy, bare = _parts(number, date, years)
     name, core = f"{prefix}_norm", f"{prefix}_core"
@@ -180,20 +217,5 @@ def with_number_keys(
         fixed = out.get_column(name).scatter(mask.arg_true(), sub.get_column(name))
         out = out.with_columns(fixed).with_columns(numeric_core_expr(name).alias(core))
     if glued:
-        # Only numbers holding a glued FY form can differ: compute the key for those rows only.
-        forms = "|".join(glued_fy_forms(y) for y in years) or "$^"
-        mask = out.get_column(number).str.contains(forms).fill_null(False)
-        glued_name = f"{prefix}_glued"
-        values = pl.Series(glued_name, [None] * out.height, dtype=pl.String)
-        if mask.any():
-            sub = out.filter(mask).select(
-                key=glued_key_expr(number, date, fiscal_years=years), norm=pl.col(name)
-            )
-            sub = sub.select(
-                pl.when((pl.col("key") != pl.col("norm")) & (pl.col("key") != ""))
-                .then("key")
-                .otherwise(pl.lit(None, dtype=pl.String))
-            ).to_series()
-            values = values.scatter(mask.arg_true(), sub)
-        out = out.with_columns(values)
+        out = out.with_columns(*_glued_columns(out, number, date, name, f"{prefix}_glued", years))
     return out

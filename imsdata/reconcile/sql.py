@@ -393,16 +393,18 @@ WITH k AS (
   SELECT k.i_id, r.r_id FROM k JOIN rec_reg_rows r ON r.num_norm = k.num_norm
   UNION
   SELECT k.i_id, r.r_id FROM k JOIN rec_reg_rows r ON r.num_glued = k.num_norm
+  UNION
+  SELECT k.i_id, r.r_id FROM k JOIN rec_reg_rows r ON r.num_glued_short = k.num_norm
 )
 SELECT
   CASE WHEN r.supplier_gstin = k.supplier_gstin THEN 0
        WHEN r.supplier_pan = k.supplier_pan THEN 1 ELSE 2 END AS tier,
   k.i_id, r.r_id, k.variant, k.key_number, k.key_date, k.num_core,
   CASE WHEN k.key_number = r.doc_number THEN 'raw'
-       WHEN k.num_norm = r.num_norm OR k.num_norm = r.num_glued THEN 'normalised'
+       WHEN k.num_norm IN (r.num_norm, r.num_glued, r.num_glued_short) THEN 'normalised'
        WHEN k.num_core = r.num_core AND k.num_core <> '' THEN 'fuzzy'
        ELSE 'different' END AS number_level,
-  CASE WHEN k.num_norm = r.num_norm OR k.num_norm = r.num_glued THEN 1.0 ELSE {sim} END
+  CASE WHEN k.num_norm IN (r.num_norm, r.num_glued, r.num_glued_short) THEN 1.0 ELSE {sim} END
     AS similarity,
   NOT (k.num_has_letters AND r.num_has_letters) AS one_side_digits_only
 FROM near n
@@ -411,7 +413,7 @@ JOIN rec_reg_rows r ON r.r_id = n.r_id
 QUALIFY row_number() OVER (
   PARTITION BY k.i_id, r.r_id
   ORDER BY CASE WHEN k.key_number = r.doc_number THEN 0
-                WHEN k.num_norm = r.num_norm OR k.num_norm = r.num_glued THEN 1
+                WHEN k.num_norm IN (r.num_norm, r.num_glued, r.num_glued_short) THEN 1
                 ELSE 2 END, k.variant) = 1
 """
 

@@ -37,6 +37,7 @@ def paired(ims_number: str, books_number: str, date: dt.date = D, **books) -> di
         ("S0000523", "S0000523202526"),
         ("CRN-00067", "CRN000672526"),
         ("S0000523", "S2526523"),
+        ("00620", "006202526"),  # 620 + 2526, not 6 + 202526: both readings are keys
         # the prefix dropped or zero-padded
         ("INV/25-26/2339", "25262339"),
         ("INV/25-26/1469", "INV00025261469"),
