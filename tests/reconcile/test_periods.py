@@ -53,3 +53,14 @@ def test_the_default_rule_keeps_an_already_claimed_document_pending():
     row = out.row(0, named=True)
     assert (row["action"], row["rule_id"]) == ("pending", "r_already_claimed")
     assert "double claim" in row["reason"]
+
+
+def test_where_pending_is_blocked_an_already_claimed_document_is_left_as_it_is():
+    from imsdata.rules import suggest
+
+    ims = ims_frame([{"doc_number": "A-1", "pending_blocked": True}])
+    reg = register_frame([{"doc_number": "A-1", "register_id": "R1"}])
+    claimed = pl.DataFrame({"register_id": ["R1"], "doc_key": ["k"], "period": ["092025"]})
+    out = suggest(ims, reconcile(ims, reg, claimed=claimed), period="112025")
+    row = out.row(0, named=True)
+    assert (row["action"], row["rule_id"]) == ("no_action", "r_already_claimed_blocked")
