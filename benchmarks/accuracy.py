@@ -6,9 +6,9 @@ For each seed, four corpora from `imsdata.synth.generate` (the default mix, more
 cases, every number-spelling class of issue 14 alone and with noise, and the same with three
 months of books) -> canonical frames -> reconcile, and an india-compliance-style greedy
 first-pair baseline (ordered passes, first pair wins, fuzzy = partial_ratio 100 or WRatio >= 90
-within 10 days, amount-only residual pass). Reports pair precision and recall, a confusion table of expected vs predicted
-status, per-kind results with recall per class, and false pairs among the adversarial kinds
-(near_miss, class_trap, uncorroborated).
+within 10 days, amount-only residual pass). Reports pair precision and recall, a confusion
+table of expected vs predicted status, per-kind results with recall per class, and false pairs
+among the adversarial kinds (near_miss, class_trap, uncorroborated).
 """
 
 from __future__ import annotations
