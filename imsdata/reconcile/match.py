@@ -97,7 +97,8 @@ def _keyed_by_glued(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _with_glued_rows(keys: pl.DataFrame) -> pl.DataFrame:
     """The key rows plus one more per glued key (a document found by its glued keys too)."""
-    return pl.concat([keys, _keyed_by_glued(keys)]).drop(*GLUED_KEYS)
+    glued = _keyed_by_glued(keys)
+    return (pl.concat([keys, glued]) if glued.height else keys).drop(*GLUED_KEYS)
 
 
 def glued_rows(rows: pl.DataFrame) -> pl.DataFrame:

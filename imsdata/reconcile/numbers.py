@@ -182,8 +182,8 @@ def _glued_columns(
     Only numbers holding a glued FY form can differ: the keys are computed for those rows only."""
     forms = "|".join(glued_fy_forms(y) for y in years) or "$^"
     mask = frame.get_column(number).str.contains(forms).fill_null(False)
-    long_keys = pl.Series(name, [None] * frame.height, dtype=pl.String)
-    short_keys = pl.Series(f"{name}_short", [None] * frame.height, dtype=pl.String)
+    long_keys = pl.repeat(None, frame.height, dtype=pl.String, eager=True).alias(name)
+    short_keys = long_keys.alias(f"{name}_short")
     if not mask.any():
         return [long_keys, short_keys]
     sub = frame.filter(mask).select(

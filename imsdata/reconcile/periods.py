@@ -50,7 +50,7 @@ def combine_books(current: pl.DataFrame, earlier: pl.DataFrame) -> pl.DataFrame:
     if earlier.is_empty():
         return current
     others = earlier.join(current.select("register_id"), on="register_id", how="anti")
-    return pl.concat([current, others.select(current.columns)], how="vertical_relaxed")
+    return pl.concat([current, others], how="diagonal_relaxed")
 
 
 def apply_periods(

@@ -3,9 +3,9 @@
 Inputs (registered by `imsdata.reconcile.match`; every table of ours is prefixed `rec_` so a
 caller's engine, e.g. the workspace file, keeps its own names): `rec_ims_docs` (one row per IMS
 document, id `i_id`), `rec_ims_keys` (one row per number a document can be found by: its own, and
-an amendment's original, and the glued key of either where it differs), `rec_reg_rows` (in-scope
-register rows, id `r_id`) and `rec_reg_glued` (the register rows that also have a glued key, one
-row each, keyed by it). Every key table carries `num_norm`, `num_core` and `block` (the numeric
+an amendment's original, and the glued keys of either where they differ), `rec_reg_rows`
+(in-scope register rows, id `r_id`) and `rec_reg_glued` (the register rows that also have glued
+keys, one row per key). Every key table carries `num_norm`, `num_core` and `block` (the numeric
 core, or '#'+key when the number has no digits): candidates are only ever generated within a
 block, so numbers whose serials (numeric cores) differ never meet.
 """
@@ -121,7 +121,7 @@ WHERE NOT EXISTS (SELECT 1 FROM rec_superseded s WHERE s.i_id = k.i_id)
 def candidate_pairs(tol: Tolerances | None = None, dialect: Dialect = DUCKDB) -> str:
     """Blocking: same supplier GSTIN (tier 0) or same PAN, other GSTIN (tier 1), same class,
     same block, dated at most `candidate_days` apart; each register row is met by its
-    normalised key and (rec_reg_glued) its glued key; one row per (document, register row),
+    normalised key and (rec_reg_glued) its glued keys; one row per (document, register row),
     the best way the numbers agree."""
     tol = tol or Tolerances()
     sim = dialect.similarity("k.num_norm", "r.num_norm")
