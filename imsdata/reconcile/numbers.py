@@ -52,21 +52,46 @@ def glued_fy_forms(start_year: int) -> str:
     return f"{a}{b}|{a}{b[2:]}|{a[2:]}{b[2:]}"
 
 
+#: A glued FY is only read off a digit group that keeps enough digits (zeros included) for the
+#: serial: 3 beside the 4-digit form ('12526' stays 12526, never serial 1 of FY 25-26), 2 beside
+#: the 6- and 8-digit forms, which a serial rarely contains by chance ('ABC2025202677' is 77).
+#: Short serials glued to an FY are rare; a false pair is not.
+MIN_GLUED_SERIAL_DIGITS = 3
+MIN_GLUED_SERIAL_DIGITS_LONG_FY = 2
+
+
+def _glued_parts(start_year: int) -> tuple[str, str, int, int]:
+    a, b = f"{start_year:04d}", f"{start_year + 1:04d}"
+    long_forms = f"{a}{b}|{a}{b[2:]}"
+    return long_forms, f"{a[2:]}{b[2:]}", MIN_GLUED_SERIAL_DIGITS_LONG_FY, MIN_GLUED_SERIAL_DIGITS
+
+
 def _unglue(upper: pl.Expr, start_year: int) -> pl.Expr:
-    """The own FY removed from the start of a digit group, else from its end (zeros first)."""
-    forms = glued_fy_forms(start_year)
+    """The own FY removed from the start of a digit group (after its leading zeros), else from
+    its end, reading the longest FY form ('TI1253202526' is 1253 + 202526)."""
+    long_forms, short_form, n_long, n_short = _glued_parts(start_year)
     unpadded = upper.str.replace_all(r"(^|[^0-9])0+([0-9])", "${1}${2}")
-    head = unpadded.str.replace_all(rf"(^|[^0-9])(?:{forms})([0-9])", "${1}${2}")
-    tail = unpadded.str.replace_all(rf"([0-9])(?:{forms})([^0-9]|$)", "${1}${2}")
+    head = unpadded.str.replace_all(
+        rf"(^|[^0-9])(?:(?:{long_forms})([0-9]{{{n_long},}})|{short_form}([0-9]{{{n_short},}}))",
+        "${1}${2}${3}",
+    )
+    tail = upper.str.replace_all(
+        rf"(^|[^0-9])(?:([0-9]{{{n_long},}}?)(?:{long_forms})|([0-9]{{{n_short},}}?){short_form})"
+        r"([^0-9]|$)",
+        "${1}${2}${3}${4}",
+    )
     return pl.when(head != unpadded).then(head).otherwise(tail)
 
 
 def _unglue_short(upper: pl.Expr, start_year: int) -> pl.Expr:
     """The other reading of an FY glued at the end: the shortest form, the longest serial
     ('006202526' is serial 620 + 2526, where `_unglue` reads 6 + 202526)."""
-    forms = glued_fy_forms(start_year)
-    unpadded = upper.str.replace_all(r"(^|[^0-9])0+([0-9])", "${1}${2}")
-    return unpadded.str.replace(rf"^(.*[0-9])(?:{forms})([^0-9]|$)", "${1}${2}")
+    long_forms, short_form, n_long, n_short = _glued_parts(start_year)
+    return upper.str.replace_all(
+        rf"(^|[^0-9])(?:([0-9]{{{n_short},}}){short_form}|([0-9]{{{n_long},}})(?:{long_forms}))"
+        r"([^0-9]|$)",
+        "${1}${2}${3}${4}",
+    )
 
 
 def _finish(upper: pl.Expr) -> pl.Expr:

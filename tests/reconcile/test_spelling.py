@@ -136,3 +136,11 @@ def test_an_amount_in_the_wide_band_corroborates_a_far_date():
 def test_the_raw_number_needs_no_corroboration():
     row = paired("INV/1229", "INV/1229", doc_date=D - dt.timedelta(days=60), **FAR)
     assert (row["register_id"], row["match_status"]) == ("1", "mismatch")
+
+
+def test_a_short_plain_serial_is_never_read_as_serial_plus_a_glued_fy():
+    # 12526 and 102526 are serials of FY 25-26, not serial 1 / 10 with 2526 glued to them
+    frame = pl.DataFrame({"n": ["12526", "102526", "1002526"], "d": [D] * 3})
+    keys = with_number_keys(frame, "n", "d", glued=True)
+    assert keys["num_glued"].to_list() == [None, None, "100"]
+    assert paired("12526", "1")["register_id"] is None
