@@ -187,7 +187,7 @@ class Workspace:
 
     def __init__(self, path: str | os.PathLike[str] = DEFAULT_WORKSPACE) -> None:
         self.path = Path(path)
-        self.engine = DuckDBEngine(self.path)
+        self.engine = DuckDBEngine(self.path, insertion_order=False)
         for statement in DDL:
             self.engine.execute(statement, step="workspace_ddl").fetchall()
         name = self.engine.execute("SELECT current_database()").fetchall()[0][0]

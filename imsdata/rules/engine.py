@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from imsdata.engine import DuckDBEngine
+from imsdata.engine import DuckDBEngine, external_reference
 from imsdata.errors import InputError, SQLError
 from imsdata.rules import view as v
 from imsdata.schemas import ACTIONS, IMS_COLUMNS, MATCH_COLUMNS, MONEY, empty
@@ -199,6 +199,11 @@ def _bind(
     """Bind `expr` against `relation` without running it; one clear InputError if it is wrong."""
     if ";" in expr and not compiled:
         raise InputError(f"{where}: {label}: {field}: must be one SQL expression (no ';')")
+    reach = external_reference(expr)
+    if reach:
+        raise InputError(
+            f"{where}: {label}: {field}: uses {reach}: rules may not read files, URLs or extensions"
+        )
     try:
         result = engine.query(f"SELECT ({expr}) AS _x FROM {relation} LIMIT 0", step=label)
     except SQLError as exc:
