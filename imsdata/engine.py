@@ -7,8 +7,8 @@ another engine (Spark via sqlglot) by adding a sibling class.
 from __future__ import annotations
 
 import contextlib
-import re
 import os
+import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path

@@ -80,7 +80,8 @@ def test_sealed_engine_still_opens_its_own_file_and_spills(tmp_path):
     with DuckDBEngine(ws, memory_limit="40MB") as eng:
         assert eng.query("SELECT x FROM t")["x"].to_list() == [42]
         n = eng.query(
-            "SELECT count(*) AS n FROM (SELECT md5(i::VARCHAR) m FROM range(1500000) r(i) ORDER BY m)"
+            "SELECT count(*) AS n FROM "
+            "(SELECT md5(i::VARCHAR) m FROM range(1500000) r(i) ORDER BY m)"
         )
         assert n["n"][0] == 1_500_000
 
