@@ -8,6 +8,7 @@ folder. Each step is a library call; this module only wires them and reports pro
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
+from imsdata import outdir
 from imsdata import reconcile as rec
 from imsdata import report as rpt
 from imsdata import rules as rl
@@ -232,6 +234,7 @@ def run(
     first up to `review_limit` rows (None: no limit); `RunResult.review` says what was left out.
     """
     out = Path(out_dir)
+    output = outdir.begin(out)  # checked before any state is written; never the user's files
     rule_set = rl.load_rules(rules)
     tol = rec.Tolerances.from_toml(tolerances) if tolerances else rec.Tolerances()
     with step("ingest"):
@@ -264,7 +267,7 @@ def run(
             previous = _previous_ims(ws)
     # The workspace is closed before writing: its buffer pool (up to the engine's memory limit)
     # is freed for the export, report and review.
-    with step("write"):
+    with step("write"), output.writing() as staging:
         result = RunResult(
             out_dir=out,
             ims=ims,
@@ -284,6 +287,7 @@ def run(
             previous=previous,
             review_limit=review_limit,
             review_all=review_all,
+            into=staging,
         )
     return result
 
@@ -313,20 +317,23 @@ def _write_outputs(
     previous: pl.DataFrame | None,
     review_limit: int | None = DEFAULT_REVIEW_LIMIT,
     review_all: bool = False,
+    into: Path | None = None,
 ) -> None:
-    """Write the contract's files into the output folder (each atomically).
+    """Write the contract's files into `into` (the output folder's staging copy; default the
+    output folder itself), each atomically.
 
     The upload (guards on every outgoing record: the memory peak) goes first, then the report,
     the review workbook and last the reconciliation frame's files, one after the other (side by
     side they gained ~1 s on 2 cores and raised the peak). Fills `result.reconciliation` and
     `files` (listed in the contract's order).
     """
-    out = result.out_dir
+    out = into or result.out_dir
     out.mkdir(parents=True, exist_ok=True)
     if result.rejects.height:
         first = result.rejects.row(0, named=True)
         result.problems.append(
-            f"{result.rejects.height} input record(s) rejected, see {out / 'rejects.csv'}; first: "
+            f"{result.rejects.height} input record(s) rejected, see "
+            f"{result.out_dir / 'rejects.csv'}; first: "
             f"{first['file']} {first['record']} {first['field'] or ''}: {first['reason']}"
         )
     upload_dir = out / "upload"
@@ -345,7 +352,7 @@ def _write_outputs(
         )
         upload_files = export.paths
         result.upload_message = (
-            f"{len(export.paths)} upload file(s) in {upload_dir}"
+            f"{len(export.paths)} upload file(s) in {result.out_dir / 'upload'}"
             if export.paths
             else "no upload needed: no decision differs from the portal"
         )
@@ -399,7 +406,9 @@ def _write_outputs(
     report_files = report()
     result.review = review()
     table_files = tables()
-    result.files.extend([*table_files, *upload_files, *report_files, result.review.path])
+    written = [*table_files, *upload_files, *report_files, result.review.path]
+    result.files.extend(result.out_dir / p.relative_to(out) for p in written)
+    result.review = dataclasses.replace(result.review, path=result.files[-1])
 
 
 def summary_tables(result: RunResult) -> dict[str, pl.DataFrame]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
@@ -51,9 +50,11 @@ def _run(
     ims_paths: list[Path], register: Path, *, review_limit: int | None = None, **options: object
 ) -> None:
     """Run the pipeline with progress bars, print the summary; exit 1 on rejects or refusals."""
+    from imsdata.outdir import begin
     from imsdata.pipeline import run, summary_tables
     from imsdata.review import row_limit
 
+    begin(options["out_dir"])  # a refused --out is one line, before any progress or state
     with _progress() as step:
         result = run(
             ims_paths, register, review_limit=row_limit(review_limit), step=step, **options
@@ -147,15 +148,16 @@ def demo_command(
         "demo-out"
     ),
 ) -> None:
-    """Run the whole pipeline on the bundled sample into a fresh folder, then say what to open.
+    """Run the whole pipeline on the bundled sample into a new (or its own earlier) folder, then
+    say what to open.
 
     Example: `imsdata demo --out demo-out`
     """
     from imsdata.sample import sample_paths
 
     paths = sample_paths()
-    shutil.rmtree(out_dir, ignore_errors=True)
-    out_dir.mkdir(parents=True)
+    # the out folder is checked and swapped by the pipeline (imsdata.outdir): the user's files
+    # in it, and the demo's own workspace, are kept
     ws = out_dir / "imsdata.duckdb"
     _run([paths["ims"]], paths["register"], out_dir=out_dir, workspace=ws)
     out.print(
