@@ -54,8 +54,34 @@ def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
     return Path(path)
 
 
+#: A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START_RE = r"^[=+\-@\t\r]"
+
+
+def safe_text(value: str | None) -> str | None:
+    """A text cell bound for a spreadsheet, formula-safe: a value starting with = + - @, tab or
+    CR gets a leading apostrophe (the OWASP rule), so it is shown, never run. Only for text:
+    numbers (a negative amount) are written as numbers and never pass through here."""
+    if value and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def safe_text_expr(expr: pl.Expr) -> pl.Expr:
+    """`safe_text` on a polars String expression (the same rule, vectorised)."""
+    return pl.when(expr.str.contains(_FORMULA_START_RE)).then(pl.lit("'") + expr).otherwise(expr)
+
+
+def safe_text_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every String column of `frame` formula-safe; other columns (money, dates) untouched."""
+    text = [name for name, dtype in frame.schema.items() if dtype == pl.String()]
+    return frame.with_columns(safe_text_expr(pl.col(name)).alias(name) for name in text)
+
+
 def write_frame(frame: pl.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write a frame as .parquet or .csv (by suffix), atomically; CSV dates are ISO."""
+    """Write a frame as .parquet or .csv (by suffix), atomically; CSV dates are ISO and CSV
+    text is formula-safe (`safe_text`); Parquet keeps the values as they are."""
     target = Path(path)
     suffix = target.suffix.lower()
     if suffix not in {".parquet", ".csv"}:
@@ -64,7 +90,7 @@ def write_frame(frame: pl.DataFrame, path: str | os.PathLike[str]) -> Path:
         if suffix == ".parquet":
             frame.write_parquet(tmp)
         else:
-            frame.write_csv(tmp, date_format="%Y-%m-%d")
+            safe_text_frame(frame).write_csv(tmp, date_format="%Y-%m-%d")
     return target
 
 

@@ -24,7 +24,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
 from imsdata.errors import GuardError, InputError, UsageError
-from imsdata.fileio import atomic_path
+from imsdata.fileio import atomic_path, safe_text_expr
 from imsdata.portal.sections import ACTION_CODES, SECTIONS, Section
 from imsdata.portal.write import current_decisions, guard_violations, refusal_message
 from imsdata.schemas import ACTIONS, DECISION_COLUMNS, MATCH_COLUMNS, conform
@@ -337,7 +337,10 @@ def _cell_xml(col: _Column, letter: str, row: pl.Expr, style: int | None) -> pl.
         value = pl.col(col.source).cast(pl.Int64).cast(pl.String)
     else:
         # Excel holds at most 32,767 characters in a cell (xlsxwriter truncates the same way)
-        text = pl.col(col.source).cast(pl.String).str.slice(0, _EXCEL_MAX_TEXT)
+        text = pl.col(col.source).cast(pl.String)
+        if col.kind == "text":  # shown, never read back: formula-safe like every output
+            text = safe_text_expr(text)
+        text = text.str.slice(0, _EXCEL_MAX_TEXT)
         cell = pl.concat_str(ref, pl.lit(f' t="inlineStr"{s}>'), _xml_text(text), pl.lit("</c>"))
         blank = pl.concat_str(ref, pl.lit(f"{s}/>")) if style is not None else pl.lit("")
         return pl.when(text.is_null() | (text == "")).then(blank).otherwise(cell)
