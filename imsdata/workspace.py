@@ -19,7 +19,6 @@ from pathlib import Path
 
 import polars as pl
 
-from imsdata.engine import DuckDBEngine
 from imsdata.errors import GuardError, InputError, UsageError
 from imsdata.rules import RuleSet, blocking, check
 from imsdata.schemas import (
@@ -32,6 +31,7 @@ from imsdata.schemas import (
     conform,
     empty,
 )
+from imsdata.workspace_file import open_workspace
 
 DEFAULT_WORKSPACE = "imsdata.duckdb"
 SCHEMA_VERSION = "1"
@@ -187,9 +187,8 @@ class Workspace:
 
     def __init__(self, path: str | os.PathLike[str] = DEFAULT_WORKSPACE) -> None:
         self.path = Path(path)
-        self.engine = DuckDBEngine(self.path, insertion_order=False)
-        for statement in DDL:
-            self.engine.execute(statement, step="workspace_ddl").fetchall()
+        # verified: an imsdata workspace (or a new file), migrated to SCHEMA_VERSION, DDL run
+        self.engine = open_workspace(self.path, DDL, SCHEMA_VERSION)
         name = self.engine.execute("SELECT current_database()").fetchall()[0][0]
         self._catalog = '"' + str(name).replace('"', '""') + '"'
         self._rows("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])

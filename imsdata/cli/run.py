@@ -51,10 +51,13 @@ def _run(
 ) -> None:
     """Run the pipeline with progress bars, print the summary; exit 1 on rejects or refusals."""
     from imsdata.outdir import begin
+    from imsdata.workspace_file import check_path
     from imsdata.pipeline import run, summary_tables
     from imsdata.review import row_limit
 
-    begin(options["out_dir"])  # a refused --out is one line, before any progress or state
+    # a refused --out or --workspace is one line, before any progress or state
+    begin(options["out_dir"])
+    check_path(Path(options["workspace"]))
     with _progress() as step:
         result = run(
             ims_paths, register, review_limit=row_limit(review_limit), step=step, **options

@@ -33,6 +33,11 @@ class Ran:
         """The non-blank stderr lines."""
         return [line for line in self.stderr.splitlines() if line.strip()]
 
+    @property
+    def errors(self) -> list[str]:
+        """The stderr lines that say something is wrong (progress bars left out)."""
+        return [line for line in self.lines if line.startswith(("error:", "warning:"))]
+
 
 def cli(*args: str | os.PathLike[str], cwd: Path, env: dict[str, str] | None = None) -> Ran:
     """Run `python -m imsdata ARGS` in `cwd`; `os.wait4` gives this child's own peak memory."""
