@@ -79,9 +79,14 @@ def safe_text_frame(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(safe_text_expr(pl.col(name)).alias(name) for name in text)
 
 
-def write_frame(frame: pl.DataFrame, path: str | os.PathLike[str]) -> Path:
+def write_frame(
+    frame: pl.DataFrame, path: str | os.PathLike[str], *, formula_safe: bool = True
+) -> Path:
     """Write a frame as .parquet or .csv (by suffix), atomically; CSV dates are ISO and CSV
-    text is formula-safe (`safe_text`); Parquet keeps the values as they are."""
+    text is formula-safe (`safe_text`); Parquet keeps the values as they are.
+
+    `formula_safe=False` only for files that imitate another program's export (the synthetic
+    register: an ERP writes its text as it is, and the reader must see that)."""
     target = Path(path)
     suffix = target.suffix.lower()
     if suffix not in {".parquet", ".csv"}:
@@ -90,7 +95,9 @@ def write_frame(frame: pl.DataFrame, path: str | os.PathLike[str]) -> Path:
         if suffix == ".parquet":
             frame.write_parquet(tmp)
         else:
-            safe_text_frame(frame).write_csv(tmp, date_format="%Y-%m-%d")
+            (safe_text_frame(frame) if formula_safe else frame).write_csv(
+                tmp, date_format="%Y-%m-%d"
+            )
     return target
 
 
@@ -113,6 +120,8 @@ def read_toml(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
         return tomllib.loads(read_text(path, what))
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: {what} is not valid TOML ({exc})") from None
+    except RecursionError:
+        raise InputError(f"{path}: {what} is nested too deeply") from None
 
 
 def read_json(path: str | os.PathLike[str], what: str) -> Any:
@@ -121,3 +130,5 @@ def read_json(path: str | os.PathLike[str], what: str) -> Any:
         return json.loads(read_text(path, what, encoding="utf-8-sig"))
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: {what} is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise InputError(f"{path}: {what} is nested too deeply") from None

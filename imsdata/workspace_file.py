@@ -43,7 +43,9 @@ def check_path(path: Path) -> bool:
     except OSError as exc:
         raise InputError(f"{path}: workspace cannot be read: {exc.strerror}") from None
     if not head:
-        raise InputError(f"{path}: empty file, not an imsdata workspace (remove it or choose another)")
+        raise InputError(
+            f"{path}: empty file, not an imsdata workspace (remove it or choose another)"
+        )
     if head[8:12] != _DUCKDB_MAGIC:
         raise InputError(
             f"{path}: not an imsdata workspace (not a DuckDB file); choose another --workspace"

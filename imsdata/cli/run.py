@@ -51,9 +51,9 @@ def _run(
 ) -> None:
     """Run the pipeline with progress bars, print the summary; exit 1 on rejects or refusals."""
     from imsdata.outdir import begin
-    from imsdata.workspace_file import check_path
     from imsdata.pipeline import run, summary_tables
     from imsdata.review import row_limit
+    from imsdata.workspace_file import check_path
 
     # a refused --out or --workspace is one line, before any progress or state
     begin(options["out_dir"])
@@ -94,7 +94,9 @@ def run_command(
         str | None, typer.Option("--register-id", help="Register column holding your id.")
     ] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("imsdata-out"),
-    workspace: Annotated[Path, typer.Option(help="Workspace file.")] = Path("imsdata.duckdb"),
+    workspace: Annotated[Path, typer.Option("--workspace", "-w", help="Workspace file.")] = Path(
+        "imsdata.duckdb"
+    ),
     period: Annotated[
         str | None, typer.Option(help="IMS period MMYYYY (default: most common supplier period).")
     ] = None,

@@ -224,6 +224,8 @@ def parse_rules(text: str, *, source: str = "<rules>") -> RuleSet:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{source}: TOML syntax error: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{source}: rule file is nested too deeply") from None
     unknown = sorted(set(data) - {"suggest", "guard"})
     if unknown:
         raise InputError(f"{source}: unknown section '{unknown[0]}' (use [[suggest]] / [[guard]])")
