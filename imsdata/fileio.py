@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
+import re
 import tempfile
 import tomllib
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+from zlib import error as zlib_error
 
 import polars as pl
 
@@ -132,3 +136,94 @@ def read_json(path: str | os.PathLike[str], what: str) -> Any:
         raise InputError(f"{path}: {what} is not valid JSON ({exc})") from None
     except RecursionError:
         raise InputError(f"{path}: {what} is nested too deeply") from None
+
+
+# --- bounded inputs ------------------------------------------------------------------------------
+
+#: Most bytes an archive may inflate to: IMS download zips and .xlsx workbooks alike.
+MAX_INFLATED_BYTES = 2 * 1024**3
+#: Most columns and cells a workbook sheet may declare (a register has tens of columns; a sheet
+#: claiming a cell at XFD1048576 would make the Excel engine allocate ~512 GiB).
+MAX_SHEET_COLUMNS = 1_024
+MAX_SHEET_CELLS = 40_000_000
+#: Longest text run in a workbook part (bytes between two tags); Excel's own cell limit is
+#: 32,767 characters, so 256 KiB covers it in any encoding with room to spare.
+MAX_TEXT_RUN = 256 * 1024
+#: The csv module's field limit (its default is 131,072 characters).
+CSV_FIELD_LIMIT = 16 * 1024 * 1024
+csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
+
+_CELL_REF = re.compile(
+    rb'<(?:c|dimension)\b[^>]*?\br(?:ef)?="(?:[A-Z]+\d+:)?([A-Z]{1,3})(\d{1,7})"'
+)
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def check_workbook(path: str | os.PathLike[str], what: str = "workbook") -> None:
+    """Refuse an .xlsx whose parts would blow up the reader, before any reading: inflated size
+    above MAX_INFLATED_BYTES (declared and while streaming), a sheet reaching beyond
+    MAX_SHEET_COLUMNS columns or MAX_SHEET_CELLS cells, a text run longer than MAX_TEXT_RUN.
+    Streams each part in 1 MiB chunks: memory stays bounded whatever the file holds. Not a zip
+    (an old .xls, a CSV): nothing to check here."""
+    p = Path(path)
+    try:
+        archive = zipfile.ZipFile(p)
+    except (zipfile.BadZipFile, OSError):
+        return
+    with archive:
+        parts = [i for i in archive.infolist() if not i.is_dir()]
+        declared = sum(i.file_size for i in parts)
+        if declared > MAX_INFLATED_BYTES:
+            raise InputError(
+                f"{p}: {what} inflates to {declared:,} bytes, above the "
+                f"{MAX_INFLATED_BYTES:,}-byte limit (zip bomb?); refused"
+            )
+        total = 0
+        for info in parts:
+            if not info.filename.endswith(".xml"):
+                continue
+            sheet = info.filename.startswith("xl/worksheets/")
+            rows = cols = run = 0
+            tail = b""
+            try:
+                with archive.open(info) as fh:
+                    while chunk := fh.read(1 << 20):
+                        total += len(chunk)
+                        if total > MAX_INFLATED_BYTES:
+                            raise InputError(
+                                f"{p}: {what} inflates beyond the {MAX_INFLATED_BYTES:,}-byte "
+                                "limit (zip bomb?); refused"
+                            )
+                        segments = chunk.split(b"<")
+                        if len(segments) == 1:  # no tag in this chunk: the text run goes on
+                            run += len(chunk)
+                            longest = run
+                        else:
+                            inner = max((len(t) for t in segments[1:-1]), default=0)
+                            longest = max(run + len(segments[0]), inner)
+                            run = len(segments[-1])
+                        if max(run, longest) > MAX_TEXT_RUN:
+                            raise InputError(
+                                f"{p}: {what} part {info.filename} holds a text over "
+                                f"{MAX_TEXT_RUN:,} bytes (Excel allows 32,767 characters); refused"
+                            )
+                        if sheet:
+                            window = tail + chunk
+                            for letters, number in _CELL_REF.findall(window):
+                                cols = max(cols, _column_number(letters))
+                                rows = max(rows, int(number))
+                            tail = window[-256:]
+                        if cols > MAX_SHEET_COLUMNS or rows * cols > MAX_SHEET_CELLS:
+                            raise InputError(
+                                f"{p}: {what} sheet {info.filename} reaches row {rows:,}, "
+                                f"column {cols:,}: above the {MAX_SHEET_CELLS:,}-cell / "
+                                f"{MAX_SHEET_COLUMNS:,}-column limit; refused"
+                            )
+            except (zipfile.BadZipFile, OSError, EOFError, zlib_error) as exc:
+                raise InputError(f"{p}: {what} part {info.filename} is corrupt ({exc})") from None

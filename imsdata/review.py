@@ -24,7 +24,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
 from imsdata.errors import GuardError, InputError, UsageError
-from imsdata.fileio import atomic_path, safe_text_expr
+from imsdata.fileio import atomic_path, check_workbook, safe_text_expr
 from imsdata.portal.sections import ACTION_CODES, SECTIONS, Section
 from imsdata.portal.write import current_decisions, guard_violations, refusal_message
 from imsdata.schemas import ACTIONS, DECISION_COLUMNS, MATCH_COLUMNS, conform
@@ -656,6 +656,7 @@ def read_review(
     import fastexcel
 
     p = Path(path)
+    check_workbook(p, "review workbook")  # bounded before the Excel engine reads it
     try:
         reader = fastexcel.read_excel(p)
     except FileNotFoundError:
