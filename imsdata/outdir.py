@@ -9,7 +9,7 @@ old folder. A kill at any moment leaves the old run or the new one: `begin` fini
 interrupted swap before anything else, and removes leftover temp files.
 
 `IMSDATA_TEST_KILL_AT=<point>` makes the process SIGKILL itself at a named point of the swap
-(tests only; see `_checkpoint`).
+(tests only; see `checkpoint`).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ _KIND = "imsdata output folder"
 _TEMP_FILE = re.compile(r"^\..+\.[A-Za-z0-9_]{6,}\.tmp$")
 
 
-def _checkpoint(point: str) -> None:
+def checkpoint(point: str) -> None:
     """Tests kill the process here (IMSDATA_TEST_KILL_AT=point) to prove a kill loses nothing."""
     if os.environ.get("IMSDATA_TEST_KILL_AT") == point:
         os.kill(os.getpid(), signal.SIGKILL)
@@ -144,14 +144,14 @@ class Output:
         )
         try:
             _write_marker(self.staging, files)  # the staging folder is complete from here
-            _checkpoint("staged")
+            checkpoint("staged")
             owned = _owned(self.out) or set()
             os.replace(self.out, old)
-            _checkpoint("old-aside")
+            checkpoint("old-aside")
             os.replace(new, self.out)
-            _checkpoint("swapped")
+            checkpoint("swapped")
             _keep_user_files(old, self.out, owned)
-            _checkpoint("user-files-back")
+            checkpoint("user-files-back")
             shutil.rmtree(old)
         except OSError as exc:
             raise _one_line(self.out, exc) from None

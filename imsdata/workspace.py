@@ -118,12 +118,15 @@ DDL: tuple[str, ...] = (
         QUALIFY row_number() OVER (PARTITION BY doc_key ORDER BY decision_id DESC) = 1""",
     f"CREATE TABLE IF NOT EXISTS uploads ({_cols(UPLOAD_COLUMNS)}, PRIMARY KEY (upload_id))",
     f"CREATE TABLE IF NOT EXISTS portal_errors ({_cols(PORTAL_ERROR_COLUMNS)})",
+    # an upload file's row is "written" before the file, "confirmed" after (imsdata.upload_log)
+    """CREATE TABLE IF NOT EXISTS upload_states (
+        upload_id VARCHAR PRIMARY KEY, sha256 VARCHAR NOT NULL, state VARCHAR NOT NULL)""",
 )
 
 
 _TABLES = (
     "meta", "imports", "ims_documents", "register_documents", "match_runs", "matches",
-    "decisions", "uploads", "portal_errors",
+    "decisions", "uploads", "portal_errors", "upload_states",
 )  # fmt: skip
 _TABLE_RE = re.compile(r"\b(FROM|INTO|JOIN)\s+(" + "|".join(_TABLES) + r")\b")
 #: The current decision per document, inlined (latest decision_id wins), as in the VIEW.

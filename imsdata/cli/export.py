@@ -6,7 +6,6 @@ workspace and call `imsdata.portal.write`, `imsdata.portal.errors` and `imsdata.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -26,11 +25,15 @@ from imsdata.portal.errors import (
 from imsdata.portal.write import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_RECORDS,
+    ExportResult,
     apply_portal_state,
-    export_upload,
+    build_payloads,
+    plan_upload,
     read_upload,
 )
 from imsdata.review import DEFAULT_REVIEW_LIMIT
+from imsdata.upload_log import reconcile as reconcile_uploads
+from imsdata.upload_log import write_recorded
 from imsdata.workspace import DEFAULT_WORKSPACE, Workspace
 
 WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace DuckDB file.")]
@@ -116,25 +119,22 @@ def export_command(
                 out.print("no failed documents to upload again: nothing written")
                 return
         try:
-            result = export_upload(
+            payloads = build_payloads(
                 ims,
                 current.filter(pl.col("status") != "review"),
-                out_dir,
                 rtin=rtin,
                 matches=ws.latest_matches(),
                 rules=rules,
                 period=period,
                 only=only,
-                max_records=max_records,
-                max_bytes=max_bytes,
-                api=api,
             )
         except GuardError as exc:
             _show_violations(exc)
             raise
-        created = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-        for item in result.files:  # one timestamp: the files of one export form one batch
-            ws.record_upload(item.path.resolve(), item.doc_keys, created=created)
+        plan = plan_upload(payloads, out_dir, max_records=max_records, max_bytes=max_bytes, api=api)
+        # rows recorded as "written", files written, rows confirmed (imsdata.upload_log)
+        write_recorded(ws, plan)
+        result = ExportResult(payloads, plan)
     if review.height:
         err.print(
             f"[yellow]{review.height} decision(s) left out: the supplier changed the document "
@@ -164,9 +164,31 @@ def _show_violations(exc: GuardError, limit: int = 200) -> None:
         err.print(f"... and {violations.height - limit} more")
 
 
-def _pick_upload(ws: Workspace, upload: str | None) -> tuple[str, Path]:
-    """The upload a report answers: --upload (id, file or file name), else the only file of the
-    latest export."""
+def _by_content(hit: pl.DataFrame, errors: pl.DataFrame | None) -> pl.DataFrame:
+    """Of several files of one export, the one whose records the report's errors name (a save
+    and a reset file carry different documents); all of them when that does not decide."""
+    if errors is None or errors.is_empty():
+        return hit
+    named = []
+    for row in hit.iter_rows(named=True):
+        try:
+            uploaded = read_upload(row["file"])
+        except InputError:
+            continue
+        found = match_errors(errors, uploaded)["doc_key"].drop_nulls().len()
+        named.append((found, row["upload_id"]))
+    best = max((n for n, _ in named), default=0)
+    winners = [uid for n, uid in named if n == best]
+    if best and len(winners) == 1:
+        return hit.filter(pl.col("upload_id") == winners[0])
+    return hit
+
+
+def _pick_upload(
+    ws: Workspace, upload: str | None, errors: pl.DataFrame | None = None
+) -> tuple[str, Path]:
+    """The upload a report answers: --upload (id, file or file name), else the file of the
+    latest export whose records the report names (or its only file)."""
     uploads = ws.uploads()
     if uploads.is_empty():
         raise UsageError(f"{ws.path}: no upload recorded yet (run imsdata export first)")
@@ -179,7 +201,7 @@ def _pick_upload(ws: Workspace, upload: str | None) -> tuple[str, Path]:
         if hit.is_empty():
             raise UsageError(f"no upload '{upload}' in {ws.path}")
     else:
-        hit = uploads.filter(pl.col("created") == pl.col("created").max())
+        hit = _by_content(uploads.filter(pl.col("created") == pl.col("created").max()), errors)
         if hit.height > 1:
             names = ", ".join(
                 f"{r['upload_id']} ({Path(r['file']).name})" for r in hit.iter_rows(named=True)
@@ -206,7 +228,8 @@ def errors_command(
     """
     errors = read_error_report(report)
     with _open(workspace) as ws:
-        upload_id, file = _pick_upload(ws, upload)
+        reconcile_uploads(ws)  # settle an export a kill interrupted before choosing
+        upload_id, file = _pick_upload(ws, upload, errors)
         uploaded = read_upload(file)
         matched = match_errors(errors, uploaded, fallback=ws.latest_ims())
         # Reading the same report again records nothing twice.
