@@ -14,7 +14,7 @@ import typer
 
 from imsdata import gstin as gst
 from imsdata.cli._common import err, frame_table, out
-from imsdata.errors import GuardError, InputError, UsageError
+from imsdata.errors import GuardError, InputError, NotFoundError, UsageError
 from imsdata.portal.errors import (
     match_errors,
     open_failures,
@@ -199,7 +199,7 @@ def _pick_upload(
             | (pl.col("file").str.split("/").list.last() == upload)
         )
         if hit.is_empty():
-            raise UsageError(f"no upload '{upload}' in {ws.path}")
+            raise NotFoundError(f"no upload '{upload}' in {ws.path}")
     else:
         hit = _by_content(uploads.filter(pl.col("created") == pl.col("created").max()), errors)
         if hit.height > 1:

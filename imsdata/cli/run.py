@@ -93,7 +93,9 @@ def run_command(
     register_id: Annotated[
         str | None, typer.Option("--register-id", help="Register column holding your id.")
     ] = None,
-    out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("imsdata-out"),
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path(
+        "imsdata-out"
+    ),
     workspace: Annotated[Path, typer.Option("--workspace", "-w", help="Workspace file.")] = Path(
         "imsdata.duckdb"
     ),
@@ -149,9 +151,9 @@ def run_command(
 
 
 def demo_command(
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the demo's output.")] = Path(
-        "demo-out"
-    ),
+    out_dir: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for the demo's output.")
+    ] = Path("demo-out"),
 ) -> None:
     """Run the whole pipeline on the bundled sample into a new (or its own earlier) folder, then
     say what to open.
