@@ -173,7 +173,8 @@ def demo_command(
         f"  open {out_dir / 'review.xlsx'} in Excel: change actions, then "
         f"`imsdata review --import {out_dir / 'review.xlsx'} --workspace {ws}`\n"
         f"  look at {out_dir / 'reconciliation.csv'} and the JSON in {out_dir / 'upload'}\n"
-        "  or start JupyterLab on notebooks/01_reconcile.py",
+        "  or explore it in JupyterLab: `make lab` (installs the notebooks extra, opens "
+        "notebooks/)",
         soft_wrap=True,
     )
 
