@@ -31,6 +31,7 @@ from imsdata.schemas import (
     conform,
     empty,
 )
+from imsdata.schemas.ims import DATE_COLUMNS, MONEY_COLUMNS
 from imsdata.workspace_file import open_workspace
 
 DEFAULT_WORKSPACE = "imsdata.duckdb"
@@ -87,6 +88,17 @@ def _sql_type(dtype: pl.DataType) -> str:
         pl.Int32: "INTEGER",
     }
     return simple[dtype.base_type()]
+
+
+#: What a person decided on: a document whose amounts, dates or numbers differ from the snapshot
+#: it was decided against is flagged for review even when the portal kept its `hash` (issue 15).
+_DECIDED_CONTENT: tuple[str, ...] = (*MONEY_COLUMNS, *DATE_COLUMNS, "doc_number", "orig_doc_number")
+
+
+def _content_changed(old: str, new: str) -> str:
+    """SQL: the two aliases' rows (both present) differ in a decided-on column."""
+    differs = " OR ".join(f'{old}."{c}" IS DISTINCT FROM {new}."{c}"' for c in _DECIDED_CONTENT)
+    return f"({old}.doc_key IS NOT NULL AND {new}.doc_key IS NOT NULL AND ({differs}))"
 
 
 def _cols(columns: dict[str, pl.DataType]) -> str:
@@ -441,10 +453,12 @@ class Workspace:
         frame = self._query(
             f"""SELECT c.*, CASE
                   WHEN d.doc_key IS NULL THEN 'gone'
-                  WHEN c.record_hash IS NOT DISTINCT FROM d.record_hash THEN 'valid'
-                  ELSE 'review' END AS status
+                  WHEN c.record_hash IS DISTINCT FROM d.record_hash THEN 'review'
+                  WHEN {_content_changed("p", "d")} THEN 'review'
+                  ELSE 'valid' END AS status
             FROM {_CURRENT} c
             LEFT JOIN ims_documents d ON d.import_id = '{latest}' AND d.doc_key = c.doc_key
+            LEFT JOIN ims_documents p ON p.import_id = c.import_id AND p.doc_key = c.doc_key
             ORDER BY c.doc_key""",
             step="current_decisions",
         )
@@ -462,16 +476,17 @@ class Workspace:
         pos = ids.index(new)
         old = ids[pos - 1] if pos else ""
         frame = self._query(
-            f"""WITH o AS (SELECT doc_key, record_hash FROM ims_documents
-                           WHERE import_id = '{_quote(old)}'),
-                 n AS (SELECT doc_key, record_hash FROM ims_documents
-                       WHERE import_id = '{_quote(new)}'),
+            f"""WITH o AS (SELECT doc_key, record_hash, {_names(_DECIDED_CONTENT)}
+                           FROM ims_documents WHERE import_id = '{_quote(old)}'),
+                 n AS (SELECT doc_key, record_hash, {_names(_DECIDED_CONTENT)}
+                       FROM ims_documents WHERE import_id = '{_quote(new)}'),
                  j AS (
                    SELECT coalesce(n.doc_key, o.doc_key) AS doc_key,
                      CASE WHEN o.doc_key IS NULL THEN 'added'
                           WHEN n.doc_key IS NULL THEN 'removed'
-                          WHEN o.record_hash IS NOT DISTINCT FROM n.record_hash THEN 'unchanged'
-                          ELSE 'changed' END AS change,
+                          WHEN o.record_hash IS DISTINCT FROM n.record_hash THEN 'changed'
+                          WHEN {_content_changed("o", "n")} THEN 'changed'
+                          ELSE 'unchanged' END AS change,
                      o.record_hash AS previous_record_hash, n.record_hash
                    FROM o FULL OUTER JOIN n ON o.doc_key = n.doc_key)
             SELECT j.*, c.action AS decision_action, c.source AS decision_source,
