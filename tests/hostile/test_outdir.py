@@ -144,3 +144,20 @@ def test_begin_refuses_a_foreign_folder_in_the_library_too(tmp_path):
     (tmp_path / "x.txt").write_text("x")
     with pytest.raises(InputError, match="not written by imsdata"):
         outdir.begin(tmp_path)
+
+
+READ_ONLY = Path("/proc/imsdata-i15")  # a folder no one may create, even root
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs Linux /proc")
+def test_out_on_a_read_only_place_is_one_line_before_any_decision(tmp_path, sample):
+    ran = cli(
+        "run", sample["ims"], "-r", sample["register"], "--out", READ_ONLY,
+        "-w", "ws.duckdb", cwd=tmp_path,
+    )  # fmt: skip
+    assert ran.code == 1
+    assert "Traceback" not in ran.stderr
+    assert ran.lines == [
+        f"error: {READ_ONLY}: output folder cannot be written: No such file or directory"
+    ] or (len(ran.lines) == 1 and "output folder cannot be written" in ran.lines[0])
+    assert not (tmp_path / "ws.duckdb").exists()  # checked before the workspace was touched

@@ -110,3 +110,8 @@ def test_a_workspace_in_use_is_one_line(tmp_path):
         _refused(path, "workspace is in use by another imsdata process")
     finally:
         holder.communicate("")
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs Linux /proc")
+def test_a_workspace_in_a_read_only_folder_is_one_line():
+    _refused(Path("/proc/imsdata-i15.duckdb"), "workspace cannot be opened")
