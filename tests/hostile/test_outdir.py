@@ -157,7 +157,6 @@ def test_out_on_a_read_only_place_is_one_line_before_any_decision(tmp_path, samp
     )  # fmt: skip
     assert ran.code == 1
     assert "Traceback" not in ran.stderr
-    assert ran.lines == [
-        f"error: {READ_ONLY}: output folder cannot be written: No such file or directory"
-    ] or (len(ran.lines) == 1 and "output folder cannot be written" in ran.lines[0])
+    assert len(ran.lines) == 1
+    assert ran.lines[0].startswith(f"error: {READ_ONLY}: output folder cannot be written: ")
     assert not (tmp_path / "ws.duckdb").exists()  # checked before the workspace was touched
