@@ -6,7 +6,8 @@ in: the old folder is renamed aside (`.<name>.imsdata-old`), the staging folder 
 and every file the old run did not write (the user's: a PDF in upload/, a subfolder, a workspace)
 is moved back in. Files the old run wrote and this one did not (a stale rejects.csv) go with the
 old folder. A kill at any moment leaves the old run or the new one: `begin` finishes or undoes an
-interrupted swap before anything else, and removes leftover temp files.
+interrupted swap before anything else, and removes leftover temp files. One process at a time
+recovers or swaps a folder (a lock file beside it, removed when done).
 
 `IMSDATA_TEST_KILL_AT=<point>` makes the process SIGKILL itself at a named point of the swap
 (tests only; see `checkpoint`).
@@ -15,6 +16,7 @@ interrupted swap before anything else, and removes leftover temp files.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -90,6 +92,27 @@ def _parents(rel: str) -> list[str]:
     return ["/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
+@contextlib.contextmanager
+def _locked(out: Path) -> Iterator[None]:
+    """Only one imsdata process recovers or swaps `out` at a time (a lock file beside it, held
+    with flock and removed when done); another one is refused with one line."""
+    lock_path = out.with_name(f".{out.name}.imsdata-lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(
+                f"{out}: another imsdata run is writing this output folder; wait for it to finish"
+            ) from None
+        try:
+            yield
+        finally:
+            lock_path.unlink(missing_ok=True)  # before the unlock: a newcomer locks a new file
+    finally:
+        os.close(fd)
+
+
 def _recover(out: Path) -> None:
     """Finish or undo a swap a kill interrupted; remove a staging folder left behind."""
     new, old = _siblings(out)
@@ -123,16 +146,18 @@ class Output:
     @contextlib.contextmanager
     def writing(self) -> Iterator[Path]:
         """Yield an empty staging folder; swap it in when the block succeeds, else drop it."""
-        try:
-            self.staging.mkdir()
-        except OSError as exc:
-            raise _one_line(self.out, exc) from None
-        try:
-            yield self.staging
-        except BaseException:
-            self.abort()
-            raise
-        self.commit()
+        with _locked(self.out):
+            try:
+                _recover(self.out)  # a staging folder of a run killed since `begin`
+                self.staging.mkdir()
+            except OSError as exc:
+                raise _one_line(self.out, exc) from None
+            try:
+                yield self.staging
+            except BaseException:
+                self.abort()
+                raise
+            self.commit()
 
     def commit(self) -> None:
         """Swap the finished staging folder in, keeping the user's files of the old one."""
@@ -162,7 +187,8 @@ class Output:
 
 
 def begin(out: str | os.PathLike[str]) -> Output:
-    """Check `out` can take a run's files and open its staging folder; one-line InputError if not.
+    """Check `out` can take a run's files (and settle a run killed in it); one-line InputError
+    if not.
 
     Refused: a file, the current folder or one holding it, and a non-empty folder without the
     marker (not written by imsdata). A missing folder is created, with an empty marker, so the
@@ -179,7 +205,9 @@ def begin(out: str | os.PathLike[str]) -> Output:
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: output folder expected, found a file")
     try:
-        _recover(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(out):
+            _recover(out)
         if out.is_dir() and _owned(out) is None and any(out.iterdir()):
             raise InputError(
                 f"{out}: folder is not empty and was not written by imsdata (no {MARKER}); "

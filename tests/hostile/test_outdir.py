@@ -160,3 +160,17 @@ def test_out_on_a_read_only_place_is_one_line_before_any_decision(tmp_path, samp
     assert len(ran.lines) == 1
     assert ran.lines[0].startswith(f"error: {READ_ONLY}: output folder cannot be written: ")
     assert not (tmp_path / "ws.duckdb").exists()  # checked before the workspace was touched
+
+
+def test_a_second_run_into_a_folder_being_written_is_refused(tmp_path, sample):
+    out = tmp_path / "month"
+    outdir.begin(out)
+    with outdir._locked(out.resolve()):  # what a run holds while it swaps its files in
+        ran = _run(tmp_path, sample, sample["register"])
+    assert ran.code == 1
+    assert ran.lines == [
+        f"error: {Path('month')}: another imsdata run is writing this output folder; "
+        "wait for it to finish"
+    ]
+    assert not (tmp_path / "ws.duckdb").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inputs", "month"]
