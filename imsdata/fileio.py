@@ -153,9 +153,25 @@ MAX_TEXT_RUN = 256 * 1024
 CSV_FIELD_LIMIT = 16 * 1024 * 1024
 csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
 
-_CELL_REF = re.compile(
-    rb'<(?:c|dimension)\b[^>]*?\br(?:ef)?="(?:[A-Z]+\d+:)?([A-Z]{1,3})(\d{1,7})"'
-)
+#: Sheet XML scanned cheaply: row elements, multi-letter columns (beyond Z), rows past 99,999,
+#: the declared dimension; a normal narrow register matches little beyond its row elements.
+_ROW_REF = re.compile(rb'<row r="(\d+)"')
+_ODD_REF = re.compile(rb' r="([A-Z]{2,3}\d+|[A-Z]{1,3}\d{6,})"')
+_SPLIT_REF = re.compile(rb"([A-Z]+)(\d+)")
+_DIMENSION = re.compile(rb'<dimension ref="(?:[A-Z]+\d+:)?([A-Z]{1,3})(\d+)"')
+
+
+def _long_run(chunk: bytes) -> bool:
+    """A run of more than MAX_TEXT_RUN bytes without a tag inside `chunk`. Such a run holds a
+    whole aligned window of half that size: only tag-free windows are measured (cheap)."""
+    half = MAX_TEXT_RUN // 2
+    for k in range(0, len(chunk) - half + 1, half):
+        if chunk.find(b"<", k, k + half) < 0:
+            start = chunk.rfind(b"<", 0, k) + 1
+            end = chunk.find(b"<", k + half)
+            if (len(chunk) if end < 0 else end) - start > MAX_TEXT_RUN:
+                return True
+    return False
 
 
 def _column_number(letters: bytes) -> int:
@@ -200,25 +216,33 @@ def check_workbook(path: str | os.PathLike[str], what: str = "workbook") -> None
                                 f"{p}: {what} inflates beyond the {MAX_INFLATED_BYTES:,}-byte "
                                 "limit (zip bomb?); refused"
                             )
-                        segments = chunk.split(b"<")
-                        if len(segments) == 1:  # no tag in this chunk: the text run goes on
+                        first, last = chunk.find(b"<"), chunk.rfind(b"<")
+                        if first < 0:  # no tag in this chunk: the text run goes on
                             run += len(chunk)
-                            longest = run
+                            too_long = run > MAX_TEXT_RUN
                         else:
-                            inner = max((len(t) for t in segments[1:-1]), default=0)
-                            longest = max(run + len(segments[0]), inner)
-                            run = len(segments[-1])
-                        if max(run, longest) > MAX_TEXT_RUN:
+                            too_long = run + first > MAX_TEXT_RUN or _long_run(chunk)
+                            run = len(chunk) - last - 1
+                        if too_long or run > MAX_TEXT_RUN:
                             raise InputError(
                                 f"{p}: {what} part {info.filename} holds a text over "
                                 f"{MAX_TEXT_RUN:,} bytes (Excel allows 32,767 characters); refused"
                             )
                         if sheet:
                             window = tail + chunk
-                            for letters, number in _CELL_REF.findall(window):
-                                cols = max(cols, _column_number(letters))
-                                rows = max(rows, int(number))
-                            tail = window[-256:]
+                            found = [int(n) for n in _ROW_REF.findall(window)]
+                            wide = []
+                            odd = _ODD_REF.findall(window) + [
+                                a + b for a, b in _DIMENSION.findall(window)
+                            ]
+                            for ref in odd:
+                                letters, number = _SPLIT_REF.fullmatch(ref).groups()
+                                wide.append(_column_number(letters))
+                                found.append(int(number))
+                            rows = max(rows, *found) if found else rows
+                            # a sheet without columns past Z has at most 26
+                            cols = max(cols, 26, *wide) if wide else max(cols, 26)
+                            tail = window[-64:]
                         if cols > MAX_SHEET_COLUMNS or rows * cols > MAX_SHEET_CELLS:
                             raise InputError(
                                 f"{p}: {what} sheet {info.filename} reaches row {rows:,}, "

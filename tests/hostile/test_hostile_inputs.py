@@ -211,3 +211,21 @@ def test_review_import_checks_the_workbook_bounds_first(tmp_path):
 
     with pytest.raises(InputError, match="reaches row 1,048,576"):
         read_review(_far_cell(tmp_path), pl.DataFrame(), rtin="x", period="x")
+
+
+def test_a_column_past_the_limit_is_refused_and_a_wide_legal_one_is_not(tmp_path):
+    ok = '<row r="1"><c r="AMJ1"><v>1</v></c></row>'  # column 1,024: the limit
+    check_workbook(_xlsx(tmp_path / "ok.xlsx", ok))
+    far = '<row r="1"><c r="AMK1"><v>1</v></c></row>'  # column 1,025
+    with pytest.raises(InputError, match="column 1,025"):
+        check_workbook(_xlsx(tmp_path / "far.xlsx", far))
+
+
+def test_a_long_text_across_read_chunks_is_found(tmp_path):
+    tags = b"<x/>" * (230_000)  # ~0.9 MiB of tags, then a text crossing the 1 MiB boundary
+    text = b"A" * (MAX_TEXT_RUN + 10)
+    path = _xlsx(tmp_path / "across.xlsx", "", [b"</t></si><si><t>", tags, text])
+    with pytest.raises(InputError, match="holds a text over"):
+        check_workbook(path)
+    short = _xlsx(tmp_path / "short.xlsx", "", [tags, b"A" * (MAX_TEXT_RUN - 10)])
+    check_workbook(short)
