@@ -18,6 +18,7 @@ from typing import Any
 import polars as pl
 
 from imsdata import decisions as dec
+from imsdata import outdir, upload_log
 from imsdata import reconcile as rec
 from imsdata import report as rpt
 from imsdata import rules as rl
@@ -226,6 +227,7 @@ def run(
     """
     opts = dataclasses.replace(options or RunOptions(), **changes)
     out = Path(opts.out_dir)
+    output = outdir.begin(out)  # checked before any state is written; never the user's files
     workspace = opts.workspace
     rule_set = rl.load_rules(opts.rules)
     tol = rec.Tolerances.from_toml(opts.tolerances) if opts.tolerances else rec.Tolerances()
@@ -261,7 +263,7 @@ def run(
     decisions, resolved = done.decisions, done.period
     # The workspace is closed before writing: its buffer pool (up to the engine's memory limit)
     # is freed for the export, report and review.
-    with step("write"):
+    with step("write"), output.writing() as staging:
         result = RunResult(
             out_dir=out,
             ims=ims,
@@ -288,7 +290,11 @@ def run(
             allow_empty_register=opts.allow_empty_register,
             workspace=workspace,
             generated_at=opts.generated_at,
+            into=staging,
         )
+    if any(p.parent.name == "upload" for p in result.files) and source == "ims":
+        with Workspace(workspace) as ws:  # the upload files are in place: confirm their rows
+            upload_log.reconcile(ws)
     return result
 
 
@@ -308,20 +314,23 @@ def _write_outputs(
     allow_empty_register: bool = False,
     workspace: str | Path | None = None,
     generated_at: dt.datetime | None = None,
+    into: Path | None = None,
 ) -> None:
-    """Write the contract's files into the output folder (each atomically).
+    """Write the contract's files into `into` (the output folder's staging copy; default the
+    output folder itself), each atomically.
 
     The upload (guards on every outgoing record: the memory peak) goes first, then the report,
     the review workbook and last the reconciliation frame's files, one after the other (side by
     side they gained ~1 s on 2 cores and raised the peak). Fills `result.reconciliation` and
     `files` (listed in the contract's order).
     """
-    out = result.out_dir
+    out = into or result.out_dir
     out.mkdir(parents=True, exist_ok=True)
     if result.rejects.height:
         first = result.rejects.row(0, named=True)
         result.problems.append(
-            f"{result.rejects.height} input record(s) rejected, see {out / 'rejects.csv'}; first: "
+            f"{result.rejects.height} input record(s) rejected, see "
+            f"{result.out_dir / 'rejects.csv'}; first: "
             f"{first['file']} {first['record']} {first['field'] or ''}: {first['reason']}"
         )
     upload_dir = out / "upload"
@@ -349,13 +358,19 @@ def _write_outputs(
         )
     else:
         try:
-            export = dec.export(month, upload_dir, rules=rule_set)
+            # recorded in the workspace (so that `imsdata errors` can answer it) under the
+            # files' final place; confirmed once the output folder is swapped in (`run`)
+            with Workspace(workspace) as ws:
+                export = dec.export(
+                    month,
+                    upload_dir,
+                    rules=rule_set,
+                    ws=ws,
+                    recorded_dir=result.out_dir / "upload",
+                )
             upload_files = export.paths
-            if export.files and workspace is not None:
-                with Workspace(workspace) as ws:  # so that `imsdata errors` can answer it
-                    dec.record_upload(ws, export)
             result.upload_message = (
-                f"{len(export.paths)} upload file(s) in {upload_dir}"
+                f"{len(export.paths)} upload file(s) in {result.out_dir / 'upload'}"
                 if export.paths
                 else "no upload needed: no decision differs from the portal"
             )
@@ -411,7 +426,9 @@ def _write_outputs(
     report_files = report()
     result.review = review()
     table_files = tables()
-    result.files.extend([*table_files, *upload_files, *report_files, result.review.path])
+    written = [*table_files, *upload_files, *report_files, result.review.path]
+    result.files.extend(result.out_dir / p.relative_to(out) for p in written)
+    result.review = dataclasses.replace(result.review, path=result.files[-1])
 
 
 def summary_tables(result: RunResult) -> dict[str, pl.DataFrame]:

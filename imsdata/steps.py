@@ -64,16 +64,24 @@ def reconcile_and_suggest(
     reconciliation (its own in-memory engine). The matches are always saved: the same files
     reconciled with other tolerances give other matches.
     """
+    resolved = rl.resolve_period(ims, period)
     with step("reconcile"):
+        # Books of every month imported before (issue 14): read before the imports start.
+        books, claimed = _books_of_every_period(ws, register, resolved)
         with ThreadPoolExecutor(max_workers=1) as pool:
             imported = pool.submit(
-                _import_inputs, ws, ims, register, ims_paths, register_path, labels
+                _import_inputs, ws, ims, register, ims_paths, register_path, labels, resolved
             )
-            matches = rec.reconcile(ims, register, tolerances=tolerances or rec.Tolerances())
+            matches = rec.reconcile(
+                ims,
+                books,
+                tolerances=tolerances or rec.Tolerances(),
+                period=resolved,
+                claimed=claimed,
+            )
             ims_import, register_import = imported.result()
         ws.save_matches(matches)
     with step("suggest"):
-        resolved = rl.resolve_period(ims, period)
         state = dec.portal_state(ims, ws.decision_log(), import_id=ims_import.import_id)
         suggestions = rl.suggest(state, matches, rules=rules, period=resolved)
         stored = ws.store_suggestions(suggestions)
@@ -97,10 +105,24 @@ def _import_inputs(
     ims_paths: Sequence[str | os.PathLike[str]],
     register_path: str | os.PathLike[str],
     labels: tuple[str, str],
+    book_period: str | None,
 ) -> tuple[ImportInfo, ImportInfo]:
-    """Store both snapshots (by content hash: the same files again are no-ops)."""
+    """Store both snapshots (by content hash: the same files again are no-ops); the register
+    as the books of `book_period`."""
     ims_info = ws.import_ims(ims, source_hash=files_hash(list(ims_paths)), label=labels[0])
     reg_info = ws.import_register(
-        register, source_hash=files_hash([register_path]), label=labels[1]
+        register, source_hash=files_hash([register_path]), label=labels[1], period=book_period
     )
     return ims_info, reg_info
+
+
+def _books_of_every_period(
+    ws: Workspace, register: pl.DataFrame, period: str | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(this month's register plus the other months' books in the workspace, the bookings
+    already claimed in other months): what `reconcile` needs to look across months."""
+    earlier = ws.books_of_other_periods(period)
+    if earlier.is_empty():
+        return register, ws.claimed_bookings(period)
+    books = rec.periods.combine_books(rec.periods.with_book_period(register, period), earlier)
+    return books, ws.claimed_bookings(period)

@@ -21,7 +21,6 @@ from typing import Any
 import polars as pl
 from polars.datatypes import DataTypeClass
 
-from imsdata.engine import DuckDBEngine
 from imsdata.errors import GuardError, InputError, UsageError
 from imsdata.rules import RuleSet, blocking, check
 from imsdata.schemas import (
@@ -35,6 +34,8 @@ from imsdata.schemas import (
     conform,
     empty,
 )
+from imsdata.schemas.ims import DATE_COLUMNS, MONEY_COLUMNS
+from imsdata.workspace_file import open_workspace
 
 DEFAULT_WORKSPACE = "imsdata.duckdb"
 SCHEMA_VERSION = "1"
@@ -92,6 +93,17 @@ def _sql_type(dtype: pl.DataType | DataTypeClass) -> str:
     return simple[dtype.base_type()]
 
 
+#: What a person decided on: a document whose amounts, dates or numbers differ from the snapshot
+#: it was decided against is flagged for review even when the portal kept its `hash` (issue 15).
+_DECIDED_CONTENT: tuple[str, ...] = (*MONEY_COLUMNS, *DATE_COLUMNS, "doc_number", "orig_doc_number")
+
+
+def _content_changed(old: str, new: str) -> str:
+    """SQL: the two aliases' rows (both present) differ in a decided-on column."""
+    differs = " OR ".join(f'{old}."{c}" IS DISTINCT FROM {new}."{c}"' for c in _DECIDED_CONTENT)
+    return f"({old}.doc_key IS NOT NULL AND {new}.doc_key IS NOT NULL AND ({differs}))"
+
+
 def _cols(columns: dict[str, pl.DataType]) -> str:
     return ", ".join(f'"{name}" {_sql_type(dtype)}' for name, dtype in columns.items())
 
@@ -126,12 +138,20 @@ DDL: tuple[str, ...] = (
         QUALIFY row_number() OVER (PARTITION BY doc_key ORDER BY decision_id DESC) = 1""",
     f"CREATE TABLE IF NOT EXISTS uploads ({_cols(UPLOAD_COLUMNS)}, PRIMARY KEY (upload_id))",
     f"CREATE TABLE IF NOT EXISTS portal_errors ({_cols(PORTAL_ERROR_COLUMNS)})",
+    # issue 14: each register import keeps its period; match columns added later
+    """CREATE TABLE IF NOT EXISTS register_periods (
+        import_id VARCHAR PRIMARY KEY, period VARCHAR NOT NULL)""",
+    "ALTER TABLE matches ADD COLUMN IF NOT EXISTS booked_period VARCHAR",
+    "ALTER TABLE matches ADD COLUMN IF NOT EXISTS already_claimed BOOLEAN",
+    # an upload file's row is "written" before the file, "confirmed" after (imsdata.upload_log)
+    """CREATE TABLE IF NOT EXISTS upload_states (
+        upload_id VARCHAR PRIMARY KEY, sha256 VARCHAR NOT NULL, state VARCHAR NOT NULL)""",
 )
 
 
 _TABLES = (
     "meta", "imports", "ims_documents", "register_documents", "match_runs", "matches",
-    "decisions", "uploads", "portal_errors",
+    "decisions", "uploads", "portal_errors", "register_periods", "upload_states",
 )  # fmt: skip
 _TABLE_RE = re.compile(r"\b(FROM|INTO|JOIN)\s+(" + "|".join(_TABLES) + r")\b")
 #: The current decision per document, inlined (latest decision_id wins), as in the VIEW.
@@ -200,9 +220,8 @@ class Workspace:
 
     def __init__(self, path: str | os.PathLike[str] = DEFAULT_WORKSPACE) -> None:
         self.path = Path(path)
-        self.engine = DuckDBEngine(self.path)
-        for statement in DDL:
-            self.engine.execute(statement, step="workspace_ddl").fetchall()
+        # verified: an imsdata workspace (or a new file), migrated to SCHEMA_VERSION, DDL run
+        self.engine = open_workspace(self.path, DDL, SCHEMA_VERSION)
         name = self.engine.execute("SELECT current_database()").fetchall()[0][0]
         self._catalog = '"' + str(name).replace('"', '""') + '"'
         self._rows("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
@@ -301,11 +320,52 @@ class Workspace:
         return self._import("ims", "ims_documents", frame, IMS_COLUMNS, source_hash, label)
 
     def import_register(
-        self, frame: pl.DataFrame, *, source_hash: str | None = None, label: str | None = None
+        self,
+        frame: pl.DataFrame,
+        *,
+        source_hash: str | None = None,
+        label: str | None = None,
+        period: str | None = None,
     ) -> ImportInfo:
-        """Store a purchase-register snapshot (canonical frame); the same content is a no-op."""
-        return self._import(
+        """Store a purchase-register snapshot (canonical frame); the same content is a no-op.
+        `period` (MMYYYY) is the month whose books these are (the latest import of a month wins)."""
+        info = self._import(
             "register", "register_documents", frame, REGISTER_COLUMNS, source_hash, label
+        )
+        if period:
+            self._rows(
+                "INSERT OR REPLACE INTO register_periods VALUES (?, ?)", [info.import_id, period]
+            )
+        return info
+
+    def books_of_other_periods(self, period: str | None) -> pl.DataFrame:
+        """The register rows of every month but `period` (the latest import of each month), with
+        their `book_period`: the books a document of this download may have been booked in."""
+        rows = self._query(
+            f"""SELECT {_names(REGISTER_COLUMNS, "d")}, p.period AS book_period
+            FROM register_documents d
+            JOIN register_periods p ON p.import_id = d.import_id
+            JOIN imports i ON i.import_id = d.import_id
+            WHERE p.period IS DISTINCT FROM {_str_or_null(period)}
+            QUALIFY dense_rank() OVER (PARTITION BY p.period ORDER BY i.seq DESC) = 1
+            ORDER BY p.period, d.register_id""",
+            step="books_of_other_periods",
+        )
+        return conform(rows, {**REGISTER_COLUMNS, "book_period": pl.String()})
+
+    def claimed_bookings(self, period: str | None) -> pl.DataFrame:
+        """Bookings paired in a run of another month with a document whose current decision is
+        accept: (register_id, doc_key, period). Reconciling again on them is a double claim."""
+        return self._query(
+            f"""SELECT DISTINCT m.register_id, m.doc_key, p.period
+            FROM matches m
+            JOIN match_runs r ON r.run_id = m.run_id
+            JOIN register_periods p ON p.import_id = r.register_import_id
+            JOIN {_CURRENT} c ON c.doc_key = m.doc_key
+            WHERE m.doc_key IS NOT NULL AND m.register_id IS NOT NULL AND c.action = 'accept'
+              AND p.period IS DISTINCT FROM {_str_or_null(period)}
+            ORDER BY p.period, m.register_id, m.doc_key""",
+            step="claimed_bookings",
         )
 
     def imports(self) -> pl.DataFrame:
@@ -452,10 +512,12 @@ class Workspace:
         frame = self._query(
             f"""SELECT c.*, CASE
                   WHEN d.doc_key IS NULL THEN 'gone'
-                  WHEN c.record_hash IS NOT DISTINCT FROM d.record_hash THEN 'valid'
-                  ELSE 'review' END AS status
+                  WHEN c.record_hash IS DISTINCT FROM d.record_hash THEN 'review'
+                  WHEN {_content_changed("p", "d")} THEN 'review'
+                  ELSE 'valid' END AS status
             FROM {_CURRENT} c
             LEFT JOIN ims_documents d ON d.import_id = '{latest}' AND d.doc_key = c.doc_key
+            LEFT JOIN ims_documents p ON p.import_id = c.import_id AND p.doc_key = c.doc_key
             ORDER BY c.doc_key""",
             step="current_decisions",
         )
@@ -473,16 +535,17 @@ class Workspace:
         pos = ids.index(new)
         old = ids[pos - 1] if pos else ""
         frame = self._query(
-            f"""WITH o AS (SELECT doc_key, record_hash FROM ims_documents
-                           WHERE import_id = '{_quote(old)}'),
-                 n AS (SELECT doc_key, record_hash FROM ims_documents
-                       WHERE import_id = '{_quote(new)}'),
+            f"""WITH o AS (SELECT doc_key, record_hash, {_names(_DECIDED_CONTENT)}
+                           FROM ims_documents WHERE import_id = '{_quote(old)}'),
+                 n AS (SELECT doc_key, record_hash, {_names(_DECIDED_CONTENT)}
+                       FROM ims_documents WHERE import_id = '{_quote(new)}'),
                  j AS (
                    SELECT coalesce(n.doc_key, o.doc_key) AS doc_key,
                      CASE WHEN o.doc_key IS NULL THEN 'added'
                           WHEN n.doc_key IS NULL THEN 'removed'
-                          WHEN o.record_hash IS NOT DISTINCT FROM n.record_hash THEN 'unchanged'
-                          ELSE 'changed' END AS change,
+                          WHEN o.record_hash IS DISTINCT FROM n.record_hash THEN 'changed'
+                          WHEN {_content_changed("o", "n")} THEN 'changed'
+                          ELSE 'unchanged' END AS change,
                      o.record_hash AS previous_record_hash, n.record_hash
                    FROM o FULL OUTER JOIN n ON o.doc_key = n.doc_key)
             SELECT j.*, c.action AS decision_action, c.source AS decision_source,
@@ -624,6 +687,10 @@ class Workspace:
 
 #: Decision sources a rule suggestion never overrides while the document is unchanged.
 HUMAN_KEEP: tuple[str, ...] = tuple(s for s in DECISION_SOURCES if s != DecisionSource.RULE)
+
+
+def _str_or_null(text: str | None) -> str:
+    return "NULL" if text is None else f"'{_quote(text)}'"
 
 
 def _quote(text: str) -> str:

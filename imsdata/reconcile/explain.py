@@ -6,9 +6,9 @@ import polars as pl
 
 from imsdata import gstin as gst
 from imsdata.engine import DuckDBEngine
-from imsdata.errors import InputError
+from imsdata.errors import NotFoundError
 from imsdata.reconcile import sql
-from imsdata.reconcile.match import keyed_register, load, reconcile
+from imsdata.reconcile.match import glued_rows, keyed_register, load, reconcile
 from imsdata.reconcile.numbers import with_number_keys
 from imsdata.reconcile.tolerances import Tolerances
 from imsdata.schemas import REGISTER_COLUMNS
@@ -40,7 +40,7 @@ def find_documents(doc: str, ims: pl.DataFrame) -> pl.DataFrame:
     ).select(ims.columns)
     if not hit.height:
         where = f" from supplier {supplier}" if supplier else ""
-        raise InputError(f"no IMS document{where} matches {doc!r} (by doc_key or number)")
+        raise NotFoundError(f"no IMS document{where} matches {doc!r} (by doc_key or number)")
     return hit
 
 
@@ -71,6 +71,7 @@ def explain(
             register.with_columns(pl.col("in_scope").fill_null(True)), "in_scope", "scope_reason"
         )
         eng.register("rec_reg_rows", rows)
+        eng.register("rec_reg_glued", glued_rows(rows))
         eng.register("rec_explain_docs", chosen.select("doc_key"))
         eng.register("rec_matches", matches)
         eng.materialise("rec_explain_cand", sql.explain_candidates())
