@@ -312,7 +312,7 @@ def _write_outputs(
     review_limit: int | None = DEFAULT_REVIEW_LIMIT,
     review_all: bool = False,
     allow_empty_register: bool = False,
-    workspace: str | Path | None = None,
+    workspace: str | Path,
     generated_at: dt.datetime | None = None,
     into: Path | None = None,
 ) -> None:
