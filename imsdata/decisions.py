@@ -31,6 +31,7 @@ from imsdata.errors import UsageError
 from imsdata.portal.sections import ACTION_WORDS
 from imsdata.schemas import (
     DECISION_COLUMNS,
+    DECISION_DEFAULTS,
     MATCH_COLUMNS,
     Action,
     DecisionSource,
@@ -136,9 +137,15 @@ def latest(decisions: pl.DataFrame) -> pl.DataFrame:
         decisions["doc_key"] if "doc_key" in decisions.columns else pl.Series([], dtype=pl.String)
     )
     if keys.null_count() == 0 and keys.is_unique().all():
-        frame = decisions if "action" in decisions.columns else conform(decisions, DECISION_COLUMNS)
+        frame = (
+            decisions
+            if "action" in decisions.columns
+            else conform(decisions, DECISION_COLUMNS, defaults=DECISION_DEFAULTS)
+        )
         return frame if _ascending(frame["doc_key"]) else frame.sort("doc_key")
-    frame = conform(decisions, DECISION_COLUMNS).with_row_index("_order")
+    frame = conform(decisions, DECISION_COLUMNS, defaults=DECISION_DEFAULTS).with_row_index(
+        "_order"
+    )
     return (
         frame.sort(["decided_at", "_order"], nulls_last=False)
         .unique("doc_key", keep="last", maintain_order=True)
@@ -164,6 +171,7 @@ def portal_state(ims: pl.DataFrame, log: pl.DataFrame, *, import_id: str | None)
                 (pl.col("source") == DecisionSource.PORTAL) & (pl.col("import_id") == import_id)
             ),
             DECISION_COLUMNS,
+            defaults=DECISION_DEFAULTS,
         )
     ).select(
         "doc_key",

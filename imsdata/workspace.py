@@ -26,9 +26,11 @@ from imsdata.rules import RuleSet, blocking, check
 from imsdata.schemas import (
     ACTIONS,
     DECISION_COLUMNS,
+    DECISION_DEFAULTS,
     DECISION_SOURCES,
     IMS_COLUMNS,
     MATCH_COLUMNS,
+    MATCH_DEFAULTS,
     REGISTER_COLUMNS,
     DecisionSource,
     conform,
@@ -408,7 +410,7 @@ class Workspace:
 
     def save_matches(self, frame: pl.DataFrame, run_id: str | None = None) -> str:
         """Store a reconciliation run (MATCH_COLUMNS) against the latest imports; returns its id."""
-        frame = conform(frame, MATCH_COLUMNS)
+        frame = conform(frame, MATCH_COLUMNS, defaults=MATCH_DEFAULTS)
         generated, seq = self._next_id("match_runs", "run")
         run_id = run_id or generated
         if self._scalar("SELECT count(*) FROM match_runs WHERE run_id = ?", [run_id]):
@@ -466,7 +468,7 @@ class Workspace:
         """Append decisions to the log; returns the first decision id given (read nothing back)."""
         if source not in DECISION_SOURCES:
             raise UsageError(f"source '{source}' must be one of {', '.join(DECISION_SOURCES)}")
-        frame = conform(frame, DECISION_COLUMNS)
+        frame = conform(frame, DECISION_COLUMNS, defaults=DECISION_DEFAULTS)
         bad = frame.filter(pl.col("doc_key").is_null() | ~pl.col("action").is_in(ACTIONS))
         if bad.height:
             row = bad.row(0, named=True)
@@ -568,7 +570,7 @@ class Workspace:
             *(pl.col(c).alias(f"cur_{c}") for c in compare),
         )
         joined = (
-            conform(suggestions, DECISION_COLUMNS)
+            conform(suggestions, DECISION_COLUMNS, defaults=DECISION_DEFAULTS)
             .drop("source")
             .join(cur, on="doc_key", how="left")
         )
@@ -625,7 +627,7 @@ class Workspace:
                 "itc_reduction": itc_reduction,
                 **{f"declared_{k}": val for k, val in (declared or {}).items()},
             }
-            frame = conform(pl.DataFrame([row]), DECISION_COLUMNS)
+            frame = conform(pl.DataFrame([row]), DECISION_COLUMNS, defaults=DECISION_DEFAULTS)
         else:
             frame = decisions
         frame = frame.with_columns(source=pl.lit(source))

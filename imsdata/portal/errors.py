@@ -15,7 +15,14 @@ import polars as pl
 from imsdata.errors import InputError
 from imsdata.fileio import read_json
 from imsdata.portal.sections import ACTION_CODES, SECTIONS
-from imsdata.schemas import DECISION_COLUMNS, Action, DecisionSource, conform, empty
+from imsdata.schemas import (
+    DECISION_COLUMNS,
+    DECISION_DEFAULTS,
+    Action,
+    DecisionSource,
+    conform,
+    empty,
+)
 
 #: One row per reported error (per document when the entry lists documents).
 ERROR_COLUMNS: dict[str, pl.DataType] = {
@@ -382,7 +389,7 @@ def portal_decisions(
         reason=pl.lit("processed by the portal without error"),
         user=pl.lit(user),
     )
-    return conform(accepted.sort("doc_key"), DECISION_COLUMNS)
+    return conform(accepted.sort("doc_key"), DECISION_COLUMNS, defaults=DECISION_DEFAULTS)
 
 
 def to_fix(matched: pl.DataFrame) -> pl.DataFrame:

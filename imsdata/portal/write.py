@@ -34,6 +34,7 @@ from imsdata.portal.sections import (
 from imsdata.schemas import (
     ACTIONS,
     DECISION_COLUMNS,
+    DECISION_DEFAULTS,
     MATCH_COLUMNS,
     MONEY,
     Action,
@@ -106,7 +107,7 @@ def _frame(payloads: Payloads, kind: str) -> pl.DataFrame:
 
 def current_decisions(decisions: pl.DataFrame) -> pl.DataFrame:
     """The latest decision per doc_key, as DECISION_COLUMNS (`imsdata.decisions.latest`)."""
-    return conform(latest(decisions), DECISION_COLUMNS)
+    return conform(latest(decisions), DECISION_COLUMNS, defaults=DECISION_DEFAULTS)
 
 
 #: Why a decision on a bill of entry is not in the upload file (ims-spec.md §6.11).

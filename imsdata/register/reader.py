@@ -400,7 +400,8 @@ def _convert(
             f"only a total GST column ('{used['total_tax']}'): reconciled on total tax, "
             "IGST/CGST/SGST not compared"
         )
-    return conform(frame, REGISTER_COLUMNS), notes
+    # source_rows: only documents booked as line items have several rows
+    return conform(frame, REGISTER_COLUMNS, defaults={"source_rows": None}), notes
 
 
 def _fallback_notes(staged: pl.DataFrame, used: dict[str, str]) -> list[str]:

@@ -27,6 +27,7 @@ from imsdata.schemas import (
     IMS_COLUMNS,
     ITC_TAKEN,
     MATCH_COLUMNS,
+    MATCH_DEFAULTS,
     MATCH_STATUSES,
     MONEY,
     conform,
@@ -162,7 +163,7 @@ def _current_decisions(decisions: pl.DataFrame | None, notes: list[str]) -> pl.D
             f"{decisions.height - latest.height} earlier decision(s) superseded by a later one"
             " for the same document; the latest counts."
         )
-    return conform(latest, cols)
+    return conform(latest, cols, defaults=dict.fromkeys(cols))  # _require checked the rest
 
 
 def _documents(
@@ -605,8 +606,9 @@ def build_report(
     _require(ims, ("doc_key", "section", "doc_type", "doc_date", *HEADS), "IMS")
     _require(matches, ("doc_key", "match_status"), "matches")
     # the columns no table uses stay out of the joins (memory at 1M documents)
-    ims = conform(ims, IMS_COLUMNS).drop(_UNUSED_IMS_COLUMNS)
-    matches = conform(matches, MATCH_COLUMNS)
+    # _require named the columns the tables need; the others may be absent (null)
+    ims = conform(ims, IMS_COLUMNS, defaults=dict.fromkeys(IMS_COLUMNS)).drop(_UNUSED_IMS_COLUMNS)
+    matches = conform(matches, MATCH_COLUMNS, defaults=MATCH_DEFAULTS)
     dup = ims.filter(pl.col("doc_key").is_duplicated())
     if dup.height:
         raise InputError(
@@ -623,7 +625,11 @@ def build_report(
     docs = _with_risk(
         _documents(ims, matches, current, notes), as_of, near_deadline_days, frequency, group
     )
-    prev_ims = conform(previous, IMS_COLUMNS) if previous is not None else None
+    prev_ims = (
+        conform(previous, IMS_COLUMNS, defaults=dict.fromkeys(IMS_COLUMNS))
+        if previous is not None
+        else None
+    )
     t4_docs = t4.table4_documents(docs, period, prev_ims)
     due = dl.gstr3b_due(dl.period_start(period), frequency, group)
     window = dl.pending_window_end(period, frequency, group)
@@ -728,7 +734,9 @@ def build_report(
     ]
     if previous is not None:
         _require(previous, ("doc_key", "record_hash"), "previous IMS")
-        summary, detail = _changes(docs, conform(previous, IMS_COLUMNS))
+        summary, detail = _changes(
+            docs, conform(previous, IMS_COLUMNS, defaults=dict.fromkeys(IMS_COLUMNS))
+        )
         tables += [
             ReportTable(
                 "changes",

@@ -18,8 +18,11 @@ from imsdata.portal.sections import ACTION_CODES, SECTIONS
 from imsdata.schemas import (
     AMOUNT_HEADS,
     DECISION_COLUMNS,
+    DECISION_DEFAULTS,
     IMS_COLUMNS,
+    IMS_PROVENANCE_DEFAULTS,
     MATCH_COLUMNS,
+    MATCH_DEFAULTS,
     TAX_HEADS,
     MatchStatus,
     conform,
@@ -300,10 +303,10 @@ def register_views(
 ) -> str | None:
     """Register the inputs and the base view in `engine` (materialised for callers that read it
     several times; a plain view when read once); returns the period used."""
-    ims = conform(ims, IMS_COLUMNS)
+    ims = conform(ims, IMS_COLUMNS, defaults=IMS_PROVENANCE_DEFAULTS)
     used = resolve_period(ims, period)
     engine.register(IMS_TABLE, ims)
-    engine.register(MATCHES_TABLE, conform(matches, MATCH_COLUMNS))
+    engine.register(MATCHES_TABLE, conform(matches, MATCH_COLUMNS, defaults=MATCH_DEFAULTS))
     if materialise:
         engine.materialise(BASE_VIEW, base_view_sql(used))
     else:
@@ -320,7 +323,7 @@ def register_views(
 
 def register_decisions(engine: DuckDBEngine, decisions: pl.DataFrame) -> None:
     """Register decisions (DECISION_COLUMNS, missing ones null) with their 0-based row number."""
-    frame = conform(decisions, DECISION_COLUMNS).with_row_index("_row")
+    frame = conform(decisions, DECISION_COLUMNS, defaults=DECISION_DEFAULTS).with_row_index("_row")
     engine.register(DECISIONS_TABLE, frame)
 
 

@@ -6,6 +6,8 @@ Every module builds and consumes frames with exactly these columns; the Pandera 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import polars as pl
 
 from imsdata.schemas.vocab import (
@@ -153,10 +155,43 @@ def empty(columns: dict[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame(schema=columns)
 
 
-def conform(frame: pl.DataFrame, columns: dict[str, pl.DataType]) -> pl.DataFrame:
-    """Select the contract's columns in order, adding missing ones as nulls and casting dtypes."""
+class ContractError(ValueError):
+    """A frame lacks a column its contract requires: a bug in the code that built it."""
+
+
+#: A decision names its document and action; its other fields may be left out (null).
+DECISION_DEFAULTS: dict[str, None] = dict.fromkeys(
+    c for c in DECISION_COLUMNS if c not in ("doc_key", "action")
+)
+#: A match row names both sides, its status and score; the rest (diffs, pass, reasons) may be
+#: left out (null) by frames built by hand (notebooks, tests).
+MATCH_DEFAULTS: dict[str, None] = dict.fromkeys(
+    c for c in MATCH_COLUMNS if c not in ("doc_key", "register_id", "match_status", "match_score")
+)
+#: Where an IMS document came from (file, record, the portal's hash, unknown keys): not needed
+#: to judge it, absent from documents a notebook or test builds.
+IMS_PROVENANCE_DEFAULTS: dict[str, None] = dict.fromkeys(
+    ("hash", "extra_json", "source_file", "source_index")
+)
+
+
+def conform(
+    frame: pl.DataFrame,
+    columns: dict[str, pl.DataType],
+    *,
+    defaults: Mapping[str, object] | None = None,
+) -> pl.DataFrame:
+    """Select the contract's columns in order, casting dtypes.
+
+    A missing column is a `ContractError` naming it, never a silent null column; `defaults`
+    gives the value (None: null) of each column a frame may legitimately lack, where it is built.
+    """
+    given = defaults or {}
+    missing = [c for c in columns if c not in frame.columns and c not in given]
+    if missing:
+        raise ContractError(f"frame lacks column(s) {missing} (has {frame.columns})")
     return frame.select(
-        (pl.col(name) if name in frame.columns else pl.lit(None)).cast(dtype).alias(name)
+        (pl.col(name) if name in frame.columns else pl.lit(given[name])).cast(dtype).alias(name)
         for name, dtype in columns.items()
     )
 
@@ -177,14 +212,17 @@ __all__ = [
     "ACTIONS",
     "AMOUNT_HEADS",
     "DECISION_COLUMNS",
+    "DECISION_DEFAULTS",
     "DECISION_SOURCE",
     "DECISION_SOURCES",
     "DOC_TYPE",
     "HUMAN_SOURCES",
     "IMS_COLUMNS",
+    "IMS_PROVENANCE_DEFAULTS",
     "ITC_TAKEN",
     "MATCHED",
     "MATCH_COLUMNS",
+    "MATCH_DEFAULTS",
     "MATCH_STATUS",
     "MATCH_STATUSES",
     "MONEY",
@@ -194,6 +232,7 @@ __all__ = [
     "SPLIT_HEADS",
     "TAX_HEADS",
     "Action",
+    "ContractError",
     "DecisionSource",
     "DocType",
     "MatchStatus",
