@@ -324,7 +324,11 @@ _PLACEHOLDER = "\x00imsdata-region-{}"
 _ARROW_MONEY = pa.decimal128(18, 2)
 #: Bytes of a section array parsed as one piece; pieces are parsed concurrently, one per core.
 _PIECE = 8 << 20
-_SEPARATOR = b"},{"
+#: Between two records: `},{` with any JSON whitespace around the comma (any layout).
+_SEPARATOR = re.compile(rb"\}[ \t\r\n]*,[ \t\r\n]*\{")
+#: Bytes of a span re-tried on its own when Arrow refuses its piece (a few hundred records):
+#: only the spans Arrow still refuses go through the per-record exact path.
+_SUB_PIECE = 64 << 10
 _WORKERS = max(1, min(os.cpu_count() or 1, 8))
 #: Rows staged as one part: `_finish` runs the parts of a big section concurrently.
 _STAGE_ROWS = 250_000
@@ -363,29 +367,35 @@ def _section_regions(data: bytes) -> list[tuple[str, int, int]]:
     return regions
 
 
-def _pieces(data: bytes, begin: int, end: int) -> list[tuple[int, int]]:
-    """Cut `data[begin:end]` at record separators (`},{`) into spans of about `_PIECE` bytes."""
+def _pieces(data: bytes, begin: int, end: int, size: int | None = None) -> list[tuple[int, int]]:
+    """Cut `data[begin:end]` at record separators (`},{`, any JSON whitespace around the comma)
+    into spans of about `size` bytes (default `_PIECE`); each span starts at a `{`."""
+    size = _PIECE if size is None else size
     spans, start = [], begin
-    while end - start > _PIECE:
-        cut = data.find(_SEPARATOR, start + _PIECE, end)
-        if cut == -1:
+    while end - start > size:
+        cut = _SEPARATOR.search(data, start + size, end)
+        if cut is None:
             break
-        spans.append((start, cut + 1))
-        start = cut + 2
+        spans.append((start, cut.start() + 1))
+        start = cut.end() - 1
     spans.append((start, end))
     return spans
 
 
-def _parse_piece(data: bytes, start: int, end: int, schema: pa.Schema) -> pa.Table | None:
+def _arrow_table(data: bytes, start: int, end: int, schema: pa.Schema) -> pa.Table | None:
     """Records `data[start:end]` as an Arrow table, or None if Arrow refuses anything.
 
-    The piece becomes one record per line (`},{` -> `}\n{`, on this piece only: memory stays
-    small) and Arrow parses numbers from their text straight into Decimal(18,2). Arrow refuses
-    unknown keys, a third decimal, a number where text belongs, a nested value; it accepts
-    `{..}{..}` on one line, so the row count must equal the line count: otherwise not proven.
+    Record separators become line breaks (on this span only: memory stays small), whatever the
+    layout: one line, one record per line, pretty-printed, CRLF. Arrow parses numbers from their
+    text straight into Decimal(18,2) and refuses unknown keys, a third decimal, a number where
+    text belongs, a nested value, a raw line break inside a string (so a separator found inside
+    a string is refused). It accepts `{..}{..}` with no comma, so the row count must equal the
+    separator count + 1: otherwise not proven.
     """
-    lines = data[start:end].replace(_SEPARATOR, b"}\n{")
-    options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error")
+    lines, separators = _SEPARATOR.subn(b"}\n{", data[start:end])
+    options = pj.ParseOptions(
+        explicit_schema=schema, unexpected_field_behavior="error", newlines_in_values=True
+    )
     try:
         table = pj.read_json(
             pa.BufferReader(pa.py_buffer(lines)),
@@ -394,32 +404,81 @@ def _parse_piece(data: bytes, start: int, end: int, schema: pa.Schema) -> pa.Tab
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    return table if table.num_rows == lines.count(b"\n") + 1 else None
+    return table if table.num_rows == separators + 1 else None
 
 
-def _parse_regions(data: bytes, regions: list[tuple[str, int, int]]) -> list[pl.DataFrame] | None:
-    """Raw frame of every region, its pieces parsed concurrently (Arrow releases the GIL)."""
+def _parse_piece(data: bytes, start: int, end: int, schema: pa.Schema) -> list[Any] | None:
+    """The records of one piece, in order: Arrow tables for what Arrow proves, and lists of
+    `json.loads` records for the small spans it refuses (only those go through the exact,
+    per-record path). None when a refused span is not valid JSON on its own: the whole file is
+    then read exactly, which names the problem.
+    """
+    table = _arrow_table(data, start, end, schema)
+    if table is not None:
+        return [table]
+    spans = _pieces(data, start, end, _SUB_PIECE)
+    parts: list[Any] = []
+    for s, e in spans:
+        table = _arrow_table(data, s, e, schema) if len(spans) > 1 else None
+        if table is not None:
+            parts.append(table)
+            continue
+        try:
+            records = json.loads(
+                b"[" + data[s:e] + b"]", parse_float=Decimal, parse_constant=_no_constant
+            )
+        except (ValueError, RecursionError):
+            return None
+        parts.append(records)
+    return parts
+
+
+def _parse_regions(data: bytes, regions: list[tuple[str, int, int]]) -> list[list[Any]] | None:
+    """The parts of every region (see `_parse_piece`), its pieces parsed concurrently (Arrow
+    releases the GIL); None when a piece cannot be read at all."""
     jobs = [
         (i, span, _arrow_schema(SECTIONS[key]))
         for i, (key, begin, end) in enumerate(regions)
         for span in _pieces(data, begin + 1, end)
     ]
     with ThreadPoolExecutor(_WORKERS) as pool:
-        tables = list(pool.map(lambda job: _parse_piece(data, *job[1], job[2]), jobs))
-    if any(t is None for t in tables):
+        results = list(pool.map(lambda job: _parse_piece(data, *job[1], job[2]), jobs))
+    if any(r is None for r in results):
         return None
-    frames = []
-    for i in range(len(regions)):
-        table = pa.concat_tables(t for (j, _, _), t in zip(jobs, tables, strict=True) if j == i)
-        frame = pl.from_arrow(table, rechunk=False)
-        assert isinstance(frame, pl.DataFrame)
-        frames.append(
-            frame.with_columns(
-                extra_json=pl.lit(None, pl.String),
-                source_index=pl.int_range(frame.height, dtype=pl.Int64),
+    return [
+        [part for (j, _, _), parts in zip(jobs, results, strict=True) if j == i for part in parts]
+        for i in range(len(regions))
+    ]
+
+
+def _region_frames(
+    parts: list[Any], sec: Section, name: str, start: int
+) -> tuple[list[pl.DataFrame], int, list[dict[str, Any]]]:
+    """Raw frames of one region's parts (numbered from `start`), its record count and the issues
+    of the records read by the exact path. Consecutive Arrow tables make one frame."""
+    frames: list[pl.DataFrame] = []
+    issues: list[dict[str, Any]] = []
+    count, tables = start, []
+    for part in [*parts, None]:
+        if isinstance(part, pa.Table):
+            tables.append(part)
+            continue
+        if tables:
+            frame = pl.from_arrow(pa.concat_tables(tables), rechunk=False)
+            assert isinstance(frame, pl.DataFrame)
+            frames.append(
+                frame.with_columns(
+                    extra_json=pl.lit(None, pl.String),
+                    source_index=pl.int_range(count, count + frame.height, dtype=pl.Int64),
+                )
             )
-        )
-    return frames
+            count, tables = count + frame.height, []
+        if part is not None:  # records Arrow refused: the exact path decides each one
+            frame, found = _raw_from_records(part, sec, name, count)
+            frames.append(frame)
+            issues += found
+            count += len(part)
+    return frames, count - start, issues
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -436,17 +495,14 @@ def _is_utf8(data: bytes) -> bool:
 
 
 def _fast(name: str, data: bytes) -> tuple[_Envelope, list[tuple[Section, pl.DataFrame]]] | None:
-    """The fast read of one compact document, or None when it cannot prove it read everything.
+    """The fast read of one document in any layout, or None when it cannot read it at all.
 
-    The section arrays are cut into pieces at record separators and each piece is parsed as one
-    record per line; the file must have no line break of its own before its end, so every line
-    Arrow sees is one record.
+    The section arrays are cut into pieces at record separators and each piece is parsed by
+    Arrow, one record per line; a span Arrow refuses is read by `json.loads` and the per-record
+    exact path, so a bad record costs the exact path for its few hundred neighbours only.
     """
     if not data.isascii() and not _is_utf8(data):  # Arrow does not check UTF-8: prove it here
         return None
-    newline = data.find(b"\n")
-    if b"\r" in data or (newline != -1 and data[newline:].strip()):
-        return None  # pretty-printed or multi-line: the exact path reads it
     regions = _section_regions(data)
     if not regions:
         return None
@@ -483,18 +539,18 @@ def _fast(name: str, data: bytes) -> tuple[_Envelope, list[tuple[Section, pl.Dat
     offsets: dict[str, int] = {}
     for (key, records), marker in zip(envelope.sections, markers, strict=True):
         sec = SECTIONS[key]
-        start = offsets.get(key, 0)
+        start = offsets.get(key, 0)  # the section's key may come twice (b2b and B2B)
         if marker:
-            frame = parsed[int(marker.rsplit("-", 1)[1])]
-            if start:  # the section's key came twice (b2b and B2B): numbering continues
-                frame = frame.with_columns(pl.col("source_index") + start)
-            frames.append((sec, frame))
-            offsets[key] = start + frame.height
+            parts, count, issues = _region_frames(
+                parsed[int(marker.rsplit("-", 1)[1])], sec, name, start
+            )
+            frames += [(sec, part) for part in parts]
         else:
-            frame, issues = _raw_from_records(records, sec, name, start)
-            envelope.issues += issues
-            frames.append((sec, frame))
-            offsets[key] = start + len(records)
+            part, issues = _raw_from_records(records, sec, name, start)
+            frames.append((sec, part))
+            count = len(records)
+        envelope.issues += issues
+        offsets[key] = start + count
     return envelope, frames
 
 
