@@ -32,6 +32,7 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from imsdata import gstin as gst
@@ -320,6 +321,8 @@ def _issue(file: str, section: str | None, index: int | None, key: str | None,
 # ------------------------------------------------------------------------- fast path
 
 _KEY_BEFORE = re.compile(rb'"([A-Za-z0-9_]+)"\s*:\s*$')
+#: The end of a section's array: a record's `}` then `]`.
+_ARRAY_END = re.compile(rb"\}[ \t\r\n]*\]")
 _PLACEHOLDER = "\x00imsdata-region-{}"
 _ARROW_MONEY = pa.decimal128(18, 2)
 #: Bytes of a section array parsed as one piece; pieces are parsed concurrently, one per core.
@@ -350,16 +353,18 @@ def _section_regions(data: bytes) -> list[tuple[str, int, int]]:
     """(section key, start, end) of `"<section>": [ {...} ... ]` arrays, found without parsing.
 
     IMS records are flat, so a section's array starts at a `[` after a section key and ends at
-    the next `]`; any mistake here (a bracket inside a string) is caught by the checks that follow.
+    the next `]` that closes a record (`}]`, whitespace allowed): a bracket inside a name does
+    not end it. Any mistake here (`}]` inside a string) is caught by the checks that follow.
     """
     regions = []
     pos = data.find(b"[")
     while pos != -1:
         head = _KEY_BEFORE.search(data, max(0, pos - 64), pos)
-        end = data.find(b"]", pos)
-        if head and head.group(1).decode().lower() in SECTIONS and end != -1:
+        if head and head.group(1).decode().lower() in SECTIONS:
             body = data[pos + 1 : pos + 65].lstrip()
-            if body.startswith(b"{"):
+            close = _ARRAY_END.search(data, pos) if body.startswith(b"{") else None
+            if close is not None:
+                end = close.end() - 1
                 regions.append((head.group(1).decode().lower(), pos, end))
                 pos = data.find(b"[", end)
                 continue
@@ -383,7 +388,8 @@ def _pieces(data: bytes, begin: int, end: int, size: int | None = None) -> list[
 
 
 def _arrow_table(data: bytes, start: int, end: int, schema: pa.Schema) -> pa.Table | None:
-    """Records `data[start:end]` as an Arrow table, or None if Arrow refuses anything.
+    """Records `data[start:end]` as an Arrow table, or None if Arrow refuses anything (or reads
+    a negative amount).
 
     Record separators become line breaks (on this span only: memory stays small), whatever the
     layout: one line, one record per line, pretty-printed, CRLF. Arrow parses numbers from their
@@ -404,7 +410,20 @@ def _arrow_table(data: bytes, start: int, end: int, schema: pa.Schema) -> pa.Tab
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    return table if table.num_rows == separators + 1 else None
+    if table.num_rows != separators + 1 or _negative(table):
+        return None
+    return table
+
+
+def _negative(table: pa.Table) -> bool:
+    """True when an amount is negative: that record is rejected quoting its wire text, which
+    only the exact path keeps (so every layout gives the same reject)."""
+    for column, field in zip(table.columns, table.schema, strict=True):
+        if pa.types.is_decimal(field.type) and column.null_count < len(column):
+            low = pc.min(column).as_py()
+            if low is not None and low < 0:
+                return True
+    return False
 
 
 def _parse_piece(data: bytes, start: int, end: int, schema: pa.Schema) -> list[Any] | None:
