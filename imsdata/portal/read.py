@@ -60,7 +60,7 @@ from imsdata.schemas.ims import (
 )
 
 #: Files at least this big try the fast path first (smaller ones are parsed with json.loads).
-FAST_PATH_MIN_BYTES = 8 * 1024 * 1024
+FAST_PATH_MIN_BYTES = 1024 * 1024
 #: Bytes read per streaming step from a zip member.
 _CHUNK = 1024 * 1024
 KEY = "__key"
