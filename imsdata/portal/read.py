@@ -32,7 +32,6 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from imsdata import gstin as gst
@@ -418,6 +417,8 @@ def _arrow_table(data: bytes, start: int, end: int, schema: pa.Schema) -> pa.Tab
 def _negative(table: pa.Table) -> bool:
     """True when an amount is negative: that record is rejected quoting its wire text, which
     only the exact path keeps (so every layout gives the same reject)."""
+    import pyarrow.compute as pc  # only the fast path needs it (~40 ms to import)
+
     for column, field in zip(table.columns, table.schema, strict=True):
         if pa.types.is_decimal(field.type) and column.null_count < len(column):
             low = pc.min(column).as_py()
