@@ -475,11 +475,15 @@ def _region_frames(
     parts: list[Any], sec: Section, name: str, start: int
 ) -> tuple[list[pl.DataFrame], int, list[dict[str, Any]]]:
     """Raw frames of one region's parts (numbered from `start`), its record count and the issues
-    of the records read by the exact path. Consecutive Arrow tables make one frame."""
+    of the records read by the exact path. Consecutive Arrow tables make one frame. Empties
+    `parts` as it goes, so each Arrow table is freed once converted."""
     frames: list[pl.DataFrame] = []
     issues: list[dict[str, Any]] = []
     count, tables = start, []
-    for part in [*parts, None]:
+    parts.append(None)
+    parts.reverse()
+    while parts:
+        part = parts.pop()
         if isinstance(part, pa.Table):
             tables.append(part)
             continue
@@ -747,8 +751,9 @@ def _finish(staged: list[pl.LazyFrame], issues: list[dict[str, Any]]) -> IngestR
             rejects = _wire_names(rejects, combined)
             warnings = _wire_names(warnings, combined)
             order = ordering.result()
-        good = shape(combined, IMS_COLUMNS)[order]
-        del combined  # its wire-text companions are no longer needed
+        good = shape(combined, IMS_COLUMNS)
+        del combined  # its wire-text companions are no longer needed: freed before the gather
+        good = good[order]
         if not keep.all():
             good = good.filter(keep.gather(order))
     else:
@@ -876,8 +881,19 @@ def _read(paths: Sequence[str | Path] | str | Path, max_archive_bytes: int) -> I
         envelope, frames = _read_one(name, data)
         del data
         issues += envelope.issues
-        for sec, frame in frames:  # a big section in slices, staged side by side
-            for start in range(0, max(frame.height, 1), _STAGE_ROWS):
-                part = frame.slice(start, _STAGE_ROWS)
-                staged.append(_stage(part, sec, name, envelope.recipient))
+        staged += _stage_file(frames, name, envelope.recipient)
+    # only the staged queries hold the raw frames now: `_finish` frees them once collected
     return _finish(staged, issues)
+
+
+def _stage_file(
+    frames: list[tuple[Section, pl.DataFrame]], name: str, recipient: str | None
+) -> list[pl.LazyFrame]:
+    """The staged queries of one file's raw frames (a big section in slices, staged side by
+    side); empties `frames`, so the caller holds no raw frame of its own."""
+    staged = []
+    while frames:
+        sec, frame = frames.pop(0)
+        for start in range(0, max(frame.height, 1), _STAGE_ROWS):
+            staged.append(_stage(frame.slice(start, _STAGE_ROWS), sec, name, recipient))
+    return staged
