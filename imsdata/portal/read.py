@@ -4,15 +4,19 @@ Every envelope of ims-spec.md §2 and §6.1 is unwrapped; every section of the r
 Each record ends in `documents`, in `rejects` (with file, section, index, key, value, reason) or,
 when it is an exact copy of a record already read, in `duplicates`.
 
-Large files take a fast path: the section arrays are located in the raw bytes (IMS records are
-flat objects, so no record is parsed to find them), cut at record separators into pieces of a
-few MB, and each piece is turned into one record per line and parsed by Arrow's JSON reader,
-the pieces concurrently (one per core: Arrow releases the GIL), amounts straight from their
-text into Decimal(18,2). The fast path keeps its result only when it can prove it read
-everything exactly (valid UTF-8, the skeleton around the arrays is valid JSON, Arrow refused
-nothing: no unknown key, no third decimal, no type surprise, one record per line); otherwise the
-file is read with `json.loads`, which decides every record precisely. All sections are then
-staged in one lazy polars query; validation and the document sort run side by side.
+Files from 1 MB take a fast path, whatever their layout (one line as the portal sends it, one
+record per line, pretty-printed, CRLF): the section arrays are located in the raw bytes (IMS
+records are flat, so no record is parsed to find them), cut at record separators into pieces of
+a few MB, and each piece is turned into one record per line and parsed by Arrow's JSON reader,
+the pieces concurrently (one per core: Arrow releases the GIL), amounts straight from their text
+into Decimal(18,2). A piece is kept only when Arrow proves it read it exactly (valid UTF-8, the
+skeleton around the arrays is valid JSON, Arrow refused nothing: no unknown key, no third
+decimal, no type surprise, no line break inside a string, no negative amount, one row per
+record). A refused piece is retried in spans of a few hundred records; the spans Arrow still
+refuses are read by `json.loads` and decided record by record by the exact path (the bad
+records and their neighbours only). A file the fast path cannot read at all is read whole with
+`json.loads`, which names the problem. All sections are then staged in one lazy polars query;
+validation and the document sort run side by side.
 """
 
 from __future__ import annotations
