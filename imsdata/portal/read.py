@@ -335,6 +335,8 @@ _SEPARATOR = re.compile(rb"\}[ \t\r\n]*,[ \t\r\n]*\{")
 #: Bytes of a span re-tried on its own when Arrow refuses its piece (a few hundred records):
 #: only the spans Arrow still refuses go through the per-record exact path.
 _SUB_PIECE = 64 << 10
+#: After this many refused spans in a row, the rest of the piece goes to the exact path at once.
+_GIVE_UP = 4
 _WORKERS = max(1, min(os.cpu_count() or 1, 8))
 #: Rows staged as one part: `_finish` runs the parts of a big section concurrently.
 _STAGE_ROWS = 250_000
@@ -442,11 +444,17 @@ def _parse_piece(data: bytes, start: int, end: int, schema: pa.Schema) -> list[A
         return [table]
     spans = _pieces(data, start, end, _SUB_PIECE)
     parts: list[Any] = []
+    refused = 0
     for s, e in spans:
-        table = _arrow_table(data, s, e, schema) if len(spans) > 1 else None
+        giving_up = refused >= _GIVE_UP  # most records refused (a new key in each?)
+        if giving_up:
+            e = end  # the rest of the piece at once, without more Arrow tries
+        table = None if giving_up or len(spans) == 1 else _arrow_table(data, s, e, schema)
         if table is not None:
             parts.append(table)
+            refused = 0
             continue
+        refused += 1
         try:
             records = json.loads(
                 b"[" + data[s:e] + b"]", parse_float=Decimal, parse_constant=_no_constant
@@ -454,6 +462,8 @@ def _parse_piece(data: bytes, start: int, end: int, schema: pa.Schema) -> list[A
         except (ValueError, RecursionError):
             return None
         parts.append(records)
+        if giving_up:
+            break
     return parts
 
 

@@ -133,3 +133,21 @@ def test_a_syntax_error_inside_a_pretty_file_still_names_the_file_and_line(tmp_p
     monkeypatch.setattr(reader, "FAST_PATH_MIN_BYTES", 0)
     with pytest.raises(reader.InputError, match=r"broken\.json: not valid JSON .* line \d+"):
         read([path])
+
+
+def test_a_new_key_in_every_record_is_kept_exactly_in_every_layout(month, tmp_path, monkeypatch):
+    # Arrow refuses every record (unknown key): the pieces go to the exact path after a few tries
+    download = {k: [{**r, "newKey": 1.10} if isinstance(r, dict) else r for r in v]
+                for k, v in month.items()}  # fmt: skip
+    layouts = _layouts(download)
+    path = tmp_path / "ims.json"
+    path.write_bytes(layouts["one_line"])
+    exact = _read(path, monkeypatch, fast=False)
+    monkeypatch.setattr(reader, "_PIECE", 20_000)
+    monkeypatch.setattr(reader, "_SUB_PIECE", 2_000)
+    for layout in ("one_line", "pretty_crlf"):
+        path.write_bytes(layouts[layout])
+        fast = _read(path, monkeypatch, fast=True)
+        for part in ("documents", "rejects", "warnings", "duplicates"):
+            assert_frame_equal(getattr(fast, part), getattr(exact, part))
+    assert set(exact.documents["extra_json"]) == {'{"newKey":1.1}'}
