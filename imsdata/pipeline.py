@@ -16,16 +16,17 @@ from pathlib import Path
 
 import polars as pl
 
+from imsdata import decisions as dec
 from imsdata import reconcile as rec
 from imsdata import report as rpt
 from imsdata import rules as rl
 from imsdata.errors import GuardError, InputError
 from imsdata.fileio import write_frame
 from imsdata.portal import read as portal_read
-from imsdata.portal import write as portal_write
+from imsdata.portal import returns
 from imsdata.register import read_register
 from imsdata.review import DEFAULT_REVIEW_LIMIT, ReviewScope, write_review
-from imsdata.workspace import Workspace, file_hash, files_hash
+from imsdata.workspace import Workspace, file_hash
 
 #: Columns of reconciliation.csv/.parquet, in order (IMS side, books side, outcome, decision).
 RECONCILIATION_COLUMNS: dict[str, pl.DataType] = {
@@ -53,6 +54,7 @@ RECONCILIATION_COLUMNS: dict[str, pl.DataType] = {
     "current_action": pl.String(),
     "decision_source": pl.String(),
     "doc_key": pl.String(),
+    "portal_conflict": pl.String(),  # a rule's other action, withheld: the portal holds A/R/P
 }
 
 #: Register-only rows have nothing to act on in IMS: these rule ids say so.
@@ -72,12 +74,18 @@ class RunResult:
     decisions: pl.DataFrame
     reconciliation: pl.DataFrame
     rejects: pl.DataFrame
+    warnings: pl.DataFrame = field(default_factory=pl.DataFrame)  # both readers' warnings
+    source: str = "ims"  # ims / gstr2b / gstr2a: a return is reconciled, never uploaded
     files: list[Path] = field(default_factory=list)
     recipient_gstin: str | None = None
     period: str | None = None
     upload_message: str = ""
     problems: list[str] = field(default_factory=list)
     review: ReviewScope | None = None
+    #: rule suggestions withheld: the portal holds a person's other action (decisions.conflicts)
+    conflicts: pl.DataFrame = field(default_factory=lambda: pl.DataFrame())
+    #: sanity warnings about the inputs, shown in the summary (no exit code of their own)
+    upload_warnings: list[str] = field(default_factory=list)
 
 
 def _total_tax(prefix: str = "") -> pl.Expr:
@@ -110,6 +118,9 @@ def reconciliation_frame(
         pl.col("action").alias("suggested_action"),
         "rule_id",
         pl.col("reason").alias("suggestion_reason"),
+        (
+            pl.col("conflict") if "conflict" in suggestions.columns else pl.lit(None, pl.String)
+        ).alias("portal_conflict"),
     )
     current = decisions.select(
         "doc_key",
@@ -170,9 +181,12 @@ def reconciliation_frame(
     )
 
 
-def _rejects(ims_result: portal_read.IngestResult, reg_result) -> pl.DataFrame:
-    """Both readers' rejects in one frame: file, record, field, value, reason."""
-    ims_part = ims_result.rejects.select(
+def _rejects(
+    ims_result: portal_read.IngestResult, reg_result, kind: str = "rejects"
+) -> pl.DataFrame:
+    """Both readers' rejects (or `kind`: warnings) in one frame: file, record, field, value,
+    reason."""
+    ims_part = getattr(ims_result, kind).select(
         pl.lit("ims").alias("input"),
         pl.col("file"),
         pl.concat_str(
@@ -182,7 +196,7 @@ def _rejects(ims_result: portal_read.IngestResult, reg_result) -> pl.DataFrame:
         pl.col("value").cast(pl.String),
         pl.col("reason"),
     )
-    reg_part = reg_result.rejects.select(
+    reg_part = getattr(reg_result, kind).select(
         pl.lit("register").alias("input"),
         pl.col("source_file").alias("file"),
         pl.concat_str(pl.lit("row "), pl.col("source_row").cast(pl.String)).alias("record"),
@@ -191,17 +205,6 @@ def _rejects(ims_result: portal_read.IngestResult, reg_result) -> pl.DataFrame:
         pl.col("reason"),
     )
     return pl.concat([ims_part, reg_part], how="vertical_relaxed")
-
-
-def _recipient(gstin: str | None, ims: pl.DataFrame, register: pl.DataFrame) -> str | None:
-    """The recipient GSTIN: given, else from the download's envelope, else the register's."""
-    if gstin:
-        return gstin.strip().upper()
-    for frame in (ims, register):
-        values = frame["recipient_gstin"].drop_nulls()
-        if values.len():
-            return values.mode().sort()[0]
-    return None
 
 
 @contextlib.contextmanager
@@ -224,12 +227,16 @@ def run(
     preset: str | None = None,
     review_limit: int | None = DEFAULT_REVIEW_LIMIT,
     review_all: bool = False,
+    allow_empty_register: bool = False,
     step: Callable[[str], contextlib.AbstractContextManager] = _noop_step,
 ) -> RunResult:
     """The whole month: read, reconcile, suggest, and write every file of the run contract.
 
     review.xlsx holds the documents needing attention (`review_all`: every one), biggest ITC
     first up to `review_limit` rows (None: no limit); `RunResult.review` says what was left out.
+    The upload goes through `imsdata.decisions` (the same path as `imsdata export`): only what
+    differs from the portal's last known state. A register with no in-scope rows writes no
+    upload (a problem: exit 1) unless `allow_empty_register`.
     """
     out = Path(out_dir)
     rule_set = rl.load_rules(rules)
@@ -243,10 +250,12 @@ def run(
     ims, register = ims_result.documents, reg_result.documents
     if ims.is_empty():
         raise InputError(f"{', '.join(map(str, ims_paths))}: no IMS document could be loaded")
-    recipient = _recipient(gstin, ims, register)
-    if recipient:
-        # A bare download names no recipient: the documents are the recipient's own.
-        ims = ims.with_columns(recipient_gstin=pl.coalesce("recipient_gstin", pl.lit(recipient)))
+    source = str(ims["source"][0]) if "source" in ims.columns else "ims"
+    if source != "ims":  # a GSTR-2B/2A: reconciled against the books, nothing kept or uploaded
+        workspace = ":memory:"
+    recipient = dec.recipient_gstin(gstin, ims, register)
+    # A bare download names no recipient: the documents are the recipient's own.
+    ims = dec.with_recipient(ims, recipient)
     with Workspace(workspace) as ws:
         with step("reconcile"):
             # The workspace imports (DuckDB, the workspace file) run beside the reconciliation
@@ -254,10 +263,12 @@ def run(
             with ThreadPoolExecutor(max_workers=1) as pool:
                 imported = pool.submit(_import_inputs, ws, ims, register, ims_paths, register_path)
                 matches = rec.reconcile(ims, register, tolerances=tol)
-                imported.result()
+                ims_import = imported.result()
             ws.save_matches(matches)
         with step("suggest"):
             resolved = rl.resolve_period(ims, period)
+            # the portal's last known state: the download plus the uploads it has processed
+            ims = dec.portal_state(ims, ws.decision_log(), import_id=ims_import)
             suggestions = rl.suggest(ims, matches, rules=rule_set, period=resolved)
             ws.store_suggestions(suggestions)
             decisions = ws.current_decisions()
@@ -274,16 +285,22 @@ def run(
             decisions=decisions,
             reconciliation=pl.DataFrame(),  # built by _write_outputs, after the upload's peak
             rejects=_rejects(ims_result, reg_result),
+            warnings=_rejects(ims_result, reg_result, "warnings"),
+            source=source,
             recipient_gstin=recipient,
             period=resolved,
         )
         del ims_result, reg_result  # the readers' frames live on in `result` only
+        result.conflicts = dec.conflicts(ims, suggestions)
+        result.upload_warnings = dec.register_warnings(register, ims, resolved)
         _write_outputs(
             result,
             rule_set,
             previous=previous,
             review_limit=review_limit,
             review_all=review_all,
+            allow_empty_register=allow_empty_register,
+            workspace=workspace,
         )
     return result
 
@@ -294,10 +311,12 @@ def _import_inputs(
     register: pl.DataFrame,
     ims_paths: Sequence[str | Path],
     register_path: str | Path,
-) -> None:
-    """Store both snapshots in the workspace (by content hash: the same files again are no-ops)."""
-    ws.import_ims(ims, source_hash=files_hash(list(ims_paths)), label="ims")
+) -> str:
+    """Store both snapshots in the workspace (by content hash: the same files again are no-ops);
+    returns the IMS import's id."""
+    info = ws.import_ims(ims, source_hash=dec.files_hash(list(ims_paths)), label="ims")
     ws.import_register(register, source_hash=file_hash(register_path), label="register")
+    return info.import_id
 
 
 def _previous_ims(ws: Workspace) -> pl.DataFrame | None:
@@ -313,6 +332,8 @@ def _write_outputs(
     previous: pl.DataFrame | None,
     review_limit: int | None = DEFAULT_REVIEW_LIMIT,
     review_all: bool = False,
+    allow_empty_register: bool = False,
+    workspace: str | Path | None = None,
 ) -> None:
     """Write the contract's files into the output folder (each atomically).
 
@@ -333,26 +354,41 @@ def _write_outputs(
     shutil.rmtree(upload_dir, ignore_errors=True)  # stale files from an earlier run would mislead
     rtin = result.recipient_gstin or ""
     upload_files: list[Path] = []
-    try:
-        export = portal_write.export_upload(
-            result.ims,
-            result.decisions,
-            upload_dir,
-            rtin=rtin,
-            matches=result.matches,
-            rules=rule_set,
-            period=result.period,
-        )
-        upload_files = export.paths
-        result.upload_message = (
-            f"{len(export.paths)} upload file(s) in {upload_dir}"
-            if export.paths
-            else "no upload needed: no decision differs from the portal"
-        )
-        del export
-    except GuardError as exc:
+    month = dec.Month(
+        ims=result.ims,
+        matches=result.matches,
+        decisions=result.decisions,
+        rtin=rtin,
+        period=result.period,
+    )
+    if result.source != "ims":
         result.upload_message = "upload not written"
-        result.problems.append(f"upload not written: {exc}")
+        result.problems.append(
+            f"upload not written: the download is a {returns.TITLES[result.source]}, not the IMS "
+            "download: IMS actions are uploaded against the IMS download (this run only reconciles)"
+        )
+    elif not allow_empty_register and not dec.has_in_scope_rows(result.register):
+        result.upload_message = "upload not written"
+        result.problems.append(
+            "upload not written: the register has no in-scope rows, so every document would be "
+            "judged 'missing in register'; check the file, or pass --allow-empty-register"
+        )
+    else:
+        try:
+            export = dec.export(month, upload_dir, rules=rule_set)
+            upload_files = export.paths
+            if export.files and workspace is not None:
+                with Workspace(workspace) as ws:  # so that `imsdata errors` can answer it
+                    dec.record_upload(ws, export)
+            result.upload_message = (
+                f"{len(export.paths)} upload file(s) in {upload_dir}"
+                if export.paths
+                else "no upload needed: no decision differs from the portal"
+            )
+            del export
+        except GuardError as exc:
+            result.upload_message = "upload not written"
+            result.problems.append(f"upload not written: {exc}")
     upload_dir.mkdir(parents=True, exist_ok=True)
 
     def tables() -> list[Path]:
@@ -365,6 +401,7 @@ def _write_outputs(
         ]
         if result.rejects.height:
             paths.append(write_frame(result.rejects, out / "rejects.csv"))
+        paths.append(write_frame(result.warnings, out / "warnings.csv"))
         return paths
 
     def report() -> list[Path]:

@@ -108,6 +108,11 @@ DDL: tuple[str, ...] = (
     f"CREATE TABLE IF NOT EXISTS ims_documents (import_id VARCHAR NOT NULL, {_cols(IMS_COLUMNS)})",
     "CREATE TABLE IF NOT EXISTS register_documents "
     f"(import_id VARCHAR NOT NULL, {_cols(REGISTER_COLUMNS)})",
+    # issue 13: register columns added later reach workspaces made before them
+    *(
+        f'ALTER TABLE register_documents ADD COLUMN IF NOT EXISTS "{name}" {_sql_type(dtype)}'
+        for name, dtype in REGISTER_COLUMNS.items()
+    ),
     """CREATE TABLE IF NOT EXISTS match_runs (
         run_id VARCHAR PRIMARY KEY, seq INTEGER NOT NULL, ims_import_id VARCHAR,
         register_import_id VARCHAR, rows BIGINT NOT NULL, created TIMESTAMP NOT NULL)""",
@@ -150,8 +155,13 @@ def file_hash(path: str | os.PathLike[str]) -> str:
 
 
 def files_hash(paths: Sequence[str | os.PathLike[str]]) -> str:
-    """One hash for several files (order-independent): sha256 of their sorted hashes."""
-    hashes = sorted(file_hash(p) for p in paths)
+    """One hash for several inputs (order-independent): sha256 of their files' sorted hashes; a
+    folder counts as every file under it (`imsdata run FOLDER`, `suggest --ims FOLDER`)."""
+    hashes: list[str] = []
+    for path in map(Path, paths):
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        hashes += [file_hash(f) for f in files]
+    hashes.sort()
     return hashes[0] if len(hashes) == 1 else hashlib.sha256("".join(hashes).encode()).hexdigest()
 
 
@@ -555,7 +565,9 @@ class Workspace:
         frame = frame.with_columns(source=pl.lit(source))
         refused = blocking(self.check_decisions(frame, rules=rules))
         if refused.height:
-            raise GuardError(_refusal(refused))
+            from imsdata.decisions import refusal
+
+            raise GuardError(refusal(refused, "refused"))
         return self.append_decisions(frame, source=source, user=user)
 
     # ------------------------------------------------------------------ uploads, portal errors
@@ -620,13 +632,3 @@ def _current_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
-
-
-def _refusal(violations: pl.DataFrame, limit: int = 5) -> str:
-    """One line naming the refused documents and the guards' messages."""
-    parts = []
-    for row in violations.head(limit).iter_rows(named=True):
-        hint = " (give a reason to override)" if row["overridable"] else ""
-        parts.append(f"{row['doc_key']}: {row['message']}{hint} [{row['guard_id']}]")
-    more = violations.height - limit
-    return "refused: " + "; ".join(parts) + (f"; and {more} more" if more > 0 else "")

@@ -9,6 +9,7 @@
 # %%
 import polars as pl
 
+from imsdata import decisions
 from imsdata.portal.read import read
 from imsdata.reconcile import Tolerances, explain, reconcile
 from imsdata.register import read_register
@@ -52,6 +53,9 @@ register.group_by("doc_type", "in_scope").len().sort("doc_type", "in_scope")
 
 # %%
 tolerances = Tolerances()
+# our GSTIN as every imsdata command works it out (the download, else the register): the
+# reconciliation compares it with the GSTIN each register row was booked under
+ims = decisions.with_recipient(ims, decisions.recipient_gstin(None, ims, register))
 matches = reconcile(ims, register, tolerances=tolerances)
 matches.group_by("match_status").agg(pl.len().alias("documents")).sort("documents", descending=True)
 

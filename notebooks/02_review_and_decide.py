@@ -11,8 +11,8 @@ from pathlib import Path
 
 import polars as pl
 
+from imsdata import decisions
 from imsdata.pipeline import run
-from imsdata.portal.write import export_upload
 from imsdata.rules import try_decisions
 from imsdata.sample import sample_paths
 from imsdata.workspace import Workspace
@@ -67,18 +67,23 @@ current.group_by("action", "source").len().sort("action", "source")
 
 # %% [markdown]
 # ## Export the upload JSON
-# Only documents whose action differs from the portal's go out; the guards check every record.
+# Through the same decision path as `imsdata export` and `imsdata run`: only documents whose
+# action differs from the portal's last known state go out, never a rule's change of an action a
+# person took on the portal, and the guards check every record.
 
 # %%
-export = export_upload(
-    ws.latest_ims(),
-    current,
-    work / "upload",
-    rtin=result.recipient_gstin,
-    matches=ws.latest_matches(),
-    period=result.period,
-)
+month = decisions.from_workspace(ws)
+export = decisions.export(month, work / "upload")
 [(p.name, p.stat().st_size) for p in export.paths]
+
+# %% [markdown]
+# ## Conflicts with the portal
+# Rule suggestions that disagree with an action a person already took on the portal: not sent.
+
+# %%
+decisions.conflicts(month.ims, month.decisions).select(
+    "supplier_gstin", "doc_number", "portal_action", "suggested", "rule_id"
+)
 
 # %%
 ws.close()

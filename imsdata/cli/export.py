@@ -6,14 +6,13 @@ workspace and call `imsdata.portal.write`, `imsdata.portal.errors` and `imsdata.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
 import polars as pl
 import typer
 
-from imsdata import gstin as gst
+from imsdata import decisions as dec
 from imsdata.cli._common import err, frame_table, out
 from imsdata.errors import GuardError, InputError, UsageError
 from imsdata.portal.errors import (
@@ -23,13 +22,7 @@ from imsdata.portal.errors import (
     read_error_report,
     to_fix,
 )
-from imsdata.portal.write import (
-    DEFAULT_MAX_BYTES,
-    DEFAULT_MAX_RECORDS,
-    apply_portal_state,
-    export_upload,
-    read_upload,
-)
+from imsdata.portal.write import DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS, read_upload
 from imsdata.review import DEFAULT_REVIEW_LIMIT
 from imsdata.workspace import DEFAULT_WORKSPACE, Workspace
 
@@ -52,29 +45,9 @@ def _open(workspace: Path) -> Workspace:
     return Workspace(workspace)
 
 
-def _rtin(ims: pl.DataFrame, gstin: str | None) -> str:
-    """The recipient GSTIN: --gstin, else the one GSTIN of the download's envelope."""
-    found = sorted(ims["recipient_gstin"].drop_nulls().unique().to_list())
-    if gstin:
-        gstin = gstin.strip().upper()
-        if not gst.is_valid_format(gstin):
-            raise UsageError(f"--gstin {gstin} is not a valid GSTIN")
-        if found and found != [gstin]:
-            raise UsageError(f"--gstin {gstin} differs from the download's GSTIN {found[0]}")
-        return gstin
-    if len(found) != 1:
-        raise UsageError(
-            "give --gstin: the IMS download names "
-            + (f"several GSTINs {found}" if found else "no recipient GSTIN")
-        )
-    return found[0]
-
-
-def _snapshot(ws: Workspace) -> pl.DataFrame:
-    """The latest IMS snapshot with the portal's actions since (processed uploads) applied."""
-    ims = ws.latest_ims()
-    ids = ws.imports().filter(pl.col("kind") == "ims")["import_id"].to_list()
-    return apply_portal_state(ims, ws.decision_log(), import_id=ids[-1] if ids else None)
+def _month(ws: Workspace, gstin: str | None, period: str | None = None) -> dec.Month:
+    """The workspace's latest month as every command sees it (`imsdata.decisions`)."""
+    return dec.from_workspace(ws, gstin=gstin, period=period)
 
 
 def export_command(
@@ -105,10 +78,9 @@ def export_command(
     Example: `imsdata export --out upload --max-records 5000`
     """
     with _open(workspace) as ws:
-        ims = _snapshot(ws)
-        rtin = _rtin(ims, gstin)
-        current = ws.current_decisions()
-        review = current.filter(pl.col("status") == "review")
+        month = _month(ws, gstin, period)
+        rtin = month.rtin
+        review = month.decisions.filter(pl.col("status") == "review")
         only = None
         if only_failed:
             only = open_failures(ws.portal_errors(), ws.decision_log())
@@ -116,14 +88,10 @@ def export_command(
                 out.print("no failed documents to upload again: nothing written")
                 return
         try:
-            result = export_upload(
-                ims,
-                current.filter(pl.col("status") != "review"),
+            result = dec.export(
+                month,
                 out_dir,
-                rtin=rtin,
-                matches=ws.latest_matches(),
                 rules=rules,
-                period=period,
                 only=only,
                 max_records=max_records,
                 max_bytes=max_bytes,
@@ -132,17 +100,21 @@ def export_command(
         except GuardError as exc:
             _show_violations(exc)
             raise
-        created = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-        for item in result.files:  # one timestamp: the files of one export form one batch
-            ws.record_upload(item.path.resolve(), item.doc_keys, created=created)
+        conflicts = dec.conflicts(month.ims, month.decisions)
+        dec.record_upload(ws, result)
     if review.height:
         err.print(
             f"[yellow]{review.height} decision(s) left out: the supplier changed the document "
             "since it was decided; decide again (imsdata suggest / decide)[/]"
         )
+    if conflicts.height:
+        err.print(
+            f"[yellow]{conflicts.height} rule suggestion(s) conflict with an action taken on the "
+            "portal and are not sent: decide them (imsdata review / decide)[/]"
+        )
     skipped = result.payloads.skipped
-    if skipped.height:
-        err.print(f"[yellow]{skipped.height} decision(s) for documents no longer in IMS[/]")
+    for (reason,), group in skipped.partition_by("reason", as_dict=True).items():
+        err.print(f"[yellow]{group.height} decision(s) not uploaded: {reason}[/]")
     if not result.files:
         out.print("no changes to upload: every decision matches the portal; nothing written")
         return
@@ -278,19 +250,18 @@ def review_command(
     every document: `imsdata review --out all.xlsx --all --limit 0`
     """
     from imsdata.review import read_review, row_limit, write_review
-    from imsdata.rules import load_rules, resolve_period, suggest
+    from imsdata.rules import load_rules, suggest
 
     if (out_file is None) == (import_file is None):
         raise UsageError("give exactly one of --out FILE or --import FILE")
     ruleset = load_rules(rules)
     with _open(workspace) as ws:
-        ims = _snapshot(ws)
-        rtin = _rtin(ims, gstin)
-        used = resolve_period(ims, period)
+        month = _month(ws, gstin, period)
+        ims, rtin, used = month.ims, month.rtin, month.period
         if used is None:
             raise UsageError("give --period MMYYYY: the download has no valid return period")
-        matches = ws.latest_matches()
-        current = ws.current_decisions()
+        matches = month.matches
+        current = month.decisions
         if out_file is not None:
             suggestions = suggest(ims, matches, rules=ruleset, period=used)
             scope = write_review(

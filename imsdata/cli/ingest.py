@@ -9,7 +9,7 @@ import polars as pl
 import typer
 
 from imsdata.cli._common import frame_table, out
-from imsdata.errors import UsageError
+from imsdata.errors import InputError, UsageError
 
 OUTPUT_SUFFIXES = (".parquet", ".csv")
 
@@ -51,10 +51,11 @@ def ingest_command(
     for kind in ("rejects", "warnings", "duplicates"):
         written[kind] = write_frame(getattr(result, kind), companion(out_path, kind))
 
+    by = ["source", "section"] if "source" in result.documents.columns else ["section"]
     per_section = (
-        result.documents.group_by("section")
+        result.documents.group_by(by)
         .len("documents")
-        .sort("section")
+        .sort(by)
         .with_columns(pl.col("documents").cast(pl.Int64))
     )
     out.print(frame_table(per_section, title="Documents read"))
@@ -72,6 +73,17 @@ def ingest_command(
         f"-> {written['duplicates']}",
         soft_wrap=True,
     )
+    if result.documents.is_empty():
+        first = ""
+        if rejected.height:
+            r = rejected.row(0, named=True)
+            first = (
+                f"; first: {r['section']}[{r['index']}] {r['key']} {r['value']!r}: {r['reason']}"
+            )
+        raise InputError(
+            f"{', '.join(map(str, paths))}: no document could be loaded ({n_rejected} record(s) "
+            f"rejected, see {written['rejects']}){first}"
+        )
     if n_rejected:
         out.print(
             f"note: {n_rejected} record(s) were not loaded; each is listed with its file, "

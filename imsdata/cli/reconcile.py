@@ -8,7 +8,7 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from imsdata import gstin as gst
+from imsdata import decisions as dec
 from imsdata.cli._common import err, frame_table, out
 from imsdata.errors import InputError, UsageError
 from imsdata.fileio import write_frame
@@ -41,13 +41,23 @@ def load_ims(paths: list[Path], recipient: str | None = None) -> pl.DataFrame:
         frames.append(conform(result.documents, IMS_COLUMNS))
     ims = pl.concat(frames) if frames else pl.DataFrame(schema=IMS_COLUMNS)
     if recipient:
-        gstin = recipient.strip().upper()
-        if not (gst.is_valid_format(gstin) and gst.has_valid_check(gstin)):
-            raise UsageError(f"--gstin {recipient!r} is not a valid GSTIN")
-        ims = ims.with_columns(
-            pl.coalesce("recipient_gstin", pl.lit(gstin)).alias("recipient_gstin")
-        )
+        ims = dec.with_recipient(ims, dec.recipient_gstin(recipient, ims))
     return ims
+
+
+def load_month(
+    paths: list[Path],
+    register: Path,
+    gstin: str | None,
+    *,
+    preset: str | None = None,
+    id_column: str | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The IMS documents and register rows, with our GSTIN worked out as every command does
+    (`imsdata.decisions.recipient_gstin`: --gstin, the download, the register)."""
+    ims = load_ims(paths)
+    reg = load_register(register, preset=preset, id_column=id_column)
+    return dec.with_recipient(ims, dec.recipient_gstin(gstin, ims, reg)), reg
 
 
 def load_register(
@@ -83,7 +93,8 @@ def reconcile_command(
     preset: Annotated[str | None, typer.Option(help="Register column preset.")] = None,
     register_id: Annotated[str | None, typer.Option(help="Register id column.")] = None,
     gstin: Annotated[
-        str | None, typer.Option(help="Your GSTIN, when the IMS download does not name it.")
+        str | None,
+        typer.Option(help="Your GSTIN; default: from the download, else the register."),
     ] = None,
 ) -> None:
     """Pair IMS documents with purchase-register rows and write one row per outcome.
@@ -95,8 +106,7 @@ def reconcile_command(
     if out_path.suffix.lower() not in {".csv", ".parquet"}:
         raise UsageError(f"{out_path}: --out must end in .csv or .parquet")
     tol = _tolerances(tolerances)
-    ims = load_ims(ims_paths, gstin)
-    reg = load_register(register, preset=preset, id_column=register_id)
+    ims, reg = load_month(ims_paths, register, gstin, preset=preset, id_column=register_id)
     matches = reconcile(ims, reg, tolerances=tol)
     write_frame(matches, out_path)
     counts = matches.group_by("match_status").len()
@@ -119,7 +129,8 @@ def explain_command(
     preset: Annotated[str | None, typer.Option(help="Register column preset.")] = None,
     register_id: Annotated[str | None, typer.Option(help="Register id column.")] = None,
     gstin: Annotated[
-        str | None, typer.Option(help="Your GSTIN, when the IMS download does not name it.")
+        str | None,
+        typer.Option(help="Your GSTIN; default: from the download, else the register."),
     ] = None,
 ) -> None:
     """Show the nearest register rows of a document and which test each one failed.
@@ -129,8 +140,7 @@ def explain_command(
     from imsdata.reconcile import explain
 
     tol = _tolerances(tolerances)
-    ims = load_ims(ims_paths, gstin)
-    reg = load_register(register, preset=preset, id_column=register_id)
+    ims, reg = load_month(ims_paths, register, gstin, preset=preset, id_column=register_id)
     table = explain(doc, ims, reg, tolerances=tol, limit=limit)
     for key in table["doc_key"].unique(maintain_order=True).to_list():
         out.print(f"[bold]{key}[/]", highlight=False)

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from imsdata.cli._common import err, out
-from imsdata.errors import UsageError
+from imsdata.errors import InputError, UsageError
 from imsdata.fileio import write_frame
 from imsdata.register import RegisterResult, presets, read_register
 from imsdata.schemas import REGISTER_COLUMNS
@@ -97,3 +97,15 @@ def register(app: typer.Typer) -> None:
             target = side_path(out_file, kind)
             write_frame(frame, target)  # written even when empty: no stale file from a past run
             out.print(f"wrote {target} ({frame.height} line(s))")
+        if result.documents.is_empty():
+            rejected = result.rejects["source_row"].n_unique()
+            first = ""
+            if result.rejects.height:
+                r = result.rejects.row(0, named=True)
+                first = (
+                    f"; first: row {r['source_row']} '{r['column']}' {r['value']!r}: {r['reason']}"
+                )
+            raise InputError(
+                f"{path}: no register row could be read ({rejected} row(s) rejected, see "
+                f"{side_path(out_file, 'rejects')}){first}"
+            )

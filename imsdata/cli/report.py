@@ -16,35 +16,40 @@ if TYPE_CHECKING:
     from imsdata.report import Report
 
 
-def _from_workspace(path: Path) -> dict[str, pl.DataFrame | None]:
-    """Latest snapshot, its matches, current decisions, register and the previous snapshot."""
+def _from_workspace(path: Path, gstin: str | None = None) -> dict[str, pl.DataFrame | None]:
+    """Latest snapshot (as the portal holds it now), its matches, current decisions, register
+    and the previous snapshot, through `imsdata.decisions` like every command."""
+    from imsdata.decisions import from_workspace
     from imsdata.workspace import Workspace
 
     if not path.exists():
         raise UsageError(f"workspace {path} does not exist (run imsdata suggest or imsdata run)")
     with Workspace(path) as ws:
-        ims = ws.latest_ims()
+        month = from_workspace(ws, gstin=gstin)
         imports = ws.imports().filter(pl.col("kind") == "ims").sort("seq")
         previous = ws.ims(imports["import_id"][-2]) if imports.height > 1 else None
         return {
-            "ims": ims,
-            "matches": ws.latest_matches(),
-            "decisions": ws.current_decisions(),
+            "ims": month.ims,
+            "matches": month.matches,
+            "decisions": month.decisions,
             "register": ws.latest_register(),
             "previous": previous,
         }
 
 
 def _from_files(
-    ims_paths: list[Path], register: Path, previous: list[Path] | None, period: str | None
+    ims_paths: list[Path],
+    register: Path,
+    previous: list[Path] | None,
+    period: str | None,
+    gstin: str | None = None,
 ) -> dict[str, pl.DataFrame | None]:
     """Read, reconcile and suggest through the library (no workspace involved)."""
-    from imsdata.cli.reconcile import load_ims, load_register
+    from imsdata.cli.reconcile import load_ims, load_month
     from imsdata.reconcile import reconcile
     from imsdata.rules import suggest
 
-    ims = load_ims(ims_paths)
-    reg = load_register(register)
+    ims, reg = load_month(ims_paths, register, gstin)
     matches = reconcile(ims, reg)
     return {
         "ims": ims,
@@ -55,15 +60,10 @@ def _from_files(
     }
 
 
-def _recipient(ims: pl.DataFrame, gstin: str | None) -> str:
-    if gstin:
-        return gstin
-    seen = ims["recipient_gstin"].drop_nulls().unique().sort().to_list()
-    if len(seen) == 1:
-        return seen[0]
-    if not seen:
-        raise UsageError("the download names no recipient GSTIN: give --gstin")
-    raise UsageError(f"the download names {len(seen)} recipient GSTINs: choose one with --gstin")
+def _recipient(ims: pl.DataFrame, gstin: str | None, register: pl.DataFrame | None) -> str:
+    from imsdata.decisions import recipient_gstin
+
+    return recipient_gstin(gstin, ims, register)
 
 
 def report_command(
@@ -93,10 +93,16 @@ def report_command(
     ] = None,
     as_of: Annotated[
         str | None,
-        typer.Option(
-            "--as-of", help="Date for ageing and deadlines, YYYY-MM-DD; default: the period end."
-        ),
+        typer.Option("--as-of", help="Date for ageing and deadlines, YYYY-MM-DD; default: today."),
     ] = None,
+    filing: Annotated[
+        str,
+        typer.Option(
+            "--filing",
+            help="Your GSTR-3B filing frequency: monthly, or quarterly (QRMP; due the 22nd or"
+            " 24th by your GSTIN's state). Sets the deadlines.",
+        ),
+    ] = "monthly",
 ) -> None:
     """Write the period-end report: report.html (opens offline) and report.xlsx.
 
@@ -107,8 +113,11 @@ def report_command(
 
     Example: `imsdata report --ims ims.json --register purchases.csv --period 112025`
     """
+    from imsdata.deadlines import check_frequency
     from imsdata.report import build_report, write_excel, write_html
     from imsdata.rules import resolve_period
+
+    filing = check_frequency(filing)
 
     if ims_paths and register is None:
         raise UsageError("--ims needs --register (or leave both out to use the workspace)")
@@ -123,9 +132,9 @@ def report_command(
         except ValueError:
             raise UsageError(f"--as-of '{as_of}' is not a date YYYY-MM-DD") from None
     if ims_paths and register is not None:
-        data = _from_files(ims_paths, register, previous, period)
+        data = _from_files(ims_paths, register, previous, period, gstin)
     else:
-        data = _from_workspace(workspace)
+        data = _from_workspace(workspace, gstin)
     ims, matches = data["ims"], data["matches"]
     if ims is None or matches is None:  # both readers always return frames
         raise UsageError("nothing to report on")
@@ -137,10 +146,11 @@ def report_command(
         matches,
         data["decisions"],
         previous=data["previous"],
-        gstin=_recipient(ims, gstin),
+        gstin=_recipient(ims, gstin, data["register"]),
         period=used_period,
         as_of=when,
         register=data["register"],
+        frequency=filing,
     )
     html_path = write_html(report, out_dir / "report.html")
     xlsx_path = write_excel(report, out_dir / "report.xlsx")

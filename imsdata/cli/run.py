@@ -67,7 +67,27 @@ def _run(
     out.print(frame_table(tables["by_status"], "Documents by match status and suggested action"))
     out.print(frame_table(tables["itc_by_action"], "ITC by current action (credit notes negative)"))
     out.print(frame_table(tables["files"], "Files written"))
+    for kind in ("rejects", "warnings"):  # nothing hidden: every reason counted (issue 13)
+        frame = getattr(result, kind)
+        if frame.height:
+            counts = frame.group_by("input", "reason").len("rows")
+            counts = counts.sort(["rows", "input", "reason"], descending=[True, False, False])
+            out.print(frame_table(counts, f"{kind.capitalize()} by reason ({kind}.csv)"))
     out.print(result.upload_message)
+    if result.conflicts.height:
+        shown = result.conflicts.select(
+            "supplier_gstin", "doc_number", "portal_action", "suggested", "rule_id"
+        )
+        out.print(
+            frame_table(
+                shown.head(20),
+                f"{result.conflicts.height} conflict(s) with the portal: a rule disagrees with an "
+                "action a person took on the portal; not sent (review.xlsx column "
+                "'Conflict with portal')",
+            )
+        )
+    for warning in result.upload_warnings:
+        err.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
     if result.review is not None:
         out.print(f"review.xlsx: {result.review.message()}", soft_wrap=True)
     for problem in result.problems:
@@ -113,12 +133,20 @@ def run_command(
             help="review.xlsx holds every document, not only those needing attention.",
         ),
     ] = False,
+    allow_empty_register: Annotated[
+        bool,
+        typer.Option(
+            "--allow-empty-register",
+            help="Write the upload even when the register has no in-scope rows.",
+        ),
+    ] = False,
 ) -> None:
     """The month in one command: ingest, register, reconcile, suggest, and write
     reconciliation.csv/.parquet, upload/, report.html and review.xlsx into --out.
 
     Exit 0 when done; 1 when an input was rejected (rejects.csv names file, record and reason;
-    every good record is still processed) or the upload was refused by a guard; 2 on usage errors.
+    every good record is still processed), the upload was refused by a guard, or the register has
+    no in-scope rows (no upload is written unless --allow-empty-register); 2 on usage errors.
 
     Example: `imsdata run ims_download.json --register purchase_register.csv --out 2025-10`
     """
@@ -139,6 +167,7 @@ def run_command(
         preset=preset,
         review_limit=review_limit,
         review_all=review_all,
+        allow_empty_register=allow_empty_register,
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Annotated
 
@@ -12,17 +11,7 @@ import typer
 from imsdata.cli._common import err, frame_table, out
 from imsdata.errors import UsageError
 from imsdata.schemas import ACTIONS
-from imsdata.workspace import DEFAULT_WORKSPACE, Workspace, file_hash
-
-
-def _paths_hash(paths: list[Path]) -> str:
-    """Content hash of the given files (folders: every file under them), order-independent."""
-    parts = []
-    for path in paths:
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        parts += [file_hash(f) for f in files]
-    parts.sort()
-    return parts[0] if len(parts) == 1 else hashlib.sha256("".join(parts).encode()).hexdigest()
+from imsdata.workspace import DEFAULT_WORKSPACE, Workspace
 
 
 def _counts(frame: pl.DataFrame, column: str) -> pl.DataFrame:
@@ -44,6 +33,10 @@ def suggest_command(
     workspace: Annotated[
         Path, typer.Option("--workspace", "-w", help="Workspace DuckDB file.")
     ] = Path(DEFAULT_WORKSPACE),
+    gstin: Annotated[
+        str | None,
+        typer.Option("--gstin", help="Your GSTIN; default: from the download, else the register."),
+    ] = None,
 ) -> None:
     """Reconcile, then suggest an action for every IMS document and log it in the workspace.
 
@@ -51,6 +44,7 @@ def suggest_command(
 
     Example: `imsdata suggest --ims ims.json --register purchases.csv --period 112025`
     """
+    from imsdata import decisions as dec
     from imsdata.cli.reconcile import load_ims, load_register
     from imsdata.reconcile import reconcile
     from imsdata.rules import load_rules, resolve_period, suggest
@@ -58,26 +52,39 @@ def suggest_command(
     ruleset = load_rules(rules)  # fail on a bad rule file before any work
     ims = load_ims(ims_paths)
     reg = load_register(register)
+    # the same recipient, matches and portal state as `imsdata run` (imsdata.decisions)
+    ims = dec.with_recipient(ims, dec.recipient_gstin(gstin, ims, reg))
     used_period = resolve_period(ims, period)
     matches = reconcile(ims, reg)
     with Workspace(workspace) as ws:
         labels = ", ".join(p.name for p in ims_paths)
-        info = ws.import_ims(ims, source_hash=_paths_hash(ims_paths), label=labels)
+        info = ws.import_ims(ims, source_hash=dec.files_hash(ims_paths), label=labels)
         err.print(f"IMS: {info.message}")
-        rinfo = ws.import_register(reg, source_hash=_paths_hash([register]), label=register.name)
+        rinfo = ws.import_register(reg, source_hash=dec.files_hash([register]), label=register.name)
         err.print(f"register: {rinfo.message}")
         if info.new or rinfo.new:
             ws.save_matches(matches)
+        ims = dec.portal_state(ims, ws.decision_log(), import_id=info.import_id)
         suggestions = suggest(ims, matches, rules=ruleset, period=used_period)
         stored = ws.store_suggestions(suggestions)
         changes = ws.changes_since_previous()
         has_previous = ws.imports().filter(pl.col("kind") == "ims").height > 1
+    conflicts = dec.conflicts(ims, suggestions)
     title = f"Period {used_period or '?'}: {suggestions.height} documents"
     out.print(frame_table(_counts(suggestions, "action"), title=title))
     out.print(frame_table(_counts(suggestions, "rule_id"), title="By rule"))
     stopped = suggestions["stopped_by"].drop_nulls().len()
     if stopped:
         out.print(f"{stopped} document(s) fell through a rule a guard stopped (see stopped_by)")
+    if conflicts.height:
+        out.print(
+            frame_table(
+                conflicts.select(
+                    "supplier_gstin", "doc_number", "portal_action", "suggested", "rule_id"
+                ).head(20),
+                title=f"{conflicts.height} conflict(s) with the portal: not sent, decide them",
+            )
+        )
     out.print(
         f"logged {stored['appended']} suggestion(s); kept {stored['kept_human']} decision(s) "
         f"made by people; {stored['unchanged']} unchanged"
@@ -111,6 +118,26 @@ def _resolve_doc(ws: Workspace, doc: str) -> str:
     raise UsageError(f"'{doc}' matches {len(keys)} documents, give the doc_key: {keys[:3]}")
 
 
+def _declaration(flag: str | None, amounts: dict[str, str | None]) -> dict[str, object]:
+    """`decide`'s declaration options as Workspace.decide arguments; UsageError when malformed
+    (the portal guards judge the values: Y/N, with accept, within the document's tax, R5-R7)."""
+    from decimal import Decimal, InvalidOperation
+
+    declared: dict[str, object] = {}
+    for head, text in amounts.items():
+        if text is None:
+            continue
+        try:
+            value = Decimal(text.strip())
+        except InvalidOperation:
+            raise UsageError(f"--declared-{head} '{text}' is not an amount") from None
+        if not value.is_finite() or value != value.quantize(Decimal("0.01")):
+            raise UsageError(f"--declared-{head} '{text}' must have at most 2 decimals")
+        declared[head] = value
+    value = flag.strip().upper() if flag else None
+    return {"itc_reduction": value, "declared": declared or None}
+
+
 def decide_command(
     doc: Annotated[str, typer.Argument(help="doc_key, document number, or GSTIN:NUMBER.")],
     action: Annotated[str, typer.Option("--action", "-a", help="accept|reject|pending|no_action")],
@@ -125,18 +152,48 @@ def decide_command(
     ] = Path(DEFAULT_WORKSPACE),
     user: Annotated[str | None, typer.Option("--user", help="Who decides.")] = None,
     rules: Annotated[Path | None, typer.Option("--rules", help="Rule file (TOML).")] = None,
+    itc_reduction: Annotated[
+        str | None,
+        typer.Option(
+            "--itc-reduction",
+            help="ITC-reduction declaration with accept (credit notes, downward amendments):"
+            " Y reduce ITC (in full, or by the --declared-* amounts), N no ITC was claimed.",
+        ),
+    ] = None,
+    declared_igst: Annotated[
+        str | None, typer.Option("--declared-igst", help="IGST to reduce (with Y).")
+    ] = None,
+    declared_cgst: Annotated[
+        str | None, typer.Option("--declared-cgst", help="CGST to reduce (with Y).")
+    ] = None,
+    declared_sgst: Annotated[
+        str | None, typer.Option("--declared-sgst", help="SGST to reduce (with Y; = CGST).")
+    ] = None,
+    declared_cess: Annotated[
+        str | None, typer.Option("--declared-cess", help="Cess to reduce (with Y).")
+    ] = None,
 ) -> None:
     """Record a manual decision for one document, after the portal guards allow it.
 
     Example: `imsdata decide INV/25/0042 --action reject --reason "goods returned"`
+
+    Example: `imsdata decide CN-17 --action accept --itc-reduction Y --declared-cgst 50
+    --declared-sgst 50` (a partial ITC reduction on a credit note)
     """
     if action not in ACTIONS:
         raise UsageError(f"--action must be one of {', '.join(ACTIONS)}")
+    declaration = _declaration(
+        itc_reduction,
+        {"igst": declared_igst, "cgst": declared_cgst, "sgst": declared_sgst,
+         "cess": declared_cess},
+    )  # fmt: skip
     if not workspace.exists():
         raise UsageError(f"{workspace}: no workspace yet (run imsdata suggest first)")
     with Workspace(workspace) as ws:
         key = _resolve_doc(ws, doc)
-        row = ws.decide(key, action, reason=reason, remarks=remarks, user=user, rules=rules)
+        row = ws.decide(
+            key, action, reason=reason, remarks=remarks, user=user, rules=rules, **declaration
+        )
     decided = row.row(0, named=True)
     out.print(f"{key}: {action} (decision {decided['decision_id']}, by {decided['user']})")
 

@@ -41,6 +41,7 @@ import pyarrow.json as pj
 from imsdata import gstin as gst
 from imsdata.engine import DuckDBEngine
 from imsdata.errors import InputError
+from imsdata.portal import returns
 from imsdata.portal.sections import (
     SECTIONS,
     Section,
@@ -891,11 +892,18 @@ def read(
 def _read(paths: Sequence[str | Path] | str | Path, max_archive_bytes: int) -> IngestResult:
     staged: list[pl.LazyFrame] = []
     issues: list[dict[str, Any]] = []
+    other: list[returns.ReturnRead] = []  # GSTR-2B / 2A files (issue 13)
     for name, data in _sources(paths, max_archive_bytes):
+        kind = returns.sniff(name, data)  # a return, or one line naming a file that is no download
+        if kind is not None:
+            other.append(returns.read_return(name, data, kind))
+            continue
         envelope, frames = _read_one(name, data)
         del data
         issues += envelope.issues
         staged += _stage_file(frames, name, envelope.recipient)
+    if other:
+        return IngestResult(*returns.combine(other, with_ims=bool(staged or issues)))
     # only the staged queries hold the raw frames now: `_finish` frees them once collected
     return _finish(staged, issues)
 

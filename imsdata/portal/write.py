@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 
 from imsdata import gstin as gst
+from imsdata.decisions import HUMAN_SOURCES, latest, portal_state, refusal
 from imsdata.errors import GuardError, InputError, UsageError
 from imsdata.fileio import atomic_open, read_json
 from imsdata.portal.sections import (
@@ -103,26 +104,15 @@ def _frame(payloads: Payloads, kind: str) -> pl.DataFrame:
 
 
 def current_decisions(decisions: pl.DataFrame) -> pl.DataFrame:
-    """The latest decision per doc_key (by decided_at, then log order), as DECISION_COLUMNS."""
-    frame = conform(decisions, DECISION_COLUMNS)
-    keys = frame["doc_key"]
-    if keys.null_count() == 0 and keys.is_unique().all():
-        # Already one per document (e.g. the workspace's current decisions): nothing to pick.
-        return frame if _sorted(keys) else frame.sort("doc_key")
-    frame = frame.with_row_index("_order")
-    return (
-        frame.sort(["decided_at", "_order"], nulls_last=False)
-        .unique("doc_key", keep="last", maintain_order=True)
-        .drop("_order")
-        .sort("doc_key")
-    )
+    """The latest decision per doc_key, as DECISION_COLUMNS (`imsdata.decisions.latest`)."""
+    return conform(latest(decisions), DECISION_COLUMNS)
 
 
-def _sorted(keys: pl.Series) -> bool:
-    """True when the keys are in ascending order (checked, not taken from a flag)."""
-    if keys.len() < 2:
-        return True
-    return bool((keys.slice(1) >= keys.slice(0, keys.len() - 1)).all())
+#: Why a decision on a bill of entry is not in the upload file (ims-spec.md §6.11).
+HELD_REASON = (
+    "bill of entry: its IMS upload keys are not published, so it is not uploaded; record the"
+    " action (Accept or Pending) on the portal"
+)
 
 
 def _changed(ims: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
@@ -130,8 +120,10 @@ def _changed(ims: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
     `kind` save/reset/null and `target` code.
 
     save: the decided action (A/R/P) differs from the downloaded one, or the decision carries
-    remarks or an ITC declaration that differ from the download; reset: decided No action on a
-    record the portal holds as A/R/P (ims-spec.md §2.3, §5.2).
+    remarks or an ITC declaration that differ from the download; reset: a person (manual, Excel,
+    notebook) decided No action on a record the portal holds as A/R/P (ims-spec.md §2.3, §5.2).
+    A rule's no_action means "leave it as it is": never a reset. A rule's remarks never go with
+    Accept (only a person's do).
     """
     bad = current.filter(~pl.col("action").is_in(ACTIONS) | pl.col("action").is_null())
     if not bad.is_empty():
@@ -141,7 +133,10 @@ def _changed(ims: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
             f"{first['doc_key']!r}: {first['action']!r} (allowed: {', '.join(ACTIONS)})"
         )
     dec = current.rename({c: f"d_{c}" for c in current.columns if c != "doc_key"})
-    joined = ims.join(dec, on="doc_key", how="inner")
+    human = pl.col("d_source").is_in(HUMAN_SOURCES).fill_null(False)
+    joined = ims.join(dec, on="doc_key", how="inner").with_columns(
+        d_remarks=pl.when(human | (pl.col("d_action") != "accept")).then(pl.col("d_remarks"))
+    )
     target = pl.col("d_action").replace_strict(ACTION_WORDS, return_dtype=pl.String)
     remarks_changed = pl.col("d_remarks").is_not_null() & pl.col("d_remarks").ne_missing(
         pl.col("remarks")
@@ -164,10 +159,35 @@ def _changed(ims: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
             )
         )
         .then(pl.lit("save"))
-        .when((pl.col("target") == ACTION_WORDS["no_action"]) & pl.col("portal_action").is_in(held))
+        .when(
+            (pl.col("target") == ACTION_WORDS["no_action"])
+            & pl.col("portal_action").is_in(held)
+            & human
+        )
         .then(pl.lit("reset"))
         .otherwise(pl.lit(None, pl.String))
     )
+
+
+def _partial() -> pl.Expr:
+    """A Y declaration with amounts (a partial reduction) rather than a full one."""
+    cols = [pl.col(f"d_{c}") for c in DECLARED_COLUMNS.values()]
+    return (pl.col("d_itc_reduction") == "Y") & pl.any_horizontal(c.is_not_null() for c in cols)
+
+
+def _itc_red_req() -> pl.Expr:
+    """itcRedReq as R7 encodes it: Y (full without amounts, partial with all four), N; a Y
+    whose amounts are all zero is N (nothing reduced)."""
+    cols = [pl.col(f"d_{c}").fill_null(0) for c in DECLARED_COLUMNS.values()]
+    all_zero = pl.all_horizontal(c == 0 for c in cols)
+    return pl.when(_partial() & all_zero).then(pl.lit("N")).otherwise(pl.col("d_itc_reduction"))
+
+
+def _declared_amount(col: str) -> pl.Expr:
+    """A declared amount: all four with a partial Y (missing heads 0), none otherwise (R7)."""
+    cols = [pl.col(f"d_{c}").fill_null(0) for c in DECLARED_COLUMNS.values()]
+    all_zero = pl.all_horizontal(c == 0 for c in cols)
+    return pl.when(_partial() & ~all_zero).then(pl.col(f"d_{col}").fill_null(0).cast(MONEY))
 
 
 def _money_text(expr: pl.Expr) -> pl.Expr:
@@ -204,8 +224,8 @@ def _section_records(rows: pl.DataFrame | pl.LazyFrame, sec: Section, kind: str)
     if kind == "save":
         fields.append(("action", pl.col("target")))
         fields.append(("remarks", pl.col("d_remarks")))
-        fields.append(("itcRedReq", pl.col("d_itc_reduction")))
-        fields.extend((k, _money_text(pl.col(f"d_{c}"))) for k, c in DECLARED_COLUMNS.items())
+        fields.append(("itcRedReq", _itc_red_req()))
+        fields.extend((k, _money_text(_declared_amount(c))) for k, c in DECLARED_COLUMNS.items())
     pieces: list[pl.Expr] = [pl.lit("{")]
     for i, (key, value) in enumerate(fields):
         text = value.fill_null("null") if key in _WIRE_MONEY else _json_text(value)
@@ -315,6 +335,18 @@ def build_payloads(
         .select("doc_key", "action")
         .with_columns(reason=pl.lit("document not in the IMS snapshot"))
     )
+    # sections whose upload keys are not documented (bills of entry): decided, not uploaded
+    unsent = [k for k, sec in SECTIONS.items() if not sec.uploadable]
+    held = ims.filter(pl.col("section").is_in(unsent)).select("doc_key")
+    if held.height:
+        on_hold = current.join(held, on="doc_key", how="semi")
+        skipped = pl.concat(
+            [
+                skipped,
+                on_hold.select("doc_key", "action").with_columns(reason=pl.lit(HELD_REASON)),
+            ]
+        )
+        current = current.join(held, on="doc_key", how="anti")
     # the upload reads only these IMS columns: the joins carry no others (memory at 1M)
     wanted = {
         "doc_key", "section", "supplier_gstin", "doc_date", "doc_number", "orig_doc_number",
@@ -361,13 +393,9 @@ def build_payloads(
 
 
 def refusal_message(violations: pl.DataFrame, what: str = "export refused", limit: int = 20) -> str:
-    """One line naming every offending document (up to `limit`) and the guard's message."""
-    rows = violations.sort("doc_key", "guard_id").head(limit)
-    items = "; ".join(
-        f"{r['doc_key']}: {r['message']} [{r['guard_id']}]" for r in rows.iter_rows(named=True)
-    )
-    more = f"; and {violations.height - limit} more" if violations.height > limit else ""
-    return f"{what}, {violations.height} guard violation(s): {items}{more}"
+    """One line naming every offending document (up to `limit`) and the guard's message
+    (`imsdata.decisions.refusal`, the one refusal message)."""
+    return refusal(violations, what, limit=limit)
 
 
 def _request_type(kind: str) -> tuple[str, str]:
@@ -534,7 +562,8 @@ def export_upload(
 
 def read_upload(path: str | Path) -> pl.DataFrame:
     """The documents of one of our upload files: doc_key, kind, section, supplier_gstin,
-    doc_number, prev_status, action (null for a reset). InputError if it is not one."""
+    doc_number, prev_status, action (null for a reset), doc_date, supplier_period (rtnprd, for
+    matching the portal's error report on the full key). InputError if it is not one."""
     p = Path(path)
     obj = read_json(p, "upload file")
     if isinstance(obj, dict) and isinstance(obj.get("data"), dict):
@@ -547,7 +576,7 @@ def read_upload(path: str | Path) -> pl.DataFrame:
         sec = SECTIONS.get(str(key).lower())
         if sec is None or not isinstance(records, list):
             raise InputError(f"{p}: unknown section {key!r} in invdata")
-        keys = ("stin", sec.number_key, sec.date_key, "prev_status", "action")
+        keys = ("stin", sec.number_key, sec.date_key, "prev_status", "action", "rtnprd")
         rows = [{k: None if r.get(k) is None else str(r[k]) for k in keys} for r in records]
         frame = pl.DataFrame(rows, schema=dict.fromkeys(keys, pl.String()))
         frames.append(
@@ -558,6 +587,7 @@ def read_upload(path: str | Path) -> pl.DataFrame:
                 doc_date=pl.col(sec.date_key).str.to_date("%d-%m-%Y", strict=False),
                 prev_status=pl.col("prev_status"),
                 action=pl.col("action"),
+                supplier_period=pl.col("rtnprd"),
             )
         )
     if not frames:
@@ -574,24 +604,13 @@ def read_upload(path: str | Path) -> pl.DataFrame:
         "doc_number",
         "prev_status",
         "action",
+        "doc_date",
+        "supplier_period",
     )
 
 
 def apply_portal_state(
     ims: pl.DataFrame, log: pl.DataFrame, *, import_id: str | None
 ) -> pl.DataFrame:
-    """The IMS snapshot with portal_action updated by `portal` decisions made since it was
-    downloaded (uploads the portal processed): their action is now the portal's (§2.4)."""
-    if import_id is None or log.is_empty() or "import_id" not in log.columns:
-        return ims
-    portal = current_decisions(
-        log.filter((pl.col("source") == "portal") & (pl.col("import_id") == import_id))
-    ).select(
-        "doc_key",
-        pl.col("action").replace_strict(ACTION_WORDS, return_dtype=pl.String).alias("_portal_now"),
-    )
-    return (
-        ims.join(portal, on="doc_key", how="left")
-        .with_columns(portal_action=pl.coalesce("_portal_now", "portal_action"))
-        .drop("_portal_now")
-    )
+    """The IMS snapshot as the portal holds it now (`imsdata.decisions.portal_state`)."""
+    return portal_state(ims, log, import_id=import_id)

@@ -96,6 +96,10 @@ def keyed_register(rows: pl.DataFrame, *extra: str) -> pl.DataFrame:
         "register_id", "recipient_gstin", "supplier_gstin",
         pl.coalesce("supplier_pan", gst.pan_expr(pl.col("supplier_gstin"))).alias("supplier_pan"),
         "doc_type", "doc_number", "doc_date", *AMOUNTS, *extra,
+        # issue 13: books with only a total GST column are compared on total tax (sql.py)
+        (pl.col("tax_heads").fill_null("split") == "total").alias("heads_unknown")
+        if "tax_heads" in rows.columns
+        else pl.lit(False).alias("heads_unknown"),
     )  # fmt: skip
     return with_number_keys(rows, "doc_number", "doc_date").with_columns(_block(), _has_letters())
 

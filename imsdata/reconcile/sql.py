@@ -16,6 +16,9 @@ from decimal import Decimal
 
 from imsdata.reconcile.tolerances import HEADS, Tolerances
 
+#: Heads a register with only a total GST column cannot give (issue 13): compared as a total.
+SPLIT_HEADS = ("igst", "cgst", "sgst")
+
 #: Words for each amount field in reasons.
 LABELS: dict[str, str] = {
     "taxable_value": "taxable value",
@@ -129,9 +132,13 @@ def pair_features(
     )
     tax = " + ".join(f"coalesce({{t}}.{h}, 0)" for h in ("igst", "cgst", "sgst", "cess"))
     oks = []
+    total_ok = within("diff_total_tax", "i_total_tax", tol.total_abs, tol.total_pct)
     for h in HEADS:
         a, p = tol.head(h)
-        oks.append(f"{within(f'diff_{h}', f'coalesce(i_{h}, 0)', a, p)} AS ok_{h}")
+        ok = within(f"diff_{h}", f"coalesce(i_{h}, 0)", a, p)
+        if h in SPLIT_HEADS:  # books with only a total GST: the heads stand or fall with it
+            ok = f"CASE WHEN heads_unknown THEN {total_ok} ELSE {ok} END"
+        oks.append(f"{ok} AS ok_{h}")
     oks.append(
         f"{within('diff_doc_value', 'coalesce(i_doc_value, 0)', tol.total_abs, tol.total_pct)}"
         " AS ok_doc_value"
@@ -147,12 +154,18 @@ def pair_features(
     for h in (*HEADS, "doc_value"):
         money_reasons.append(
             f"CASE WHEN diff_{h} <> 0 AND (tier = 0 OR '{h}' IN ('taxable_value', 'doc_value')) "
+            f"AND NOT (heads_unknown AND '{h}' IN {SPLIT_HEADS}) "
             f"THEN '{LABELS[h]} differs by Rs ' || {money(f'abs(diff_{h})')} || ' (IMS ' || "
             f"{money(f'coalesce(i_{h}, 0)')} || ', books ' || {money(f'coalesce(r_{h}, 0)')} || ')'"
             f" || CASE WHEN ok_{h} THEN '' ELSE ', beyond tolerance' END END"
         )
     money_reasons.append(
-        f"CASE WHEN tier >= 1 AND diff_total_tax <> 0 THEN 'total tax differs by Rs ' || "
+        "CASE WHEN heads_unknown THEN 'the books give only a total GST: IGST/CGST/SGST not "
+        "compared' END"
+    )
+    money_reasons.append(
+        f"CASE WHEN (tier >= 1 OR heads_unknown) AND diff_total_tax <> 0 "
+        f"THEN 'total tax differs by Rs ' || "
         f"{money('abs(diff_total_tax)')} || ' (IMS ' || {money('i_total_tax')} || ', books ' || "
         f"{money('r_total_tax')} || ')' END"
     )
@@ -170,7 +183,8 @@ WITH diffs AS (
   {diffs},
   ({tax.format(t="i")}) - ({tax.format(t="r")}) AS diff_total_tax,
   CAST(date_diff('day', r.doc_date, c.key_date) AS INTEGER) AS diff_days,
-  coalesce(i.recipient_gstin <> r.recipient_gstin, FALSE) AS other_recipient
+  coalesce(i.recipient_gstin <> r.recipient_gstin, FALSE) AS other_recipient,
+  coalesce(r.heads_unknown, FALSE) AS heads_unknown
   FROM {source} c
   JOIN rec_ims_docs i ON i.i_id = c.i_id
   JOIN rec_reg_rows r ON r.r_id = c.r_id

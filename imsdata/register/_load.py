@@ -44,6 +44,12 @@ def load(path: Path, *, sheet: str | None, is_header: Callable[[str], bool]) -> 
         table = _excel(path, sheet, is_header)
     elif magic.startswith(b"PAR1"):
         table = _parquet(path)
+    elif magic.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
+        raise InputError(
+            f"{path}: this is a JSON file (an IMS download or a GSTR-2B/2A?), not a purchase "
+            "register; give it as the download (`imsdata ingest FILE`, or the first argument "
+            "of `run`) and the register as CSV or Excel"
+        )
     else:
         if sheet is not None:
             raise InputError(f"{path}: --sheet applies to Excel files, but this is a text file")

@@ -189,8 +189,15 @@ def _lookup(col: pl.Expr, table: dict[str, Any], dtype: pl.DataType) -> pl.Expr:
 
 @cache
 def doc_type_table() -> dict[str, str]:
-    """Comparison key -> INV / DN / CN, from the spellings file."""
-    return {key(s): code for code, words in spellings()["doc_types"].items() for s in words}
+    """Comparison key -> INV / DN / CN, from the spellings file (payment modes are INV)."""
+    table = {key(s): code for code, words in spellings()["doc_types"].items() for s in words}
+    return {**table, **dict.fromkeys(payment_mode_keys(), "INV")}
+
+
+@cache
+def payment_mode_keys() -> frozenset[str]:
+    """Keys of payment-mode words ('Credit', 'Cash') that may sit in a document-type column."""
+    return frozenset(key(s) for words in spellings()["payment_modes"].values() for s in words)
 
 
 def doc_type(col: pl.Expr) -> pl.Expr:

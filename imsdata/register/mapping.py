@@ -24,10 +24,15 @@ from imsdata.register._parse import key, spellings
 FIELDS: tuple[str, ...] = (
     "register_id", "supplier_gstin", "supplier_name", "doc_type", "doc_number", "doc_date",
     "voucher_date", "taxable_value", "igst", "cgst", "sgst", "cess", "doc_value", "pos",
-    "reverse_charge", "recipient_gstin",
+    "reverse_charge", "recipient_gstin", "total_tax",
 )  # fmt: skip
-MONEY_FIELDS: tuple[str, ...] = ("taxable_value", "igst", "cgst", "sgst", "cess", "doc_value")
+MONEY_FIELDS: tuple[str, ...] = (
+    "taxable_value", "igst", "cgst", "sgst", "cess", "doc_value", "total_tax",
+)  # fmt: skip
 TAX_HEADS: tuple[str, ...] = ("igst", "cgst", "sgst")
+#: Amount fields whose columns are summed when a file splits them by rate or a mapping file
+#: lists several ("Input CGST 9%" + "Input CGST 2.5%"); other fields take one column.
+SUMMED_FIELDS: tuple[str, ...] = ("taxable_value", "igst", "cgst", "sgst", "cess")
 #: Fields that must be found; a date may come from doc_date or, failing that, voucher_date.
 REQUIRED: tuple[str, ...] = ("supplier_gstin", "doc_number", "doc_date", "taxable_value")
 SIGN_CONVENTIONS: dict[str, str] = {
@@ -35,7 +40,10 @@ SIGN_CONVENTIONS: dict[str, str] = {
     "become positive and its type CN (a negative debit note is rejected as ambiguous)",
     "absolute": "signs are ignored (amounts taken as absolute values); the type column decides",
 }
-_OPTIONS = {"date_format", "date_formats", "sign_convention", "default_doc_type", "decimal_comma"}
+_OPTIONS = {
+    "date_format", "date_formats", "sign_convention", "default_doc_type", "decimal_comma",
+    "line_items",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,7 @@ class Mapping:
     sign_convention: str | None = None
     default_doc_type: str | None = None
     decimal_comma: bool | None = None
+    line_items: bool | None = None  # None: detected (an item column and a document on 2+ rows)
     name: str = "built-in spellings"
 
     @property
@@ -81,6 +90,7 @@ class Mapping:
             sign_convention=pick("sign_convention"),
             default_doc_type=pick("default_doc_type"),
             decimal_comma=pick("decimal_comma"),
+            line_items=pick("line_items"),
             name=f"{self.name} over {base.name}",
         )
 
@@ -120,6 +130,9 @@ def _from_toml(data: dict[str, Any], origin: str, *, strict: bool) -> Mapping:
     comma = options.get("decimal_comma")
     if comma is not None and not isinstance(comma, bool):
         raise InputError(f"{origin}: decimal_comma must be true or false")
+    items = options.get("line_items")
+    if items is not None and not isinstance(items, bool):
+        raise InputError(f"{origin}: line_items must be true or false")
     return Mapping(
         columns=columns,
         strict=frozenset(columns) if strict else frozenset(),
@@ -127,6 +140,7 @@ def _from_toml(data: dict[str, Any], origin: str, *, strict: bool) -> Mapping:
         sign_convention=sign,
         default_doc_type=str(default_type).upper() if default_type is not None else None,
         decimal_comma=comma,
+        line_items=items,
         name=origin,
     )
 
@@ -193,11 +207,46 @@ def _find(headers: Sequence[str], wanted: str) -> str | None:
     return next((h for h in headers if want in _header_keys(h)), None)
 
 
+@dataclass(frozen=True)
+class Resolved:
+    """Which header(s) feed each field: `used` the first (for messages), `parts` every column."""
+
+    used: dict[str, str]
+    parts: dict[str, tuple[str, ...]]  # fields read from several columns, summed
+    total_only: bool = False  # only a total GST column: reconciled on total tax
+
+    def shown(self) -> dict[str, str]:
+        """Field -> header as a user reads it ('Input CGST 9% + Input CGST 2.5%')."""
+        return {f: " + ".join(self.parts.get(f, (h,))) for f, h in self.used.items()}
+
+
+@cache
+def _rate_pattern() -> re.Pattern[str]:
+    return re.compile(spellings()["rate_split"]["pattern"])
+
+
+def rate_split_field(header: str) -> str | None:
+    """The amount field a rate column belongs to: 'Input CGST 9%' -> 'cgst', else None."""
+    pattern = _rate_pattern()
+    if not pattern.search(header):
+        return None
+    bare = pattern.sub(" ", header).strip()
+    hits = [spelling_table()[k] for k in _header_keys(bare) if k in spelling_table()]
+    field_name = hits[0][0] if hits else None
+    return field_name if field_name in SUMMED_FIELDS else None
+
+
 def resolve(
     headers: Sequence[str], mapping: Mapping, *, id_column: str | None, origin: str
-) -> dict[str, str]:
-    """Field -> header for this file. Raises InputError naming the columns it could not find."""
+) -> Resolved:
+    """Field -> header(s) for this file. Raises InputError naming the columns it could not find.
+
+    Amount columns of one head split by rate ('Input CGST 9%', 'CGST @ 2.5%') are all read and
+    summed, unless the file also has the head's plain column (then that total is read alone);
+    a user's mapping file listing several present columns for an amount field sums them.
+    """
     used: dict[str, str] = {}
+    parts: dict[str, tuple[str, ...]] = {}
     taken: set[str] = set()
     if id_column is not None:
         found = _find(headers, id_column)
@@ -209,10 +258,14 @@ def resolve(
     for name, candidates in mapping.columns.items():
         if name in used:
             continue
-        hit = next((h for c in candidates if (h := _find(headers, c)) and h not in taken), None)
-        if hit is not None:
-            used[name] = hit
-            taken.add(hit)
+        hits = [h for c in candidates if (h := _find(headers, c)) and h not in taken]
+        hits = list(dict.fromkeys(hits))
+        if hits and name in SUMMED_FIELDS and name in mapping.strict and len(hits) > 1:
+            used[name], parts[name] = hits[0], tuple(hits)
+            taken.update(hits)
+        elif hits:
+            used[name] = hits[0]
+            taken.add(hits[0])
         elif not candidates:
             used[name] = ""  # deliberately not read
         elif name in mapping.strict:
@@ -221,6 +274,7 @@ def resolve(
                 f"no such column; headers seen: {_list(headers)}"
             )
     best: dict[str, tuple[int, int, str]] = {}
+    by_rate: dict[str, list[str]] = {}
     for position, header in enumerate(headers):
         if header in taken:
             continue
@@ -228,25 +282,60 @@ def resolve(
         for name, rank in hits[:1]:
             if name not in used and (name not in best or (rank, position) < best[name][:2]):
                 best[name] = (rank, position, header)
+        if not hits and (split := rate_split_field(header)) is not None:
+            by_rate.setdefault(split, []).append(header)
     for name, (_, _, header) in best.items():
         used[name] = header
+    for name, columns in by_rate.items():
+        if name not in used:  # a plain column of the head, when present, is its total
+            used[name], parts[name] = columns[0], tuple(columns)
+    total_only = not any(used.get(h) for h in TAX_HEADS) and bool(used.get("total_tax"))
     missing = [f for f in REQUIRED if not used.get(f)]
     if "doc_date" in missing and used.get("voucher_date"):
         missing.remove("doc_date")
-    if not any(used.get(h) for h in TAX_HEADS):
-        missing.append("igst/cgst/sgst (at least one)")
+    if not any(used.get(h) for h in TAX_HEADS) and not total_only:
+        missing.append("igst/cgst/sgst (at least one) or a total GST column")
     if missing:
-        examples = {
-            f: spellings()["headers"][f][:2] for f in missing if f in spellings()["headers"]
-        }
-        hint = "; ".join(f"{f} (e.g. {_list(e)})" for f, e in examples.items())
-        raise InputError(
-            f"{origin}: required column(s) not found: {', '.join(missing)}"
-            + (f" [{hint}]" if hint else "")
-            + f"; headers seen: {_list(headers)}; map them with --mapping FILE "
-            f'([columns] doc_number = "Your Header") or choose a --preset ({", ".join(presets())})'
+        raise InputError(_missing_message(origin, headers, missing, mapping))
+    if not total_only:
+        used.pop("total_tax", None)
+    keep = {f: used[f] for f in FIELDS if used.get(f)}
+    return Resolved(keep, {f: p for f, p in parts.items() if f in keep}, total_only)
+
+
+#: Headers of Tally's own Purchase Register; with these and no GSTIN or supplier invoice number,
+#: the export lacks the columns Tally shows only when asked.
+_TALLY_MARKS = frozenset({"VOUCHERNO", "VOUCHERTYPE", "PARTICULARS", "GROSSTOTAL"})
+
+
+def _missing_message(origin: str, headers: Sequence[str], missing: list[str], m: Mapping) -> str:
+    """One line: what is missing, examples, and how to get it (Tally: which columns to enable)."""
+    keys = {k for h in headers for k in _header_keys(h)}
+    if len(_TALLY_MARKS & keys) >= 3 and {"supplier_gstin", "doc_number"} & set(missing):
+        wanted = [
+            label
+            for name, label in (
+                ("supplier_gstin", "'GSTIN/UIN'"),
+                ("doc_number", "'Supplier Invoice No.' and 'Supplier Invoice Date'"),
+            )
+            if name in missing
+        ]
+        return (
+            f"{origin}: this is Tally's Purchase Register without {' and '.join(wanted)}, "
+            "which IMS matching needs; in Tally open the Purchase Register, press F12 "
+            f"(Configure), switch on {' and '.join(wanted)}, and export again "
+            f"(missing: {', '.join(missing)})"
         )
-    return {f: used[f] for f in FIELDS if used.get(f)}
+    examples = {f: spellings()["headers"][f][:2] for f in missing if f in spellings()["headers"]}
+    hint = "; ".join(f"{f} (e.g. {_list(e)})" for f, e in examples.items())
+    advice = 'map them with --mapping FILE ([columns] doc_number = "Your Header")'
+    if "preset" not in m.name:
+        advice += f" or choose a --preset ({', '.join(presets())})"
+    return (
+        f"{origin}: required column(s) not found: {', '.join(missing)}"
+        + (f" [{hint}]" if hint else "")
+        + f"; headers seen: {_list(headers)}; {advice}"
+    )
 
 
 def _list(items: Iterable[str]) -> str:

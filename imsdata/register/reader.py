@@ -21,11 +21,13 @@ from imsdata import gstin as gst
 from imsdata.errors import InputError
 from imsdata.register import _parse as parse
 from imsdata.register._load import ROW, load
+from imsdata.register.lines import aggregate_line_items, payment_mode_warnings
 from imsdata.register.mapping import (
     FIELDS,
     MONEY_FIELDS,
     TAX_HEADS,
     Mapping,
+    Resolved,
     load_mapping,
     load_preset,
     recognised,
@@ -81,20 +83,49 @@ def read_register(
     extra += [id_column] if id_column else []
     table = load(source, sheet=sheet, is_header=lambda cell: recognised(cell, extra))
     headers = [c for c in table.frame.columns if c != ROW]
-    used = resolve(headers, chosen, id_column=id_column, origin=str(source))
+    resolved = resolve(headers, chosen, id_column=id_column, origin=str(source))
+    used = resolved.used
     notes = [*table.notes, f"mapping: {chosen.name}"]
-    staged = _stage(table.frame, used)
+    staged = _stage(table.frame, resolved)
     _refuse_month_first(staged, used, chosen, source)
-    staged = _parse_columns(staged, chosen)
+    staged = _parse_columns(staged, chosen, resolved)
 
-    errors = failures(_staging_schema(chosen), staged, fields=ROW_CHECK_FIELDS)
+    errors = failures(_staging_schema(chosen, resolved), staged, fields=ROW_CHECK_FIELDS)
     good = staged
     if errors.height:  # a row with any error is rejected whole
         bad = errors["index"].unique().implode()
         good = staged.with_row_index("_i").filter(~pl.col("_i").is_in(bad)).drop("_i")
 
-    converted, more_notes = _convert(good, chosen, used, source.name)
+    converted, more_notes = _convert(good, chosen, resolved, source.name)
+    rejected_lines = None
+    if errors.height:
+        rejected_lines = staged.with_row_index("_i").filter(
+            pl.col("_i").is_in(errors["index"].unique().implode())
+        )
+    converted, item_notes, aside = aggregate_line_items(
+        converted,
+        headers,
+        line_items=chosen.line_items,
+        by_id=bool(id_column) or ("register_id" in used),
+        rejected=rejected_lines,
+    )
     documents, late_rejects, warnings = validate_register(converted)
+    late_rejects = pl.concat(
+        [
+            late_rejects,
+            aside.select(
+                source_file=pl.lit(source.name),
+                source_row="source_row",
+                register_id="register_id",
+                field=pl.lit("doc_number"),
+                column=pl.lit(None, pl.String),
+                value="doc_number",
+                reason="reason",
+                record=pl.lit(None, pl.String),
+            ).cast(REJECT_COLUMNS),
+        ]
+    )
+    warnings = pl.concat([warnings, payment_mode_warnings(good, documents, source.name)])
     rejects = pl.concat(
         [
             problems_frame(
@@ -105,16 +136,17 @@ def read_register(
             late_rejects,
         ]
     )
-    rejects = _with_context(rejects, table.frame, used)
-    warnings = _with_context(warnings, None, used).select(list(WARNING_COLUMNS))
+    shown = resolved.shown()
+    rejects = _with_context(rejects, table.frame, shown)
+    warnings = _with_context(warnings, None, shown).select(list(WARNING_COLUMNS))
     if not documents["source_row"].is_sorted():
         documents = documents.sort("source_row")
     return RegisterResult(
         documents=documents,
         rejects=rejects.sort("source_row", "field", "reason"),
         warnings=warnings.sort("source_row", "field", "reason"),
-        mapping_used=used,
-        notes=notes + more_notes,
+        mapping_used=shown,
+        notes=notes + more_notes + item_notes,
     )
 
 
@@ -129,16 +161,39 @@ def _choose_mapping(
     return chosen
 
 
-def _stage(raw: pl.DataFrame, used: dict[str, str]) -> pl.DataFrame:
-    """One text column per source field (trimmed, blanks as null), plus the data row number."""
+#: Cells ERPs and Excel print for a zero amount ("-", an en or em dash, "nil").
+_ZERO_WORDS = r"(?i)^(-+|\u2013+|\u2014+|nil)$"
+
+
+def part_name(name: str, i: int) -> str:
+    """Staged name of the i-th column of a field read from several (0 is the field itself)."""
+    return name if i == 0 else f"{name}#{i}"
+
+
+def _stage(raw: pl.DataFrame, resolved: Resolved) -> pl.DataFrame:
+    """One text column per source field (trimmed, blanks as null), plus the data row number.
+
+    A field summed from several columns gets one staged column per part (`cgst`, `cgst#1`...).
+    An amount written as "-", a dash or "nil" is zero.
+    """
     columns = []
     for name in FIELDS:
-        if name in used:
-            text = pl.col(used[name]).str.strip_chars()
-            columns.append(pl.when(text != "").then(text).alias(name))
-        else:
+        headers = resolved.parts.get(name) or (
+            (resolved.used[name],) if name in resolved.used else ()
+        )
+        for i, header in enumerate(headers):
+            text = pl.col(header).str.strip_chars()
+            if name in MONEY_FIELDS:
+                text = pl.when(text.str.contains(_ZERO_WORDS)).then(pl.lit("0")).otherwise(text)
+            columns.append(pl.when(text != "").then(text).alias(part_name(name, i)))
+        if not headers:
             columns.append(pl.lit(None, dtype=pl.String).alias(name))
     return raw.select(*columns, pl.col(ROW).alias("source_row"))
+
+
+def _extra_parts(resolved: Resolved) -> list[str]:
+    """Staged names of the second and later columns of summed fields."""
+    return [part_name(f, i) for f, p in resolved.parts.items() for i in range(1, len(p))]
 
 
 def _refuse_month_first(
@@ -190,7 +245,7 @@ def _by_distinct(
     )
 
 
-def _parse_columns(staged: pl.DataFrame, mapping: Mapping) -> pl.DataFrame:
+def _parse_columns(staged: pl.DataFrame, mapping: Mapping, resolved: Resolved) -> pl.DataFrame:
     """Add the parsed value `_v_<field>` of every field (and `_p_<field>` for amounts).
 
     Computed once and shared by the validation checks and the conversion, so the two agree.
@@ -207,9 +262,16 @@ def _parse_columns(staged: pl.DataFrame, mapping: Mapping) -> pl.DataFrame:
         )
         for f, fn in _WORDS.items()
     ]
+    extra = _extra_parts(resolved)
     frame = parse.add_amounts(
-        staged.lazy(), MONEY_FIELDS, decimal_comma=bool(mapping.decimal_comma)
+        staged.lazy(), [*MONEY_FIELDS, *extra], decimal_comma=bool(mapping.decimal_comma)
     ).with_columns(*dates, *words)
+    summed = {}
+    for name, headers in resolved.parts.items():  # null only when every part is blank
+        parts = [pl.col(f"_v_{part_name(name, i)}") for i in range(len(headers))]
+        any_read = pl.any_horizontal(p.is_not_null() for p in parts)
+        summed[f"_v_{name}"] = pl.when(any_read).then(pl.sum_horizontal(parts))
+    frame = frame.with_columns(**summed)
     frame = frame.with_columns(pl.col(f"_v_{f}").fill_null(0) for f in (*TAX_HEADS, "cess"))
     taxable, total = pl.col("_v_taxable_value").fill_null(0), pl.col("_v_doc_value").fill_null(0)
     return frame.with_columns(_negative=(taxable < 0) | ((taxable == 0) & (total < 0))).collect()
@@ -232,10 +294,11 @@ def _unread(name: str) -> pl.Expr:
     return pl.col(name).is_not_null() & pl.col(f"_v_{name}").is_null()
 
 
-def _staging_schema(mapping: Mapping) -> pa.DataFrameSchema:
+def _staging_schema(mapping: Mapping, resolved: Resolved) -> pa.DataFrameSchema:
     """Pandera schema of the staged text cells, judged by their parsed `_v_`/`_p_` columns."""
-    checks: dict[str, list[pa.Check]] = {name: [] for name in FIELDS}
-    for name in MONEY_FIELDS:
+    extra = _extra_parts(resolved)
+    checks: dict[str, list[pa.Check]] = {name: [] for name in (*FIELDS, *extra)}
+    for name in (*MONEY_FIELDS, *extra):
         for reason in ("unparseable amount", "more than 2 decimals"):
             checks[name].append(_check(lambda n=name, r=reason: pl.col(f"_p_{n}") == r, reason))
     for name in ("doc_date", "voucher_date"):
@@ -249,11 +312,11 @@ def _staging_schema(mapping: Mapping) -> pa.DataFrameSchema:
         ("pos", "unknown place of supply"),
     ):
         checks[name].append(_check(lambda n=name: _unread(n), reason))
-    columns = {name: pa.Column(str, nullable=True, checks=checks[name]) for name in FIELDS}
+    columns = {name: pa.Column(str, nullable=True, checks=checks[name]) for name in checks}
 
     if mapping.sign == "negative_is_credit_note":
         neg = pl.col("_negative")
-        amounts = [pl.col(f"_v_{f}") for f in MONEY_FIELDS]
+        amounts = [pl.col(f"_v_{f}") for f in (*MONEY_FIELDS, *extra)]
         mixed = ~pl.all_horizontal(
             [pl.when(neg).then(a <= 0).otherwise(a >= 0).fill_null(True) for a in amounts]
         )
@@ -264,7 +327,10 @@ def _staging_schema(mapping: Mapping) -> pa.DataFrameSchema:
         "missing document number": pl.col("doc_number").is_null(),
         "missing document date (no bill date nor voucher date)": pl.col("doc_date").is_null()
         & pl.col("voucher_date").is_null(),
-        "missing taxable value": pl.col("taxable_value").is_null(),
+        "missing taxable value": pl.all_horizontal(
+            pl.col(part_name("taxable_value", i)).is_null()
+            for i in range(max(1, len(resolved.parts.get("taxable_value", ()))))
+        ),
         "amounts have mixed signs": mixed,
         "debit note booked with negative amounts (ambiguous: fix the sign or the type)": (
             negative_dn
@@ -278,10 +344,16 @@ def _staging_schema(mapping: Mapping) -> pa.DataFrameSchema:
 
 
 def _convert(
-    staged: pl.DataFrame, mapping: Mapping, used: dict[str, str], file_name: str
+    staged: pl.DataFrame, mapping: Mapping, resolved: Resolved, file_name: str
 ) -> tuple[pl.DataFrame, list[str]]:
-    """Build the canonical frame from the parsed columns of the rows that passed validation."""
+    """Build the canonical frame from the parsed columns of the rows that passed validation.
+
+    A register with only a total GST column keeps that total in `igst` (`tax_heads` "total").
+    """
+    used = resolved.used
     amounts = {f: pl.col(f"_v_{f}") for f in MONEY_FIELDS}
+    if resolved.total_only:
+        amounts["igst"] = amounts["total_tax"].fill_null(0)
     if mapping.sign == "negative_is_credit_note":
         neg = pl.col("_negative")
         signed = {f: pl.when(neg).then(-a).otherwise(a) for f, a in amounts.items()}
@@ -315,8 +387,14 @@ def _convert(
         in_scope=~no_gstin & ~reverse,
         scope_reason=pl.when(reason != "").then(reason),
         source_file=pl.lit(file_name),
+        tax_heads=pl.lit("total" if resolved.total_only else None, pl.String),
     )
     notes = _fallback_notes(staged, used)
+    if resolved.total_only:
+        notes.append(
+            f"only a total GST column ('{used['total_tax']}'): reconciled on total tax, "
+            "IGST/CGST/SGST not compared"
+        )
     return conform(frame, REGISTER_COLUMNS), notes
 
 
@@ -342,7 +420,7 @@ def _fallback_notes(staged: pl.DataFrame, used: dict[str, str]) -> list[str]:
         notes.append("no document value column: document value = taxable value + taxes")
     if "doc_type" in used and counts["kind"]:
         notes.append(f"{counts['kind']} row(s) without a document type: read by sign")
-    missing = [f for f in (*TAX_HEADS, "cess") if f not in used]
+    missing = [f for f in (*TAX_HEADS, "cess") if f not in used and "total_tax" not in used]
     if missing:
         notes.append(f"no column for {', '.join(missing)}: taken as zero")
     return notes

@@ -38,6 +38,7 @@ STATUS_COLOURS: dict[str, str] = {
     "not_reconciled": "#9e9e9e",
 }
 
+_HEAD_NAMES = {"igst": "IGST", "cgst": "CGST", "sgst": "SGST", "cess": "cess"}
 HEADERS: dict[str, str] = {
     "category": "Category",
     "documents": "Documents",
@@ -69,6 +70,15 @@ HEADERS: dict[str, str] = {
     "previous_doc_value": "Previous value (₹)",
     "previous_itc": "Previous ITC (₹)",
     "itc_change": "ITC change (₹)",
+    "deadline": "Deadline",
+    "deadline_kind": "Which deadline",
+    "days_left": "Days left",
+    "supplier_period": "Supplier period",
+    "table4_line": "Table 4 line",
+    "orig_doc_number": "Original document",
+    "itc_reduction": "ITC reduction declared",
+    **{f"itc_{h}": f"Full ITC {n} (₹)" for h, n in _HEAD_NAMES.items()},
+    **{f"undeclared_{h}": f"Before declaration {n} (₹)" for h, n in _HEAD_NAMES.items()},
 }
 
 CSS = """
@@ -384,12 +394,17 @@ def figures(report: Report) -> dict[str, go.Figure]:
 
 #: Sections of the page in reading order.
 PAGE_ORDER: tuple[str, ...] = (
-    "itc_summary", "itc_at_risk", "gstr3b_table4", "reconciliation", "top_mismatch",
+    "itc_summary", "portal_conflicts", "itc_at_risk", "gstr3b_table4", "reconciliation",
+    "top_mismatch",
     "top_pending", "pending_ageing", "by_section_action", "changes", "changes_detail",
     "at_risk_documents",
 )  # fmt: skip
 #: Detail tables cut to MAX_HTML_ROWS on the page, and columns the page leaves to Excel.
-_DETAIL = {"changes_detail": ("doc_key",), "at_risk_documents": ()}
+_DETAIL = {
+    "changes_detail": ("doc_key",),
+    "at_risk_documents": (),
+    "portal_conflicts": ("doc_key",),
+}
 
 
 def render_html(report: Report, *, generated_at: dt.datetime | None = None) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from imsdata.decisions import CONFLICT_PREFIX, PORTAL_LABELS
 from imsdata.engine import DuckDBEngine
 from imsdata.errors import InputError, SQLError
 from imsdata.rules import view as v
@@ -38,6 +39,8 @@ SUGGESTION_COLUMNS: dict[str, pl.DataType] = {
     "declared_cgst": MONEY,
     "declared_sgst": MONEY,
     "declared_cess": MONEY,
+    # the rule's own action when the policy withheld it: the portal holds a person's other action
+    "conflict": pl.String(),
 }
 #: Output of `check`: one row per (decision, guard) that forbids it.
 VIOLATION_COLUMNS: dict[str, pl.DataType] = {
@@ -106,12 +109,30 @@ class Guard:
 
 
 @dataclass(frozen=True)
+class Policy:
+    """The rule file's `[policy]`: how far rules may go on documents a person already acted on.
+
+    `rules_override_portal = false` (the default): the portal's action is a person's decision.
+    Rules act on documents the portal holds as No action, and on Pending ones only to accept them
+    once they match the books; a suggestion that differs from the portal's Accepted, Rejected (or
+    Pending) is not sent but listed as a conflict with the portal. `true`: rules may change them.
+    Either way a rule's no_action means "leave it as it is" and never resets a document.
+    """
+
+    rules_override_portal: bool = False
+
+
+_POLICY_FIELDS: dict[str, type] = {"rules_override_portal": bool}
+
+
+@dataclass(frozen=True)
 class RuleSet:
-    """A validated rule file: ordered suggestion rules and guards."""
+    """A validated rule file: ordered suggestion rules, guards and the decision policy."""
 
     suggest: tuple[SuggestRule, ...]
     guards: tuple[Guard, ...]
     source: str = "<rules>"
+    policy: Policy = Policy()
 
 
 # --------------------------------------------------------------------------- loading
@@ -219,9 +240,12 @@ def parse_rules(text: str, *, source: str = "<rules>") -> RuleSet:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{source}: TOML syntax error: {exc}") from None
-    unknown = sorted(set(data) - {"suggest", "guard"})
+    unknown = sorted(set(data) - {"suggest", "guard", "policy"})
     if unknown:
-        raise InputError(f"{source}: unknown section '{unknown[0]}' (use [[suggest]] / [[guard]])")
+        raise InputError(
+            f"{source}: unknown section '{unknown[0]}' (use [policy], [[suggest]], [[guard]])"
+        )
+    policy = _parse_policy(data.get("policy", {}), source)
     for key in ("suggest", "guard"):
         if not isinstance(data.get(key, []), list):
             raise InputError(f"{source}: '{key}' must be an array of tables ([[{key}]])")
@@ -249,7 +273,22 @@ def parse_rules(text: str, *, source: str = "<rules>") -> RuleSet:
         if r.itc_reduction not in (None, "Y", "N"):
             raise InputError(f'{source}: suggest rule \'{r.id}\': itc_reduction must be "Y" or "N"')
     _bind_all(rules, guards, source)
-    return RuleSet(rules, guards, source)
+    return RuleSet(rules, guards, source, policy)
+
+
+def _parse_policy(entry: object, source: str) -> Policy:
+    """The `[policy]` table, validated: known keys with the right types only."""
+    if not isinstance(entry, dict):
+        raise InputError(f"{source}: 'policy' must be a table ([policy])")
+    for name, value in entry.items():
+        if name not in _POLICY_FIELDS:
+            raise InputError(
+                f"{source}: [policy]: unknown setting '{name}' "
+                f"(allowed: {', '.join(_POLICY_FIELDS)})"
+            )
+        if not isinstance(value, _POLICY_FIELDS[name]):
+            raise InputError(f"{source}: [policy]: '{name}' must be true or false, not {value!r}")
+    return Policy(**entry)
 
 
 def _bind_all(rules: tuple[SuggestRule, ...], guards: tuple[Guard, ...], source: str) -> None:
@@ -310,6 +349,30 @@ def _guard_flags_sql(guards: tuple[Guard, ...]) -> str:
     return f"concat_ws(', ', {cases})"
 
 
+def _sql_bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _portal_label_sql(column: str) -> str:
+    """A portal action code as the portal's word (A -> Accepted), in SQL."""
+    cases = " ".join(f"WHEN {_lit(k)} THEN {_lit(w)}" for k, w in PORTAL_LABELS.items())
+    return f"(CASE {column} {cases} ELSE {column} END)"
+
+
+def policy_action_sql(policy: Policy) -> str:
+    """The action sent for a document, from the rule's `raw_action` and the portal's action
+    (`portal_word`), as the policy says (see `Policy`). A rule's no_action leaves the document as
+    the portal holds it (never a reset)."""
+    if policy.rules_override_portal:
+        return "CASE WHEN raw_action = 'no_action' THEN portal_word ELSE raw_action END"
+    return (
+        "CASE WHEN raw_action = 'no_action' THEN portal_word "
+        "WHEN portal_word = 'no_action' THEN raw_action "
+        "WHEN portal_word = 'pending' AND raw_action = 'accept' AND matched THEN 'accept' "
+        "ELSE portal_word END"
+    )
+
+
 def suggest_steps(rules: RuleSet) -> list[tuple[str, str]]:
     """The named SQL steps of `suggest`, over the registered base view (for inspection too)."""
     selects = []
@@ -361,16 +424,42 @@ WITH chosen AS (
     QUALIFY f._seq % 2 = 1 OR count(*) OVER (PARTITION BY f.doc_key, f.rule_id) = 1
   )
   GROUP BY doc_key
-)
-SELECT b.doc_key,
-       coalesce(c.action, 'no_action') AS action,
+), raw AS (
+SELECT b.doc_key, coalesce(b.portal_action, 'N') AS portal_action,
+       coalesce(b.portal_action_word, 'no_action') AS portal_word,
+       b.match_status IN ('exact', 'within_tolerance') AS matched,
+       coalesce(c.action, 'no_action') AS raw_action,
        coalesce(c.rule_id, {_lit(FALLBACK_RULE_ID)}) AS rule_id,
-       coalesce(c.reason, {_lit(FALLBACK_REASON)}) AS reason,
-       c.remarks, s.stopped_by, c.itc_reduction, {", ".join("c." + n for n in _DECLARED)}
+       coalesce(c.reason, {_lit(FALLBACK_REASON)}) AS raw_reason,
+       c.remarks AS raw_remarks, s.stopped_by, c.itc_reduction,
+       {", ".join("c." + n for n in _DECLARED)}
 FROM {v.BASE_VIEW} b
 LEFT JOIN chosen c ON c.doc_key = b.doc_key
 LEFT JOIN stopped s ON s.doc_key = b.doc_key
-ORDER BY b.doc_key"""
+), judged AS (
+SELECT *, {policy_action_sql(rules.policy)} AS action FROM raw
+)
+SELECT doc_key, action, rule_id,
+       CASE WHEN raw_action <> 'no_action' AND raw_action <> action
+              THEN {_lit(CONFLICT_PREFIX + ": the portal holds ")}
+                   || {_portal_label_sql("portal_action")}
+                   || ' (a person''s decision); rule ' || rule_id || ' suggests ' || raw_action
+                   || ' (' || raw_reason || '). Left as it is for a person to decide.'
+            WHEN raw_action <> action
+              THEN raw_reason || ' The portal holds ' || {_portal_label_sql("portal_action")}
+                   || ': left as it is.'
+            ELSE raw_reason END AS reason,
+       -- a rule's remarks go only with the action it was written for, never with Accept
+       CASE WHEN action = raw_action AND action <> 'accept'
+                 AND (portal_word = 'no_action' OR {_sql_bool(rules.policy.rules_override_portal)})
+            THEN raw_remarks END AS remarks,
+       stopped_by,
+       CASE WHEN action = raw_action THEN itc_reduction END AS itc_reduction,
+       {", ".join(f"CASE WHEN action = raw_action THEN {n} END AS {n}" for n in _DECLARED)},
+       CASE WHEN raw_action <> 'no_action' AND raw_action <> action THEN raw_action END
+         AS conflict
+FROM judged
+ORDER BY doc_key"""
     return [
         ("rules_flagged", flagged),
         ("rules_suggestions", final),
@@ -555,6 +644,30 @@ def rules_document(rules: RuleSet | None = None) -> str:
             "- The file is validated when loaded: TOML syntax, missing or unknown fields,",
             "  duplicate ids, unknown actions, unknown columns and SQL errors are reported with",
             "  the rule's id. A NULL result counts as false.",
+            "",
+            "## Policy: the portal's action is a person's decision",
+            "",
+            "The rule file's `[policy]` table says how far rules may go on documents a person",
+            "already acted on; the engine applies it to every suggestion, and export applies it",
+            "again to every rule decision it would send.",
+            "",
+            "| setting | default | meaning |",
+            "|---|---|---|",
+            "| `rules_override_portal` | `false` | `false`: rules act on documents the portal holds"
+            " as No action (N), and on Pending (P) ones only to accept them once they match the"
+            " books (exact or within tolerance). A suggestion that differs from the portal's"
+            " Accepted, Rejected or Pending is not sent: the document keeps the portal's action"
+            " and the suggestion is listed as a *conflict with the portal* (run summary, review"
+            " workbook column `Conflict with portal`, report table). `true`: rules may change"
+            " actions taken on the portal. |",
+            "",
+            "This rule file: `rules_override_portal = "
+            f"{_sql_bool(ruleset.policy.rules_override_portal)}`.",
+            "",
+            "Whatever the policy: a rule's `no_action` means *leave it as it is* and never",
+            "produces a RESET (only a person's No action on a document the portal holds as",
+            "A/R/P does); a rule's remarks go only with the action they were written for and",
+            "never with Accept.",
             "",
             "## Default rules",
             "",

@@ -75,6 +75,10 @@ REGISTER_COLUMNS: dict[str, pl.DataType] = {
     "scope_reason": pl.String(),
     "source_file": pl.String(),
     "source_row": pl.Int64(),  # 1-based data row in the file (header excluded)
+    "source_rows": pl.String(),  # every data row of a document booked as line items: "4,5,6"
+    # null (or "split"): IGST/CGST/SGST as booked; "total": the register gave only a total GST,
+    # held in `igst` (CGST, SGST 0) and reconciled on total tax, heads not compared
+    "tax_heads": pl.String(),
 }
 
 #: Reconciliation output: one row per IMS document and one per register row left unmatched.
@@ -139,7 +143,7 @@ def doc_key_expr() -> pl.Expr:
     """The IMS document identity: section|supplier GSTIN|document number|ISO document date."""
     return pl.concat_str(
         pl.col("section"),
-        pl.col("supplier_gstin"),
+        pl.col("supplier_gstin").fill_null(""),  # none on a bill of entry of one's own imports
         pl.col("doc_number"),
         pl.col("doc_date").dt.strftime("%Y-%m-%d"),
         separator="|",

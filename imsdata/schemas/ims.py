@@ -21,7 +21,7 @@ import polars as pl
 from pandera.errors import SchemaErrors
 
 from imsdata import gstin as gst
-from imsdata.portal.sections import ACTION_CODES
+from imsdata.portal.sections import ACTION_CODES, SECTIONS
 from imsdata.schemas import IMS_COLUMNS, MONEY, conform
 
 RAW = "__raw"
@@ -62,6 +62,12 @@ FLAG_VALUES: dict[str, bool] = {"Y": True, "N": False, "TRUE": True, "FALSE": Fa
 #: doc_value may differ from taxable value + taxes by this much (rupees) or this share of it
 #: before a warning (round-off and TCS make small gaps normal).
 DOC_VALUE_TOLERANCE = Decimal("1.00")
+#: GST rule 46: a document number has at most 16 characters: letters, digits, '/' and '-'.
+#: An IMS record breaking it is rejected (the portal cannot hold it); a register row is warned.
+DOC_NUMBER_PATTERN = r"^[A-Za-z0-9/-]{1,16}$"
+DOC_NUMBER_RULE = (
+    "document number breaks the GST limit (at most 16 characters: letters, digits, '/' and '-')"
+)
 DOC_VALUE_SHARE = Decimal("0.01")
 
 
@@ -125,7 +131,11 @@ def error_rules(columns: set[str]) -> list[Rule]:
         present = pl.col(col).is_not_null()
         if col + RAW in columns:
             present = present | pl.col(col + RAW).is_not_null()
-        need = amended if col in AMENDMENT_COLUMNS else pl.lit(True)
+        # sections with their own required columns (bills of entry) need only those
+        exempt = [
+            k for k, s in SECTIONS.items() if s.required is not None and col not in s.required
+        ]
+        need = amended if col in AMENDMENT_COLUMNS else ~pl.col("section").is_in(exempt)
         rules.append(
             Rule(f"required:{col}", col, present | ~need, "required key missing", pl.lit(None))
         )
@@ -169,6 +179,11 @@ def error_rules(columns: set[str]) -> list[Rule]:
         Rule(
             "pos_format", "pos", pl.col("pos").is_null() | pl.col("pos").str.contains(r"^\d{2}$"),
             "place of supply must be a two-digit state code",
+        ),
+        Rule(
+            "doc_number_rule", "doc_number",
+            pl.col("doc_number").is_null() | pl.col("doc_number").str.contains(DOC_NUMBER_PATTERN),
+            DOC_NUMBER_RULE, pl.col("doc_number").str.slice(0, 40),
         ),
         Rule(
             "gstin_format", "supplier_gstin",

@@ -12,8 +12,17 @@ from pandera.config import ValidationDepth, config_context
 
 from imsdata import gstin as gst
 from imsdata.schemas import MONEY, REGISTER_COLUMNS
+from imsdata.schemas.ims import (
+    DOC_NUMBER_PATTERN,
+    DOC_NUMBER_RULE,
+    DOC_VALUE_SHARE,
+    DOC_VALUE_TOLERANCE,
+)
 
 DOC_TYPES = ("INV", "DN", "CN")
+#: `tax_heads`: the heads as booked, or only their total (a register with one GST column).
+TAX_HEAD_KINDS = ("split", "total")
+
 
 #: One row per problem: where it is (file, data row, id, field and file header), the cell, why.
 REJECT_COLUMNS: dict[str, pl.DataType] = {
@@ -56,6 +65,8 @@ class RegisterModel(pa.DataFrameModel):
     scope_reason: str = pa.Field(nullable=True)
     source_file: str = pa.Field()
     source_row: pl.Int64 = pa.Field(ge=1)
+    source_rows: str = pa.Field(nullable=True)
+    tax_heads: str = pa.Field(nullable=True, isin=TAX_HEAD_KINDS)  # null: "split"
 
     class Config:
         strict = True
@@ -86,6 +97,8 @@ CHECK_FIELDS: dict[str, str] = {
     "CGST/SGST charged on an inter-state supply (supplier state != place of supply)": "cgst",
     "CGST differs from SGST": "sgst",
     "duplicate register_id": "register_id",
+    "invoice value differs from taxable value + tax beyond tolerance": "doc_value",
+    DOC_NUMBER_RULE: "doc_number",
 }
 
 
@@ -117,7 +130,9 @@ class RegisterWarnings(pa.DataFrameModel):
     )
     def igst_intra(cls, data: pa.PolarsData) -> pl.LazyFrame:
         """Intra-state supplies carry CGST and SGST, not IGST."""
-        intra = (_state() == pl.col("pos")).fill_null(False)
+        intra = (_state() == pl.col("pos")).fill_null(False) & (
+            pl.col("tax_heads").fill_null("split") == "split"
+        )
         return data.lazyframe.select(~(intra & (pl.col("igst") > 0)))
 
     @pa.dataframe_check(
@@ -125,8 +140,26 @@ class RegisterWarnings(pa.DataFrameModel):
     )
     def cgst_inter(cls, data: pa.PolarsData) -> pl.LazyFrame:
         """Inter-state supplies carry IGST, not CGST and SGST."""
-        inter = (_state() != pl.col("pos")).fill_null(False)
+        inter = (_state() != pl.col("pos")).fill_null(False) & (
+            pl.col("tax_heads").fill_null("split") == "split"
+        )
         return data.lazyframe.select(~(inter & ((pl.col("cgst") > 0) | (pl.col("sgst") > 0))))
+
+    @pa.dataframe_check(name="invoice value differs from taxable value + tax beyond tolerance")
+    def value_adds_up(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """Invoice value = taxable value + taxes + cess, within the IMS reader's tolerance."""
+        parts = pl.sum_horizontal("taxable_value", "igst", "cgst", "sgst", "cess")
+        gap = (pl.col("doc_value") - parts).abs()
+        allowed = pl.max_horizontal(
+            pl.lit(DOC_VALUE_TOLERANCE, MONEY),
+            pl.col("doc_value").abs() * pl.lit(DOC_VALUE_SHARE, MONEY),
+        )
+        return data.lazyframe.select(gap <= allowed)
+
+    @pa.dataframe_check(name=DOC_NUMBER_RULE)
+    def doc_number_rule(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """Books keep the number as typed, so a breach is a warning (IMS rejects it)."""
+        return data.lazyframe.select(pl.col("doc_number").str.contains(DOC_NUMBER_PATTERN))
 
     @pa.dataframe_check(name="CGST differs from SGST")
     def cgst_equals_sgst(cls, data: pa.PolarsData) -> pl.LazyFrame:

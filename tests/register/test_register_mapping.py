@@ -184,7 +184,7 @@ def test_mapping_file_may_build_on_a_preset(write_csv, tmp_path):
 
 
 def test_unknown_preset_is_a_usage_error(write_csv):
-    with pytest.raises(UsageError, match="unknown preset 'sap'; available: tally"):
+    with pytest.raises(UsageError, match="unknown preset 'sap'; available: busy, tally, zoho"):
         read_register(write_csv(make_rows({})), preset="sap")
 
 
