@@ -200,7 +200,6 @@ def error_rules(columns: set[str]) -> list[Rule]:
     return rules
 
 
-
 def bad_check_gstins(gstins: pl.Series) -> pl.Series:
     """The distinct well-formed GSTINs whose check character is wrong (ims-spec.md §4).
 
