@@ -9,6 +9,7 @@ import typer
 
 from imsdata.cli._common import err, frame_table, out
 from imsdata.errors import InputError
+from imsdata.workspace import DEFAULT_WORKSPACE
 
 
 def check_2b_command(
@@ -18,7 +19,7 @@ def check_2b_command(
         typer.Option(
             "--workspace", "-w", help="Workspace holding the IMS download and the decisions."
         ),
-    ] = Path("imsdata.duckdb"),
+    ] = Path(DEFAULT_WORKSPACE),
     out_path: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Write the differences here (.csv or .parquet)."),
