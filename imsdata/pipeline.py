@@ -29,7 +29,7 @@ from imsdata.portal import read as portal_read
 from imsdata.portal import returns
 from imsdata.register import read_register
 from imsdata.review import DEFAULT_REVIEW_LIMIT, ReviewScope, write_review
-from imsdata.schemas import MONEY, Action, DocType, MatchStatus, total_tax
+from imsdata.schemas import MONEY, Action, MatchStatus, itc_sign, total_tax
 from imsdata.steps import Step, no_progress, reconcile_and_suggest
 from imsdata.workspace import Workspace
 
@@ -446,11 +446,7 @@ def summary_tables(result: RunResult) -> dict[str, pl.DataFrame]:
         .agg(
             pl.len().alias("documents"),
             # credit notes reduce ITC: they count negative
-            pl.when(pl.col("doc_type") == DocType.CN)
-            .then(-total_tax())
-            .otherwise(total_tax())
-            .sum()
-            .alias("itc"),
+            (itc_sign() * total_tax()).sum().alias("itc"),
         )
         .sort("action")
     )

@@ -31,6 +31,7 @@ from imsdata.schemas import (
     MATCH_STATUSES,
     MONEY,
     conform,
+    itc_sign,
     total_tax,
 )
 from imsdata.schemas import RISKY as RISKY_STATUSES
@@ -118,7 +119,7 @@ def _require(frame: pl.DataFrame, columns: tuple[str, ...], what: str) -> None:
 
 def _signed(name: str) -> pl.Expr:
     """A money column with credit notes negative (they reduce ITC)."""
-    return pl.when(pl.col("doc_type") == "CN").then(-pl.col(name)).otherwise(pl.col(name))
+    return itc_sign() * pl.col(name)
 
 
 def _tax_total(prefix: str = "") -> pl.Expr:
@@ -406,9 +407,7 @@ def _reconciliation(
         reg = register.with_columns(
             itc=_tax_total() if set(HEADS) <= set(register.columns) else pl.lit(None, MONEY)
         ).with_columns(
-            itc=pl.when(pl.col("doc_type") == "CN").then(-pl.col("itc")).otherwise(pl.col("itc"))
-            if "doc_type" in register.columns
-            else pl.col("itc")
+            itc=itc_sign() * pl.col("itc") if "doc_type" in register.columns else pl.col("itc")
         )
         books = books.join(
             reg.select("register_id", "doc_value", "itc").unique("register_id", keep="first"),

@@ -25,7 +25,7 @@ from decimal import Decimal
 import polars as pl
 
 from imsdata.portal.sections import SECTIONS
-from imsdata.schemas import ITC_TAKEN, MONEY, TAX_HEADS, DocType
+from imsdata.schemas import ITC_TAKEN, MONEY, TAX_HEADS, DocType, itc_sign
 
 ZERO = Decimal("0.00")
 
@@ -153,7 +153,7 @@ def table4_documents(
         .then(pl.lit(NO_ORIGINAL))
         .otherwise(pl.lit(COUNTED))
     )
-    sign = pl.when(pl.col("doc_type") == "CN").then(-1).otherwise(1)
+    sign = itc_sign()
     contributions = {}
     for h in TAX_HEADS:
         delta = pl.col(h).fill_null(0) - pl.when(amended).then(pl.col(f"orig_{h}")).otherwise(0)
@@ -205,7 +205,7 @@ def table4(docs: pl.DataFrame, listed: pl.DataFrame) -> pl.DataFrame:
     live = ~pl.col("superseded")
     pend = docs.filter((pl.col("action") == "pending") & live)
     rej = docs.filter((pl.col("action") == "reject") & live)
-    sign = pl.when(pl.col("doc_type") == "CN").then(-1).otherwise(1)
+    sign = itc_sign()
 
     def signed(frame: pl.DataFrame) -> dict[str, Decimal]:
         return _money(frame.select((sign * pl.col(h).fill_null(0)).alias(h) for h in TAX_HEADS))

@@ -88,6 +88,11 @@ def total_tax(prefix: str = "") -> pl.Expr:
     return pl.sum_horizontal(pl.col(f"{prefix}{h}") for h in TAX_HEADS)
 
 
+def itc_sign() -> pl.Expr:
+    """-1 for a credit note (it reduces ITC), 1 for any other document (`doc_type`)."""
+    return pl.when(pl.col("doc_type") == DocType.CN).then(-1).otherwise(1)
+
+
 def total_tax_sql(alias: str, prefix: str = "") -> str:
     """The same sum in SQL over `<alias>.<prefix><head>` (a NULL head counts 0)."""
     return " + ".join(f"coalesce({alias}.{prefix}{h}, 0)" for h in TAX_HEADS)
