@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from imsdata.dialects import DUCKDB, Dialect
 from imsdata.errors import SQLError, UsageError
 
 #: DuckDB's buffer pool per engine. Its default (80% of RAM) lets one run hold most of the
@@ -26,9 +27,13 @@ TEMP_DIRECTORY = Path(tempfile.gettempdir()) / "imsdata-duckdb"
 
 
 class DuckDBEngine:
-    """DuckDB in-process: an in-memory database, or the workspace file when a path is given."""
+    """DuckDB in-process: an in-memory database, or the workspace file when a path is given.
 
-    dialect = "duckdb"
+    Pass `connection` to borrow an open DuckDB connection: `close` then leaves it open (the
+    engine protocol of `imsdata.engines`: an engine owns or borrows its connection).
+    """
+
+    dialect: Dialect = DUCKDB
 
     def __init__(
         self,
@@ -36,7 +41,12 @@ class DuckDBEngine:
         *,
         threads: int | None = None,
         memory_limit: str | None = None,
+        connection: duckdb.DuckDBPyConnection | None = None,
     ) -> None:
+        self.owned = connection is None
+        if connection is not None:
+            self.con = connection
+            return
         limit = memory_limit or os.environ.get("IMSDATA_DUCKDB_MEMORY") or DEFAULT_MEMORY_LIMIT
         config = {"memory_limit": limit, "temp_directory": str(TEMP_DIRECTORY)}
         try:
@@ -67,6 +77,19 @@ class DuckDBEngine:
         except duckdb.Error as exc:
             raise SQLError(step, sql, exc) from exc
 
+    def scalar(self, sql: str, *, step: str = "scalar") -> object:
+        """The first column of the first row of a query (None when it has no rows)."""
+        row = self.execute(sql, step=step).fetchone()
+        return None if row is None else row[0]
+
+    def append(self, name: str, sql: str) -> None:
+        """Add the rows of a query to the table `name` (made by `materialise`)."""
+        self.execute(f"INSERT INTO {name} {sql}", step=name)
+
+    def view(self, name: str, sql: str) -> None:
+        """A named query, not stored: read where it is used (cheap when read once)."""
+        self.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}", step=name)
+
     def materialise(self, name: str, sql: str) -> None:
         """Run a named step into a temp table called `name` (breaks lineage, reused cheaply)."""
         self.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", step=name)
@@ -88,8 +111,9 @@ class DuckDBEngine:
             self.execute("SET preserve_insertion_order = true", step="unordered")
 
     def close(self) -> None:
-        """Close the connection."""
-        self.con.close()
+        """Close the connection (a borrowed one stays open for its owner)."""
+        if self.owned:
+            self.con.close()
 
     def __enter__(self) -> DuckDBEngine:
         return self

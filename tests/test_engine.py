@@ -42,3 +42,35 @@ def test_unordered_is_scoped_to_the_block():
             assert setting["v"][0] is False
         assert eng.query("SELECT current_setting('preserve_insertion_order') AS v")["v"][0]
         assert sorted(eng.query("SELECT x FROM t")["x"]) == [1, 2, 3]
+
+
+def test_a_borrowed_connection_stays_open_for_its_owner():
+    import duckdb
+
+    con = duckdb.connect()
+    with DuckDBEngine(connection=con) as eng:
+        eng.register("f", pl.DataFrame({"x": [1, 2]}))
+        assert eng.scalar("SELECT sum(x) FROM f") == 3
+    assert con.execute("SELECT 41 + 1").fetchone() == (42,)  # not closed by the engine
+    con.close()
+
+
+def test_append_adds_rows_and_scalar_reads_one_value():
+    with DuckDBEngine() as eng:
+        eng.materialise("t", "SELECT 1 AS x")
+        eng.append("t", "SELECT 2 AS x")
+        assert eng.scalar("SELECT count(*) FROM t") == 2
+        assert eng.scalar("SELECT x FROM t WHERE x > 5") is None
+
+
+def test_engine_scope_borrows_a_given_engine_and_closes_its_own():
+    from imsdata.engines import Engine, engine_scope
+
+    with DuckDBEngine() as mine:
+        with engine_scope(mine) as eng:
+            assert eng is mine
+        assert mine.scalar("SELECT 1") == 1  # still open: borrowed
+    with engine_scope() as own:
+        assert isinstance(own, Engine)
+    with pytest.raises(Exception, match="closed"):
+        own.scalar("SELECT 1")

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import polars as pl
 
 from imsdata import gstin as gst
-from imsdata.engine import DuckDBEngine
+from imsdata.engines import Engine, engine_scope
 from imsdata.errors import InputError
 from imsdata.reconcile import sql
 from imsdata.reconcile.numbers import with_number_keys
@@ -104,7 +104,7 @@ def keyed_register(rows: pl.DataFrame, *extra: str) -> pl.DataFrame:
     return with_number_keys(rows, "doc_number", "doc_date").with_columns(_block(), _has_letters())
 
 
-def load(engine: DuckDBEngine, ims: pl.DataFrame, register: pl.DataFrame) -> None:
+def load(engine: Engine, ims: pl.DataFrame, register: pl.DataFrame) -> None:
     """Register the prepared inputs (ims_docs, ims_keys, reg_rows) with the engine."""
     # Each side's number keys are one chain of regexes on one core: the sides share the cores.
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -116,31 +116,29 @@ def load(engine: DuckDBEngine, ims: pl.DataFrame, register: pl.DataFrame) -> Non
     engine.register("rec_reg_rows", rows)
 
 
-def score_candidates(engine: DuckDBEngine, tolerances: Tolerances) -> None:
+def score_candidates(engine: Engine, tolerances: Tolerances) -> None:
     """Steps rec_superseded, rec_live_keys, rec_cand, rec_scored: every admissible pair with its
     status, score and reasons."""
     for name, step in (
         ("rec_superseded", sql.SUPERSEDED),
         ("rec_live_keys", sql.LIVE_KEYS),
-        ("rec_cand", sql.candidate_pairs()),
-        ("rec_scored", sql.pair_features(tolerances)),
+        ("rec_cand", sql.candidate_pairs(engine.dialect)),
+        ("rec_scored", sql.pair_features(tolerances, engine.dialect)),
     ):
         engine.materialise(name, step)
 
 
-def assign(engine: DuckDBEngine) -> int:
+def assign(engine: Engine) -> int:
     """Mutual-best rounds over `rec_ranked` into `rec_pairs`; returns the number of rounds."""
     engine.materialise("rec_ranked", sql.RANKED)
     engine.materialise("rec_pairs", "SELECT * FROM rec_ranked WHERE FALSE")
     engine.materialise("rec_live", "SELECT * FROM rec_ranked")
     for rounds in range(1, MAX_ROUNDS + 1):
         engine.materialise("rec_round_pairs", sql.ROUND_PAIRS)
-        found = engine.execute(
-            "SELECT count(*) FROM rec_round_pairs", step="round_pairs"
-        ).fetchone()
-        if not found or found[0] == 0:
+        found = engine.scalar("SELECT count(*) FROM rec_round_pairs", step="round_pairs")
+        if not found:
             return rounds
-        engine.execute("INSERT INTO rec_pairs SELECT * FROM rec_round_pairs", step="pairs")
+        engine.append("rec_pairs", "SELECT * FROM rec_round_pairs")
         engine.materialise("rec_live", sql.REMAINING)
     raise RuntimeError(f"reconciliation did not settle after {MAX_ROUNDS} assignment rounds")
 
@@ -149,7 +147,7 @@ def reconcile(
     ims: pl.DataFrame,
     register: pl.DataFrame,
     *,
-    engine: DuckDBEngine | None = None,
+    engine: Engine | None = None,
     tolerances: Tolerances | None = None,
 ) -> pl.DataFrame:
     """Pair IMS documents with register rows one-to-one; MATCH_COLUMNS, sorted.
@@ -158,16 +156,11 @@ def reconcile(
     a 0-100 score and reasons in words.
     """
     tol = tolerances or Tolerances()
-    own = engine is None
-    eng = engine or DuckDBEngine()
-    try:
+    with engine_scope(engine) as eng:
         load(eng, ims, register)
         score_candidates(eng, tol)
         assign(eng)
         eng.materialise("rec_paired", sql.PAIRED)
         eng.materialise("rec_duplicates", sql.DUPLICATES)
         out = eng.query(sql.RESULT, step="result")
-    finally:
-        if own:
-            eng.close()
     return conform(out, MATCH_COLUMNS)  # sorted by the SQL: IMS rows by doc_key, then books
