@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 
 from imsdata.dialects import SPARK, SPARK_SIMILARITY_UDF, Dialect
 from imsdata.errors import SQLError, UsageError
@@ -62,24 +63,24 @@ def to_spark_sql(sql: str, write: str = "databricks") -> str:
     return sqlglot.transpile(sql, read="duckdb", write=write)[0]
 
 
-def _jaro_winkler(a: Any, b: Any) -> Any:
-    """Vectorised Jaro-Winkler over two pandas Series (the Spark similarity UDF's body)."""
-    import pandas as pd
+def _jaro_winkler(a: pa.Array, b: pa.Array) -> pa.Array:
+    """Jaro-Winkler of two Arrow string arrays (the Spark similarity UDF's body; rapidfuzz, the
+    same measure as DuckDB's jaro_winkler_similarity). Arrow, not pandas: no pandas needed."""
     from rapidfuzz.distance import JaroWinkler
 
     sim = JaroWinkler.normalized_similarity
     values = [
-        sim(x, y) if isinstance(x, str) and isinstance(y, str) else None
-        for x, y in zip(a, b, strict=True)
+        sim(x, y) if x is not None and y is not None else None
+        for x, y in zip(a.to_pylist(), b.to_pylist(), strict=True)
     ]
-    return pd.Series(values, dtype="float64")
+    return pa.array(values, type=pa.float64())
 
 
 def register_similarity(spark: Any) -> None:
-    """Register the Arrow (pandas) UDF that stands in for DuckDB's jaro_winkler_similarity."""
-    from pyspark.sql.functions import pandas_udf
+    """Register the Arrow UDF that stands in for DuckDB's jaro_winkler_similarity."""
+    from pyspark.sql.functions import arrow_udf
 
-    spark.udf.register(SPARK_SIMILARITY_UDF, pandas_udf(_jaro_winkler, "double"))
+    spark.udf.register(SPARK_SIMILARITY_UDF, arrow_udf(_jaro_winkler, "double"))
 
 
 def _arrow_ready(frame: pl.DataFrame) -> pl.DataFrame:

@@ -137,6 +137,17 @@ def assign(engine: Engine) -> int:
         engine.materialise("rec_round_pairs", sql.ROUND_PAIRS)
         found = engine.scalar("SELECT count(*) FROM rec_round_pairs", step="round_pairs")
         if not found:
+            # the per-PAN rank (sql.RANKED) relies on each row's candidates sharing one PAN
+            twice = engine.scalar(
+                "SELECT count(*) FROM (SELECT r_id FROM rec_pairs GROUP BY r_id "
+                "HAVING count(*) > 1)",
+                step="pairs_check",
+            )
+            if twice:
+                raise InputError(
+                    f"{twice} register row(s) paired twice: supplier_pan disagrees with the "
+                    "PAN inside supplier_gstin; leave supplier_pan empty to derive it"
+                )
             return rounds
         engine.append("rec_pairs", "SELECT * FROM rec_round_pairs")
         engine.materialise("rec_live", sql.REMAINING)
