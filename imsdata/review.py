@@ -28,7 +28,7 @@ from imsdata.errors import GuardError, InputError, UsageError
 from imsdata.fileio import atomic_path
 from imsdata.portal.sections import ACTION_CODES, SECTIONS, Section
 from imsdata.portal.write import current_decisions
-from imsdata.schemas import ACTIONS, DECISION_COLUMNS, MATCH_COLUMNS, conform
+from imsdata.schemas import ACTIONS, DECISION_COLUMNS, MATCH_COLUMNS, MONEY, conform
 
 HOME = "Home"
 #: Most documents written by default (a person cannot work through more; biggest ITC first).
@@ -60,6 +60,17 @@ WRITTEN_REMARKS = "remarks as written"
 #: The person's reason, needed to override a guard (e.g. accept a document not in the books).
 REASON = "Reason"
 CONFLICT = "Conflict with portal"
+#: The ITC-reduction declaration columns of the sheets of specified records (R5-R7): header ->
+#: decision column. Edited with Accept; the portal guards check them on import.
+ITC_REDUCTION = "ITC reduction (Y/N)"
+DECLARATION_COLUMNS: dict[str, str] = {
+    ITC_REDUCTION: "itc_reduction",
+    "Declared IGST": "declared_igst",
+    "Declared CGST": "declared_cgst",
+    "Declared SGST": "declared_sgst",
+    "Declared cess": "declared_cess",
+}
+WRITTEN_SUFFIX = " as written"
 
 
 @dataclass(frozen=True)
@@ -106,9 +117,18 @@ def _columns(sec: Section) -> list[_Column]:
         _Column(ACTION, "action_label", "editable", 12),
         _Column(REMARKS, "remarks_out", "editable", 30),
         _Column(REASON, "reason_out", "editable", 24),
+    ]
+    if sec.itc_reduction:
+        cols += [_Column(h, f"{c}_out", "editable", 11) for h, c in DECLARATION_COLUMNS.items()]
+    cols += [
         _Column(WRITTEN_ACTION, "action_label", "hidden", 10),
         _Column(WRITTEN_REMARKS, "remarks_out", "hidden", 10),
     ]
+    if sec.itc_reduction:
+        cols += [
+            _Column(h + WRITTEN_SUFFIX, f"{c}_out", "hidden", 10)
+            for h, c in DECLARATION_COLUMNS.items()
+        ]
     return cols
 
 
@@ -156,7 +176,16 @@ def _sheet_frame(
         for c in ims.columns
         if c in shown
         or c in ("section", "portal_action", "pending_blocked", "remarks", "is_amendment")
+        or c in DECLARATION_COLUMNS.values()
     ]
+    sugg_decl = [c for c in DECLARATION_COLUMNS.values() if c in suggestions.columns]
+    sugg = sugg.join(
+        suggestions.select("doc_key", *[pl.col(c).alias(f"s_{c}") for c in sugg_decl]).unique(
+            "doc_key", keep="last", maintain_order=True
+        ),
+        on="doc_key",
+        how="left",
+    )
     frame = (
         ims.select(keep)
         .join(best, on="doc_key", how="left")
@@ -172,6 +201,7 @@ def _sheet_frame(
             pl.col("action").alias("decided"),
             pl.col("remarks").alias("d_remarks"),
             pl.col("source").alias("d_source"),
+            *[pl.col(c).alias(f"d_{c}") for c in DECLARATION_COLUMNS.values()],
         )
         if "status" in decisions.columns:  # the workspace's carry-over status (valid/review/gone)
             # (the workspace gives one current decision per document; else the last row's)
@@ -187,6 +217,7 @@ def _sheet_frame(
             d_remarks=pl.lit(None, pl.String),
             d_source=pl.lit(None, pl.String),
             d_status=pl.lit(None, pl.String),
+            **{f"d_{c}": pl.lit(None, pl.String) for c in DECLARATION_COLUMNS.values()},
         )
     return frame.with_columns(
         match_status=pl.col("match_status").fill_null("missing_in_register"),
@@ -206,8 +237,33 @@ def _sheet_frame(
         conflict_label=pl.when(pl.col("portal_conflict").is_not_null()).then(
             pl.format("rule suggests {}", pl.col("portal_conflict"))
         ),
+        **_declaration_out(frame.columns),
         itc_value=pl.sum_horizontal(pl.col(h).abs() for h in ("igst", "cgst", "sgst", "cess")),
     )
+
+
+def _declaration_out(columns: list[str]) -> dict[str, pl.Expr]:
+    """The declaration shown per document: the current decision's (when it has one), else the
+    suggestion's, else the portal's as downloaded; amounts as text with 2 decimals."""
+    out: dict[str, pl.Expr] = {}
+    decided = pl.col("d_itc_reduction").is_not_null()
+    suggested = pl.col("s_itc_reduction").is_not_null() if "s_itc_reduction" in columns else None
+    for col in DECLARATION_COLUMNS.values():
+        sources = [pl.col(f"d_{col}")]
+        if f"s_{col}" in columns:
+            sources.append(pl.col(f"s_{col}"))
+        sources.append(pl.col(col) if col in columns else pl.lit(None, pl.String))
+        texts = [
+            src.cast(pl.Decimal(18, 2)).cast(pl.String)
+            if col != "itc_reduction"
+            else src.cast(pl.String)
+            for src in sources
+        ]
+        value = pl.when(decided).then(texts[0])
+        if suggested is not None:
+            value = value.when(suggested).then(texts[1])
+        out[f"{col}_out"] = value.otherwise(texts[-1])
+    return out
 
 
 def attention_expr() -> pl.Expr:
@@ -402,6 +458,21 @@ def _write_section(wb: Any, sec: Section, rows: pl.DataFrame, formats: dict[str,
             "error_message": "Choose Accept, Reject, Pending or No action.",
         },
     )
+    if sec.itc_reduction:
+        itc_col = next(i for i, c in enumerate(cols) if c.header == ITC_REDUCTION)
+        ws.data_validation(
+            1,
+            itc_col,
+            last,
+            itc_col,
+            {
+                "validate": "list",
+                "source": ["Y", "N"],
+                "error_title": ITC_REDUCTION,
+                "error_message": "Y: reduce ITC (in full, or by the declared amounts);"
+                " N: no ITC was claimed. Only with Accept.",
+            },
+        )
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, last, len(cols) - 1)
     ws.protect("", {"autofilter": True, "sort": True, "format_columns": True})
@@ -618,26 +689,57 @@ def _read_sheets(reader: Any, path: Path) -> pl.DataFrame:
             raise InputError(f"{path}: sheet {name}: column(s) missing: {', '.join(missing)}")
         if REASON not in sheet.columns:  # a workbook written before the Reason column
             sheet = sheet.with_columns(pl.lit(None, pl.String).alias(REASON))
+        declaration = [*DECLARATION_COLUMNS, *(h + WRITTEN_SUFFIX for h in DECLARATION_COLUMNS)]
+        has_declaration = by_sheet[name].itc_reduction
+        if has_declaration:
+            missing = [c for c in declaration if c not in sheet.columns]
+            if missing:
+                raise InputError(f"{path}: sheet {name}: column(s) missing: {', '.join(missing)}")
         frames.append(
-            sheet.select(*wanted, REASON)
+            sheet.select(
+                *wanted,
+                REASON,
+                *[
+                    pl.col(c) if has_declaration else pl.lit(None, pl.String).alias(c)
+                    for c in declaration
+                ],
+                has_declaration=pl.lit(has_declaration),
+            )
             .with_row_index("row", offset=2)
             .with_columns(sheet=pl.lit(name), sheet_section=pl.lit(by_sheet[name].key))
         )
+    texts = [
+        *wanted,
+        REASON,
+        *DECLARATION_COLUMNS,
+        *(h + WRITTEN_SUFFIX for h in DECLARATION_COLUMNS),
+    ]
     if not frames:  # nothing needed review when it was written: no rows, no decisions
-        schema = {c: pl.String() for c in (*wanted, REASON)}
+        schema = {c: pl.String() for c in texts}
         frames.append(
-            pl.DataFrame(schema={**schema, "row": pl.UInt32(), "sheet": pl.String()}).with_columns(
-                sheet_section=pl.lit(None, pl.String)
-            )
-        )
-    blank = {c: pl.col(c).str.strip_chars().replace("", None) for c in (*wanted, REASON)}
+            pl.DataFrame(
+                schema={**schema, "has_declaration": pl.Boolean(), "row": pl.UInt32(),
+                        "sheet": pl.String()}
+            ).with_columns(sheet_section=pl.lit(None, pl.String))
+        )  # fmt: skip
+    blank = {c: pl.col(c).cast(pl.String).str.strip_chars().replace("", None) for c in texts}
     return pl.concat(frames).with_columns(**blank)
 
 
 def _problems(rows: pl.DataFrame, ims: pl.DataFrame) -> pl.DataFrame:
     """One row (sheet, row, reason) per problem in the edited rows; empty when all is well."""
     known = ims.select("doc_key", pl.col("section").alias("ims_section"), pl.lit(True).alias("_k"))
-    checked = rows.join(known, left_on=DOC_KEY, right_on="doc_key", how="left")
+    checked = rows.join(known, left_on=DOC_KEY, right_on="doc_key", how="left").with_columns(
+        _bad_itc=pl.col(ITC_REDUCTION).is_not_null()
+        & ~pl.col(ITC_REDUCTION).str.to_uppercase().is_in(["Y", "N"]),
+        _bad_amount=pl.coalesce(
+            pl.when(pl.col(h).is_not_null() & pl.col(f"_{c}").is_null()).then(
+                pl.format("{} '{}'", pl.lit(h), pl.col(h))
+            )
+            for h, c in DECLARATION_COLUMNS.items()
+            if c != "itc_reduction"
+        ),
+    )
     labels = ", ".join(ACTION_LABELS.values())
     return (
         checked.with_columns(dup=pl.len().over(DOC_KEY) > 1)
@@ -655,7 +757,11 @@ def _problems(rows: pl.DataFrame, ims: pl.DataFrame) -> pl.DataFrame:
             .when(pl.col("new_action").is_null() & pl.col(ACTION).is_not_null())
             .then(pl.format("action '{}' is not one of {}", pl.col(ACTION), pl.lit(labels)))
             .when(pl.col(ACTION).is_null())
-            .then(pl.lit(f"action is empty (choose one of {labels})")),
+            .then(pl.lit(f"action is empty (choose one of {labels})"))
+            .when(pl.col("_bad_itc"))
+            .then(pl.format("{} '{}' must be Y or N", pl.lit(ITC_REDUCTION), pl.col(ITC_REDUCTION)))
+            .when(pl.col("_bad_amount").is_not_null())
+            .then(pl.format("{} is not an amount", pl.col("_bad_amount"))),
         )
         .filter(pl.col("reason").is_not_null())
         .sort("sheet", "row")
@@ -701,6 +807,18 @@ def read_review(
         .str.to_lowercase()
         .replace_strict(_LABEL_TO_ACTION, default=None, return_dtype=pl.String),
     )
+    rows = rows.with_columns(
+        (
+            pl.col(h)
+            .str.replace_all(",", "")
+            .cast(pl.Float64, strict=False)
+            .round(2)
+            .cast(pl.Decimal(18, 2), strict=False)
+            .alias(f"_{c}")
+            for h, c in DECLARATION_COLUMNS.items()
+            if c != "itc_reduction"
+        )
+    )
     problems = _problems(rows, ims)
     if not problems.is_empty():
         shown = "; ".join(
@@ -709,10 +827,14 @@ def read_review(
         )
         more = f"; and {problems.height - 10} more" if problems.height > 10 else ""
         raise InputError(f"{p}: {problems.height} problem(s): {shown}{more}")
+    declaration_edited = pl.any_horizontal(
+        pl.col(h).ne_missing(pl.col(h + WRITTEN_SUFFIX)) for h in DECLARATION_COLUMNS
+    )
     changed = rows.filter(
         pl.col("new_action").ne_missing(pl.col("old_action"))
         | pl.col(REMARKS).ne_missing(pl.col(WRITTEN_REMARKS))
-    )
+        | declaration_edited
+    ).with_columns(_declaration_edited=declaration_edited)
     if decisions is not None and not decisions.is_empty():
         # Importing the same workbook again changes nothing: rows already decided this way go.
         cur = current_decisions(decisions).select(
@@ -724,6 +846,7 @@ def read_review(
             ~(
                 pl.col("new_action").eq_missing(pl.col("_cur_action"))
                 & pl.col(REMARKS).eq_missing(pl.col("_cur_remarks"))
+                & ~pl.col("_declaration_edited")
             )
         )
     # A remark goes only with the action it was written for: when the Action changed and the
@@ -745,8 +868,18 @@ def read_review(
     )
     places = out.select("doc_key", place="_place")
     out = out.drop("_place")
+    # The declaration: the sheet's on the sheets of specified records (R5), with Accept only;
+    # elsewhere one already decided is carried over to an Accept.
+    itc = list(DECLARATION_COLUMNS.values())
+    sheet_itc = changed.select(
+        pl.col(DOC_KEY).alias("doc_key"),
+        pl.col("has_declaration").alias("_from_sheet"),
+        pl.col("_declaration_edited").alias("_edited"),
+        pl.col(ITC_REDUCTION).str.to_uppercase().alias("_s_itc_reduction"),
+        *[pl.col(f"_{c}").alias(f"_s_{c}") for c in itc if c != "itc_reduction"],
+    )
+    out = out.join(sheet_itc, on="doc_key", how="left")
     if decisions is not None and not decisions.is_empty():
-        itc = ["itc_reduction", "declared_igst", "declared_cgst", "declared_sgst", "declared_cess"]
         prior = current_decisions(decisions).select(
             "doc_key",
             *itc,
@@ -760,9 +893,6 @@ def read_review(
         out = (
             out.join(prior, on="doc_key", how="left")
             .with_columns(
-                pl.when(pl.col("action") == "accept").then(pl.col(c)).alias(c) for c in itc
-            )
-            .with_columns(
                 reason=pl.coalesce(
                     "reason",
                     pl.when(pl.col("action") == pl.col("_prior_action")).then("_prior_reason"),
@@ -770,6 +900,22 @@ def read_review(
             )
             .drop("_prior_action", "_prior_reason")
         )
+    else:
+        out = out.with_columns(
+            pl.lit(None, pl.String if c == "itc_reduction" else MONEY).alias(c) for c in itc
+        )
+    accepted = pl.col("action") == "accept"
+    from_sheet = pl.col("_from_sheet").fill_null(False)
+    # a declaration left as written goes only with an Accept; one the user edited is kept, so
+    # the guards refuse it with a reason when it does not go with the action
+    out = out.with_columns(
+        pl.when(from_sheet & (accepted | pl.col("_edited").fill_null(False)))
+        .then(pl.col(f"_s_{c}"))
+        .when(~from_sheet & accepted)
+        .then(pl.col(c))
+        .alias(c)
+        for c in itc
+    )
     result = conform(out.sort("doc_key"), DECISION_COLUMNS)
     if not result.is_empty():
         # the same guards, the same way as `decide` (imsdata.decisions)

@@ -35,7 +35,10 @@ def test_make_gstin_builds_valid_gstin():
 
 
 def test_registry_has_every_section_with_its_keys():
-    assert list(SECTIONS) == ["b2b", "b2ba", "b2bdn", "b2bdna", "b2bcn", "b2bcna", "ecom", "ecoma"]
+    assert list(SECTIONS) == [
+        "b2b", "b2ba", "b2bdn", "b2bdna", "b2bcn", "b2bcna", "ecom", "ecoma",
+        "impg", "impga", "impgsez", "impgseza",
+    ]  # fmt: skip
     assert section("B2BCNA").identity_keys == ("stin", "nt_num", "nt_dt", "ont_num", "ont_dt")
     assert {s.key for s in SECTIONS.values() if s.doc_type == "CN"} == {"b2bcn", "b2bcna"}
 

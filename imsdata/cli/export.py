@@ -113,8 +113,8 @@ def export_command(
             "portal and are not sent: decide them (imsdata review / decide)[/]"
         )
     skipped = result.payloads.skipped
-    if skipped.height:
-        err.print(f"[yellow]{skipped.height} decision(s) for documents no longer in IMS[/]")
+    for (reason,), group in skipped.partition_by("reason", as_dict=True).items():
+        err.print(f"[yellow]{group.height} decision(s) not uploaded: {reason}[/]")
     if not result.files:
         out.print("no changes to upload: every decision matches the portal; nothing written")
         return

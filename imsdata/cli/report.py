@@ -93,10 +93,16 @@ def report_command(
     ] = None,
     as_of: Annotated[
         str | None,
-        typer.Option(
-            "--as-of", help="Date for ageing and deadlines, YYYY-MM-DD; default: the period end."
-        ),
+        typer.Option("--as-of", help="Date for ageing and deadlines, YYYY-MM-DD; default: today."),
     ] = None,
+    filing: Annotated[
+        str,
+        typer.Option(
+            "--filing",
+            help="Your GSTR-3B filing frequency: monthly, or quarterly (QRMP; due the 22nd or"
+            " 24th by your GSTIN's state). Sets the deadlines.",
+        ),
+    ] = "monthly",
 ) -> None:
     """Write the period-end report: report.html (opens offline) and report.xlsx.
 
@@ -107,8 +113,11 @@ def report_command(
 
     Example: `imsdata report --ims ims.json --register purchases.csv --period 112025`
     """
+    from imsdata.deadlines import check_frequency
     from imsdata.report import build_report, write_excel, write_html
     from imsdata.rules import resolve_period
+
+    filing = check_frequency(filing)
 
     if ims_paths and register is None:
         raise UsageError("--ims needs --register (or leave both out to use the workspace)")
@@ -141,6 +150,7 @@ def report_command(
         period=used_period,
         as_of=when,
         register=data["register"],
+        frequency=filing,
     )
     html_path = write_html(report, out_dir / "report.html")
     xlsx_path = write_excel(report, out_dir / "report.xlsx")

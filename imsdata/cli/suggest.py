@@ -118,6 +118,26 @@ def _resolve_doc(ws: Workspace, doc: str) -> str:
     raise UsageError(f"'{doc}' matches {len(keys)} documents, give the doc_key: {keys[:3]}")
 
 
+def _declaration(flag: str | None, amounts: dict[str, str | None]) -> dict[str, object]:
+    """`decide`'s declaration options as Workspace.decide arguments; UsageError when malformed
+    (the portal guards judge the values: Y/N, with accept, within the document's tax, R5-R7)."""
+    from decimal import Decimal, InvalidOperation
+
+    declared: dict[str, object] = {}
+    for head, text in amounts.items():
+        if text is None:
+            continue
+        try:
+            value = Decimal(text.strip())
+        except InvalidOperation:
+            raise UsageError(f"--declared-{head} '{text}' is not an amount") from None
+        if not value.is_finite() or value != value.quantize(Decimal("0.01")):
+            raise UsageError(f"--declared-{head} '{text}' must have at most 2 decimals")
+        declared[head] = value
+    value = flag.strip().upper() if flag else None
+    return {"itc_reduction": value, "declared": declared or None}
+
+
 def decide_command(
     doc: Annotated[str, typer.Argument(help="doc_key, document number, or GSTIN:NUMBER.")],
     action: Annotated[str, typer.Option("--action", "-a", help="accept|reject|pending|no_action")],
@@ -132,18 +152,48 @@ def decide_command(
     ] = Path(DEFAULT_WORKSPACE),
     user: Annotated[str | None, typer.Option("--user", help="Who decides.")] = None,
     rules: Annotated[Path | None, typer.Option("--rules", help="Rule file (TOML).")] = None,
+    itc_reduction: Annotated[
+        str | None,
+        typer.Option(
+            "--itc-reduction",
+            help="ITC-reduction declaration with accept (credit notes, downward amendments):"
+            " Y reduce ITC (in full, or by the --declared-* amounts), N no ITC was claimed.",
+        ),
+    ] = None,
+    declared_igst: Annotated[
+        str | None, typer.Option("--declared-igst", help="IGST to reduce (with Y).")
+    ] = None,
+    declared_cgst: Annotated[
+        str | None, typer.Option("--declared-cgst", help="CGST to reduce (with Y).")
+    ] = None,
+    declared_sgst: Annotated[
+        str | None, typer.Option("--declared-sgst", help="SGST to reduce (with Y; = CGST).")
+    ] = None,
+    declared_cess: Annotated[
+        str | None, typer.Option("--declared-cess", help="Cess to reduce (with Y).")
+    ] = None,
 ) -> None:
     """Record a manual decision for one document, after the portal guards allow it.
 
     Example: `imsdata decide INV/25/0042 --action reject --reason "goods returned"`
+
+    Example: `imsdata decide CN-17 --action accept --itc-reduction Y --declared-cgst 50
+    --declared-sgst 50` (a partial ITC reduction on a credit note)
     """
     if action not in ACTIONS:
         raise UsageError(f"--action must be one of {', '.join(ACTIONS)}")
+    declaration = _declaration(
+        itc_reduction,
+        {"igst": declared_igst, "cgst": declared_cgst, "sgst": declared_sgst,
+         "cess": declared_cess},
+    )  # fmt: skip
     if not workspace.exists():
         raise UsageError(f"{workspace}: no workspace yet (run imsdata suggest first)")
     with Workspace(workspace) as ws:
         key = _resolve_doc(ws, doc)
-        row = ws.decide(key, action, reason=reason, remarks=remarks, user=user, rules=rules)
+        row = ws.decide(
+            key, action, reason=reason, remarks=remarks, user=user, rules=rules, **declaration
+        )
     decided = row.row(0, named=True)
     out.print(f"{key}: {action} (decision {decided['decision_id']}, by {decided['user']})")
 

@@ -25,6 +25,7 @@ ERROR_COLUMNS: dict[str, pl.DataType] = {
     "section": pl.String(),  # null for an error about the whole request
     "supplier_gstin": pl.String(),
     "doc_number": pl.String(),
+    "doc_date": pl.String(),  # as reported (dd-mm-yyyy), when the entry gives it
     "supplier_period": pl.String(),
     "error_code": pl.String(),
     "error_message": pl.String(),
@@ -42,6 +43,15 @@ ADVICE: dict[str, str] = {
 
 _UNWRAP = ("data", "imsDetailsErr")
 _NUMBER_KEYS = ("inum", "nt_num")
+_DATE_KEYS = ("idt", "nt_dt")
+#: How an error row was matched (the `match` column of `match_errors`).
+MATCH_NOTES: dict[str, str] = {
+    "document": "matched to its document",
+    "supplier": "supplier-level entry (no document listed): not applied to any document",
+    "ambiguous": "several documents share this number: not applied, check by hand",
+    "none": "no such document was uploaded or downloaded",
+    "request": "error about the whole request",
+}
 
 
 def _section_key(raw: str) -> str:
@@ -70,6 +80,17 @@ def _number(item: dict[str, Any], section: str) -> str | None:
     return None
 
 
+def _date(item: dict[str, Any], section: str) -> str | None:
+    """The document date of an `inv` item or an offline record, when it carries one."""
+    keys: tuple[str, ...] = _DATE_KEYS
+    if section in SECTIONS:
+        keys = (SECTIONS[section].date_key, *_DATE_KEYS)
+    for key in keys:
+        if item.get(key) is not None:
+            return str(item[key])
+    return None
+
+
 def _rows_from_report(report: dict[str, Any], status: str | None) -> list[dict[str, Any]]:
     """Rows of the API `error_report`: one per listed document, one per entry without any."""
     rows: list[dict[str, Any]] = []
@@ -87,13 +108,20 @@ def _rows_from_report(report: dict[str, Any], status: str | None) -> list[dict[s
             }
             items = entry.get("inv") or entry.get("nt") or []
             if not items:
-                number = _number(entry, section)
-                rows.append({**base, "doc_number": number, "supplier_period": None})
+                rows.append(
+                    {
+                        **base,
+                        "doc_number": _number(entry, section),
+                        "doc_date": _date(entry, section),
+                        "supplier_period": _text(entry.get("rtnprd")),
+                    }
+                )
             for item in items:
                 rows.append(
                     {
                         **base,
                         "doc_number": _number(item, section),
+                        "doc_date": _date(item, section),
                         "supplier_period": _text(item.get("rtnprd")),
                     }
                 )
@@ -116,6 +144,7 @@ def _rows_from_offline(records: dict[str, Any], status: str | None) -> list[dict
                     "section": section,
                     "supplier_gstin": _text(item.get("stin")),
                     "doc_number": _number(item, section),
+                    "doc_date": _date(item, section),
                     "supplier_period": _text(item.get("rtnprd")),
                     "error_code": _text(item.get("error_cd") or item.get("err_cd")),
                     "error_message": _text(item.get("error_msg") or item.get("err_msg")),
@@ -162,6 +191,7 @@ def parse_error_report(obj: Any, source_file: str = "<report>") -> pl.DataFrame:
                 "section": None,
                 "supplier_gstin": None,
                 "doc_number": None,
+                "doc_date": None,
                 "supplier_period": None,
                 "error_code": _text(obj.get("err_cd")),
                 "error_message": _text(obj.get("err_msg")),
@@ -193,42 +223,127 @@ def _norm(col: str) -> pl.Expr:
     return pl.col(col).str.strip_chars().str.to_uppercase()
 
 
-def _match(errors: pl.DataFrame, documents: pl.DataFrame) -> pl.DataFrame:
-    docs = documents.select(
+def _doc_frame(documents: pl.DataFrame) -> pl.DataFrame:
+    """doc_key, section, normalised supplier and number, document date, supplier period."""
+    date = (
+        pl.col("doc_date").cast(pl.Date)
+        if "doc_date" in documents.columns
+        else pl.col("doc_key").str.split("|").list.last().str.to_date("%Y-%m-%d", strict=False)
+    )
+    period = (
+        pl.col("supplier_period")
+        if "supplier_period" in documents.columns
+        else pl.lit(None, pl.String)
+    )
+    return documents.select(
         "doc_key",
         "section",
         _norm("supplier_gstin").alias("_stin"),
         _norm("doc_number").alias("_num"),
-    ).unique()
-    errs = errors.with_columns(_stin=_norm("supplier_gstin"), _num=_norm("doc_number"))
-    by_doc = errs.filter(pl.col("_num").is_not_null()).join(
-        docs, on=["section", "_stin", "_num"], how="left"
+        date.alias("_date"),
+        period.alias("_period"),
+    ).unique("doc_key")
+
+
+def _fy(date: pl.Expr) -> pl.Expr:
+    """The first calendar year of a date's financial year (April to March)."""
+    return date.dt.year() - (date.dt.month() < 4).cast(pl.Int32)
+
+
+def _match(errors: pl.DataFrame, documents: pl.DataFrame) -> pl.DataFrame:
+    """Each error row with doc_key (null unless exactly one document fits), `match` (a
+    MATCH_NOTES key) and `related` (the doc_keys an unapplied entry may concern).
+
+    The key is the full document key: section, supplier, number, and the date when the entry
+    gives it, else its return period (equal to the document's supplier period; failing that,
+    a document dated up to the period's end in the same or the previous financial year).
+    """
+    docs = _doc_frame(documents)
+    errs = errors.with_row_index("_eid").with_columns(
+        _stin=_norm("supplier_gstin"),
+        _num=_norm("doc_number"),
+        _edate=pl.col("doc_date").str.strip_chars().str.to_date("%d-%m-%Y", strict=False),
+        _eperiod=pl.concat_str(pl.lit("01"), pl.col("supplier_period")).str.to_date(
+            "%d%m%Y", strict=False
+        ),
     )
-    by_supplier = errs.filter(pl.col("_num").is_null()).join(
-        docs.drop("_num"), on=["section", "_stin"], how="left"
+    listed = errs.filter(pl.col("_num").is_not_null())
+    pairs = listed.select("_eid", "section", "_stin", "_num", "_edate", "_eperiod").join(
+        docs, on=["section", "_stin", "_num"], how="inner"
     )
-    return pl.concat([by_doc.drop("_num"), by_supplier], how="diagonal").drop(
-        "_stin", "_num", strict=False
+    period_end = pl.col("_eperiod").dt.month_end()
+    fits = (
+        pl.when(pl.col("_edate").is_not_null())
+        .then(pl.col("_date") == pl.col("_edate"))
+        .when(pl.col("_eperiod").is_not_null() & pl.col("_period").is_not_null())
+        .then(pl.col("_period") == pl.col("supplier_period_text"))
+        .when(pl.col("_eperiod").is_not_null())
+        .then(
+            (pl.col("_date") <= period_end) & (_fy(pl.col("_date")) >= _fy(pl.col("_eperiod")) - 1)
+        )
+        .otherwise(pl.lit(True))
     )
+    pairs = pairs.with_columns(supplier_period_text=pl.col("_eperiod").dt.strftime("%m%Y")).filter(
+        fits.fill_null(False)
+    )
+    found = pairs.group_by("_eid").agg(
+        pl.col("doc_key").sort().alias("related"), pl.len().alias("_n")
+    )
+    by_doc = (
+        listed.join(found, on="_eid", how="left")
+        .with_columns(
+            doc_key=pl.when(pl.col("_n") == 1).then(pl.col("related").list.first()),
+            match=pl.when(pl.col("_n") == 1)
+            .then(pl.lit("document"))
+            .when(pl.col("_n") > 1)
+            .then(pl.lit("ambiguous"))
+            .otherwise(pl.lit("none")),
+        )
+        .with_columns(related=pl.when(pl.col("match") == "ambiguous").then(pl.col("related")))
+    )
+    suppliers = errs.filter(pl.col("_num").is_null() & pl.col("section").is_not_null())
+    related = (
+        suppliers.select("_eid", "section", "_stin")
+        .join(docs.select("section", "_stin", "doc_key"), on=["section", "_stin"], how="inner")
+        .group_by("_eid")
+        .agg(pl.col("doc_key").sort().alias("related"))
+    )
+    by_supplier = suppliers.join(related, on="_eid", how="left").with_columns(
+        doc_key=pl.lit(None, pl.String), match=pl.lit("supplier")
+    )
+    request = errs.filter(pl.col("_num").is_null() & pl.col("section").is_null()).with_columns(
+        doc_key=pl.lit(None, pl.String),
+        match=pl.lit("request"),
+        related=pl.lit(None, pl.List(pl.String)),
+    )
+    out = pl.concat(
+        [
+            frame.select(*errors.columns, "doc_key", "match", pl.col("related").cast(
+                pl.List(pl.String)), "_eid")
+            for frame in (by_doc, by_supplier, request)
+        ]
+    )  # fmt: skip
+    return out.sort("_eid").drop("_eid")
 
 
 def match_errors(
     errors: pl.DataFrame, documents: pl.DataFrame, fallback: pl.DataFrame | None = None
 ) -> pl.DataFrame:
-    """Attach each error to its document(s) by section + supplier + number; adds doc_key, advice.
+    """Attach each error to its document on the full key; adds doc_key, match, related, advice.
 
-    `documents` holds doc_key, section, supplier_gstin, doc_number (the uploaded documents);
-    errors they do not explain are tried against `fallback` (e.g. the downloaded documents). An
-    entry naming a supplier but no document applies to every document of that supplier in that
-    section. Unmatched errors keep a null doc_key: they are listed, never dropped.
+    `documents` holds doc_key, section, supplier_gstin, doc_number and optionally doc_date and
+    supplier_period (the uploaded documents); errors they do not explain are tried against
+    `fallback` (e.g. the downloaded documents). An entry naming a supplier but no document is
+    reported as a supplier-level entry (`match` = 'supplier'), and one whose number fits
+    several documents as ambiguous: neither marks a document (`related` lists the documents
+    concerned). Unmatched errors keep a null doc_key: they are listed, never dropped.
     """
     matched = _match(errors, documents)
     if fallback is not None:
-        missing = matched.filter(pl.col("doc_key").is_null()).select(errors.columns)
+        missing = matched.filter(pl.col("match") == "none").select(errors.columns)
         if missing.height:
             matched = pl.concat(
-                [matched.filter(pl.col("doc_key").is_not_null()), _match(missing, fallback)],
-                how="diagonal",
+                [matched.filter(pl.col("match") != "none"), _match(missing, fallback)]
             )
     return matched.with_columns(advice=advice_expr()).sort("entry", "doc_key", nulls_last=True)
 
@@ -249,7 +364,13 @@ def portal_decisions(
     """
     if request_failed(matched):
         return empty(DECISION_COLUMNS)
-    failed = matched.filter(pl.col("doc_key").is_not_null()).select("doc_key").unique()
+    # documents named by an error, or possibly concerned by a supplier-level or ambiguous entry:
+    # the portal's outcome for them is not known, so none of them is recorded as processed
+    named = matched.filter(pl.col("doc_key").is_not_null()).select("doc_key")
+    if "related" in matched.columns:
+        concerned = matched.select(pl.col("related").explode().alias("doc_key")).drop_nulls()
+        named = pl.concat([named, concerned])
+    failed = named.unique()
     no_action = next(code for code, word in ACTION_CODES.items() if word == "no_action")
     accepted = uploaded.join(failed, on="doc_key", how="anti").select(
         "doc_key",
@@ -275,6 +396,9 @@ def to_fix(matched: pl.DataFrame) -> pl.DataFrame:
         "error_message",
         "advice",
         matched_document=pl.col("doc_key").is_not_null(),
+        match=pl.col("match").replace_strict(MATCH_NOTES, default=None)
+        if "match" in matched.columns
+        else pl.lit(None, pl.String),
     )
 
 

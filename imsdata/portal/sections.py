@@ -25,6 +25,14 @@ class Section:
     orig_date_key: str | None
     itc_reduction: bool  # may carry the ITC-reduction declaration (ims-spec.md R5)
     reject_allowed: bool = True  # False for import bills of entry (R9)
+    #: Canonical columns every record of the section must carry; None: all of the common ones
+    #: (`imsdata.schemas.ims.REQUIRED_COLUMNS`). Bills of entry carry no supplier return data.
+    required: tuple[str, ...] | None = None
+    #: Further (column, wire key) spellings the reader accepts for this section.
+    aliases: tuple[tuple[str, str], ...] = ()
+    #: False when the upload keys of the section are not documented: its decisions are kept
+    #: and reported but held back from the upload file (act on them on the portal).
+    uploadable: bool = True
 
     @property
     def identity_keys(self) -> tuple[str, ...]:
@@ -42,6 +50,16 @@ VALUE_KEYS: tuple[str, ...] = (
 MONEY_KEYS: tuple[str, ...] = ("val", "txval", "iamt", "camt", "samt", "cess")
 DECLARED_KEYS: tuple[str, ...] = ("declIgst", "declCgst", "declSgst", "declCess")
 
+#: Import bills of entry (ims-spec.md §1.1, R9; ADV-BoE: in IMS from the October 2025 period).
+#: Their IMS keys are not published: we read the GSTR-2B/2A spelling of the same records
+#: (boenum, boedt, portcode, refdt, txval, igst/iamt, cess/csamt; ctin for an SEZ supplier).
+#: Keys we do not know stay in extra_json. Amendments are read as documents of their own (the
+#: original's keys are unknown). Accept or Pending only; never uploaded until the keys are
+#: confirmed.
+BOE = "BOE"
+_BOE_REQUIRED = ("doc_number", "doc_date", "taxable_value", "igst")
+_BOE_ALIASES = (("igst", "igst"), ("cess", "csamt"), ("supplier_gstin", "ctin"))
+
 SECTIONS: dict[str, Section] = {
     s.key: s
     for s in (
@@ -58,6 +76,17 @@ SECTIONS: dict[str, Section] = {
                 None, False),
         Section("ecoma", "ECOMA", "Amended e-commerce operator documents", "INV", True, "inum",
                 "idt", "oinum", "oidt", True),
+        *(
+            Section(key, key.upper(), title, BOE, False, "boenum", "boedt", None, None, False,
+                    reject_allowed=False, required=_BOE_REQUIRED, aliases=_BOE_ALIASES,
+                    uploadable=False)
+            for key, title in (
+                ("impg", "Import of goods (bills of entry)"),
+                ("impga", "Amended bills of entry"),
+                ("impgsez", "Import of goods from SEZ (bills of entry)"),
+                ("impgseza", "Amended bills of entry from SEZ"),
+            )
+        ),
     )
 }  # fmt: skip
 
@@ -115,7 +144,10 @@ def section_fields(sec: Section) -> dict[str, tuple[str, ...]]:
     if sec.orig_number_key and sec.orig_date_key:
         fields["orig_doc_number"] = (sec.orig_number_key,)
         fields["orig_doc_date"] = (sec.orig_date_key,)
-    return {**fields, **COMMON_FIELDS}
+    fields = {**fields, **COMMON_FIELDS}
+    for column, key in sec.aliases:
+        fields[column] = (*fields.get(column, ()), key)
+    return fields
 
 
 def wire_keys(sec: Section) -> tuple[str, ...]:

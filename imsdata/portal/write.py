@@ -108,6 +108,13 @@ def current_decisions(decisions: pl.DataFrame) -> pl.DataFrame:
     return conform(latest(decisions), DECISION_COLUMNS)
 
 
+#: Why a decision on a bill of entry is not in the upload file (ims-spec.md §6.11).
+HELD_REASON = (
+    "bill of entry: its IMS upload keys are not published, so it is not uploaded; record the"
+    " action (Accept or Pending) on the portal"
+)
+
+
 def _changed(ims: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
     """IMS rows joined to their current decision (one per document, `current_decisions`), with
     `kind` save/reset/null and `target` code.
@@ -162,6 +169,27 @@ def _changed(ims: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _partial() -> pl.Expr:
+    """A Y declaration with amounts (a partial reduction) rather than a full one."""
+    cols = [pl.col(f"d_{c}") for c in DECLARED_COLUMNS.values()]
+    return (pl.col("d_itc_reduction") == "Y") & pl.any_horizontal(c.is_not_null() for c in cols)
+
+
+def _itc_red_req() -> pl.Expr:
+    """itcRedReq as R7 encodes it: Y (full without amounts, partial with all four), N; a Y
+    whose amounts are all zero is N (nothing reduced)."""
+    cols = [pl.col(f"d_{c}").fill_null(0) for c in DECLARED_COLUMNS.values()]
+    all_zero = pl.all_horizontal(c == 0 for c in cols)
+    return pl.when(_partial() & all_zero).then(pl.lit("N")).otherwise(pl.col("d_itc_reduction"))
+
+
+def _declared_amount(col: str) -> pl.Expr:
+    """A declared amount: all four with a partial Y (missing heads 0), none otherwise (R7)."""
+    cols = [pl.col(f"d_{c}").fill_null(0) for c in DECLARED_COLUMNS.values()]
+    all_zero = pl.all_horizontal(c == 0 for c in cols)
+    return pl.when(_partial() & ~all_zero).then(pl.col(f"d_{col}").fill_null(0).cast(MONEY))
+
+
 def _money_text(expr: pl.Expr) -> pl.Expr:
     """Positive money as exact decimal text with at most 2 decimals: 0.30 -> 0.3, 100.00 -> 100."""
     # MONEY text always has two decimals: drop ".00" or a last "0" (one pass).
@@ -196,8 +224,8 @@ def _section_records(rows: pl.DataFrame | pl.LazyFrame, sec: Section, kind: str)
     if kind == "save":
         fields.append(("action", pl.col("target")))
         fields.append(("remarks", pl.col("d_remarks")))
-        fields.append(("itcRedReq", pl.col("d_itc_reduction")))
-        fields.extend((k, _money_text(pl.col(f"d_{c}"))) for k, c in DECLARED_COLUMNS.items())
+        fields.append(("itcRedReq", _itc_red_req()))
+        fields.extend((k, _money_text(_declared_amount(c))) for k, c in DECLARED_COLUMNS.items())
     pieces: list[pl.Expr] = [pl.lit("{")]
     for i, (key, value) in enumerate(fields):
         text = value.fill_null("null") if key in _WIRE_MONEY else _json_text(value)
@@ -307,6 +335,18 @@ def build_payloads(
         .select("doc_key", "action")
         .with_columns(reason=pl.lit("document not in the IMS snapshot"))
     )
+    # sections whose upload keys are not documented (bills of entry): decided, not uploaded
+    unsent = [k for k, sec in SECTIONS.items() if not sec.uploadable]
+    held = ims.filter(pl.col("section").is_in(unsent)).select("doc_key")
+    if held.height:
+        on_hold = current.join(held, on="doc_key", how="semi")
+        skipped = pl.concat(
+            [
+                skipped,
+                on_hold.select("doc_key", "action").with_columns(reason=pl.lit(HELD_REASON)),
+            ]
+        )
+        current = current.join(held, on="doc_key", how="anti")
     # the upload reads only these IMS columns: the joins carry no others (memory at 1M)
     wanted = {
         "doc_key", "section", "supplier_gstin", "doc_date", "doc_number", "orig_doc_number",
@@ -522,7 +562,8 @@ def export_upload(
 
 def read_upload(path: str | Path) -> pl.DataFrame:
     """The documents of one of our upload files: doc_key, kind, section, supplier_gstin,
-    doc_number, prev_status, action (null for a reset). InputError if it is not one."""
+    doc_number, prev_status, action (null for a reset), doc_date, supplier_period (rtnprd, for
+    matching the portal's error report on the full key). InputError if it is not one."""
     p = Path(path)
     obj = read_json(p, "upload file")
     if isinstance(obj, dict) and isinstance(obj.get("data"), dict):
@@ -535,7 +576,7 @@ def read_upload(path: str | Path) -> pl.DataFrame:
         sec = SECTIONS.get(str(key).lower())
         if sec is None or not isinstance(records, list):
             raise InputError(f"{p}: unknown section {key!r} in invdata")
-        keys = ("stin", sec.number_key, sec.date_key, "prev_status", "action")
+        keys = ("stin", sec.number_key, sec.date_key, "prev_status", "action", "rtnprd")
         rows = [{k: None if r.get(k) is None else str(r[k]) for k in keys} for r in records]
         frame = pl.DataFrame(rows, schema=dict.fromkeys(keys, pl.String()))
         frames.append(
@@ -546,6 +587,7 @@ def read_upload(path: str | Path) -> pl.DataFrame:
                 doc_date=pl.col(sec.date_key).str.to_date("%d-%m-%Y", strict=False),
                 prev_status=pl.col("prev_status"),
                 action=pl.col("action"),
+                supplier_period=pl.col("rtnprd"),
             )
         )
     if not frames:
@@ -562,6 +604,8 @@ def read_upload(path: str | Path) -> pl.DataFrame:
         "doc_number",
         "prev_status",
         "action",
+        "doc_date",
+        "supplier_period",
     )
 
 

@@ -14,12 +14,14 @@ from decimal import Decimal
 
 import polars as pl
 
+from imsdata import deadlines as dl
 from imsdata import gstin as gst
 from imsdata.decisions import CONFLICT_COLUMNS
 from imsdata.decisions import conflicts as portal_conflicts
 from imsdata.decisions import latest as current_decisions
 from imsdata.errors import InputError, UsageError
 from imsdata.portal.sections import ACTION_CODES, SECTIONS
+from imsdata.report import table4 as t4
 from imsdata.schemas import ACTIONS, IMS_COLUMNS, MATCH_COLUMNS, MATCH_STATUSES, MONEY, conform
 
 HEADS: tuple[str, ...] = ("igst", "cgst", "sgst", "cess")
@@ -28,8 +30,6 @@ RISKY_STATUSES: tuple[str, ...] = ("mismatch", "pan_match", "missing_in_register
 #: IMS documents with no row in the matches frame.
 NOT_RECONCILED = "not_reconciled"
 AGEING_BUCKETS: tuple[str, ...] = ("0-30 days", "31-60 days", "61-90 days", "90+ days")
-#: GSTR-3B due day for monthly filers (QRMP filers: 22nd/24th of the month after the quarter).
-GSTR3B_DUE_DAY = 20
 #: Pending documents whose deadline falls within this many days of `as_of` count as at risk.
 NEAR_DEADLINE_DAYS = 30
 TOP_SUPPLIERS = 10
@@ -236,32 +236,58 @@ def _ascending(keys: pl.Series) -> bool:
 # deadlines and risk
 
 
-def _pending_deadline(period: str) -> pl.Expr:
-    """Last day a pending document can stay pending before it lapses or is deemed accepted.
+DEADLINE_KINDS: dict[str, str] = {
+    "window": "pending window (R3)",
+    "lapse": "ITC time limit, sec. 16(4)",
+    "final": "action final at the GSTR-3B due date (R10)",
+}
 
-    Specified records (sections that may carry the ITC-reduction declaration: credit notes and
-    amendments) may stay pending for one tax period: until the GSTR-3B due date of the next
-    period. Other invoices and debit notes: the sec. 16(4) limit, 30 November after the end of
-    the financial year of the document date.
+
+def _deadline(frequency: str, group: int) -> tuple[pl.Expr, pl.Expr]:
+    """Each document's deadline and its kind (a DEADLINE_KINDS key), from its own 2B period.
+
+    Pending specified records (credit notes and amendments: every amendment is counted as one,
+    to be safe) may stay pending until the GSTR-3B due date of their 2B period + one tax period
+    (R3), and never past sec. 16(4); other pending invoices and debit notes until sec. 16(4).
+    A document not pending keeps its action until the GSTR-3B due date of its own 2B period.
     """
-    end = period_end(period)
-    after_next = dt.date(end.year + (end.month + 1) // 12, (end.month + 1) % 12 + 1, 1)
-    window_end = after_next.replace(day=GSTR3B_DUE_DAY)
     limited = [k for k, s in SECTIONS.items() if s.itc_reduction]
-    fy_end_year = pl.col("doc_date").dt.year() + (pl.col("doc_date").dt.month() >= 4).cast(pl.Int32)
-    lapse = pl.date(fy_end_year, 11, 30)
-    return pl.when(pl.col("section").is_in(limited)).then(pl.lit(window_end)).otherwise(lapse)
+    period = pl.col("supplier_period")
+    window = dl.pending_window_end_expr(period, frequency, group)
+    lapse = dl.itc_time_limit_expr(pl.col("doc_date"))
+    final = dl.gstr3b_due_expr(period, frequency, group)
+    pending = pl.col("action") == "pending"
+    specified = pl.col("section").is_in(limited) & window.is_not_null()
+    use_window = pending & specified & (window <= lapse).fill_null(True)
+    use_lapse = pending | final.is_null()
+    when = pl.when(use_window).then(window).when(use_lapse).then(lapse).otherwise(final)
+    kind = (
+        pl.when(use_window)
+        .then(pl.lit("window"))
+        .when(use_lapse)
+        .then(pl.lit("lapse"))
+        .otherwise(pl.lit("final"))
+    )
+    return when, kind
 
 
-def _with_risk(docs: pl.DataFrame, period: str, as_of: dt.date, near_days: int) -> pl.DataFrame:
-    """Add pending_deadline, days_to_deadline, risk (a RISK_LABELS key or null)."""
+def _with_risk(
+    docs: pl.DataFrame, as_of: dt.date, near_days: int, frequency: str, group: int
+) -> pl.DataFrame:
+    """Add deadline, deadline_kind, days_left, pending_deadline (pending documents only),
+    days_to_deadline, risk (a RISK_LABELS key or null)."""
     limited = [k for k, s in SECTIONS.items() if s.itc_reduction]
     books = pl.col("match_status").is_in(RISKY_STATUSES)
     near = pl.col("days_to_deadline") <= near_days
     live = ~pl.col("superseded")
+    deadline, kind = _deadline(frequency, group)
     return (
-        docs.with_columns(pending_deadline=_pending_deadline(period))
-        .with_columns(days_to_deadline=(pl.col("pending_deadline") - pl.lit(as_of)).dt.total_days())
+        docs.with_columns(deadline=deadline, deadline_kind=kind)
+        .with_columns(days_left=(pl.col("deadline") - pl.lit(as_of)).dt.total_days())
+        .with_columns(
+            pending_deadline=pl.when(pl.col("action") == "pending").then(pl.col("deadline")),
+            days_to_deadline=pl.when(pl.col("action") == "pending").then(pl.col("days_left")),
+        )
         .with_columns(
             risk=pl.when(live & (pl.col("action") == "accept") & books)
             .then(pl.lit("accept_books"))
@@ -353,11 +379,9 @@ def _at_risk(docs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     detail = risky.sort(["amount", "doc_key"], descending=[True, False]).select(
         pl.col("risk").replace_strict(RISK_LABELS).alias("reason"),
         "supplier_gstin", "supplier_name", "section", "doc_number", "doc_date", "action",
-        "match_status",
-        pl.when(pl.col("action") == "pending").then(pl.col("pending_deadline")).alias(
-            "pending_deadline"
-        ),
-        "amount",
+        "match_status", "supplier_period", "deadline",
+        pl.col("deadline_kind").replace_strict(DEADLINE_KINDS, default=None),
+        "days_left", "amount",
     )  # fmt: skip
     return pl.concat([summary, total]), detail
 
@@ -485,59 +509,6 @@ def _ageing(docs: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
     )
 
 
-def _table4(docs: pl.DataFrame) -> pl.DataFrame:
-    """GSTR-3B Table 4 preview per tax head from accepted and deemed-accepted documents."""
-    # only the columns read (each filter below would copy every column of 1M documents)
-    docs = docs.select(
-        "action", "superseded", "doc_type", "itc_reduction", "dec_itc_reduction", *HEADS,
-        *[f"{p}declared_{h}" for p in ("", "dec_") for h in HEADS],
-    )  # fmt: skip
-    taken = docs.filter(pl.col("action").is_in(["accept", "no_action"]) & ~pl.col("superseded"))
-    gross = taken.filter(pl.col("doc_type") != "CN")
-    notes = taken.filter(pl.col("doc_type") == "CN")
-    # A credit note accepted with an ITC-reduction declaration reduces ITC by the declared
-    # amounts (N: nothing was claimed, nothing to reduce); otherwise by its whole tax.
-    declared = pl.coalesce(pl.col("dec_itc_reduction"), pl.col("itc_reduction"))
-    has_amounts = pl.any_horizontal(
-        [pl.col(f"dec_declared_{h}").is_not_null() | pl.col(f"declared_{h}").is_not_null()
-         for h in HEADS]
-    )  # fmt: skip
-    reduce = notes.select(
-        [
-            pl.when((pl.col("action") == "accept") & (declared == "N"))
-            .then(pl.lit(0))
-            .when((pl.col("action") == "accept") & (declared == "Y") & has_amounts)
-            .then(pl.coalesce(f"dec_declared_{h}", f"declared_{h}").fill_null(0))
-            .otherwise(pl.col(h).fill_null(0))
-            .cast(MONEY)
-            .alias(h)
-            for h in HEADS
-        ]
-    )
-    g = gross.select(_money_sum(h) for h in HEADS).row(0, named=True)
-    r = reduce.select(_money_sum(h) for h in HEADS).row(0, named=True)
-    pend = docs.filter((pl.col("action") == "pending") & ~pl.col("superseded"))
-    rej = docs.filter((pl.col("action") == "reject") & ~pl.col("superseded"))
-    p = pend.with_columns([_signed(h).alias(h) for h in HEADS]).select(_money_sum(h) for h in HEADS)
-    j = rej.with_columns([_signed(h).alias(h) for h in HEADS]).select(_money_sum(h) for h in HEADS)
-    net = {h: g[h] - r[h] for h in HEADS}
-    rows = [
-        ("Invoices and debit notes accepted or deemed accepted", g),
-        ("Less: credit notes accepted or deemed accepted (ITC reduction)", r),
-        ("4(A)(5) All other ITC (net, where positive)", {h: max(net[h], ZERO) for h in HEADS}),
-        (
-            "4(B)(2) Others (net negative, reported as reversal)",
-            {h: max(-net[h], ZERO) for h in HEADS},
-        ),
-        ("Not in Table 4: pending (carried forward)", p.row(0, named=True)),
-        ("Not in Table 4: rejected", j.row(0, named=True)),
-    ]
-    return pl.DataFrame(
-        {"line": [r_[0] for r_ in rows], **{h: [r_[1][h] for r_ in rows] for h in HEADS}},
-        schema={"line": pl.String(), **dict.fromkeys(HEADS, MONEY)},
-    ).with_columns(total=_tax_total())
-
-
 def _changes(docs: pl.DataFrame, previous: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     prev = previous.with_columns(itc=(_signed("igst").fill_null(0) + _signed("cgst").fill_null(0)
                                       + _signed("sgst").fill_null(0)
@@ -590,7 +561,7 @@ def _changes(docs: pl.DataFrame, previous: pl.DataFrame) -> tuple[pl.DataFrame, 
 
 #: IMS columns the report never reads.
 _UNUSED_IMS_COLUMNS = (
-    "supplier_pan", "supply_type", "source_form", "supplier_filing_status", "supplier_filed",
+    "supplier_pan", "supply_type", "source_form", "supplier_filing_status",
     "pos", "pending_blocked", "itc_reduction_blocked", "remarks_blocked", "remarks",
     "recipient_gstin", "extra_json", "source_file", "source_index",
 )  # fmt: skip
@@ -608,14 +579,18 @@ def build_report(
     register: pl.DataFrame | None = None,
     near_deadline_days: int = NEAR_DEADLINE_DAYS,
     top: int = TOP_SUPPLIERS,
+    frequency: str = dl.MONTHLY,
 ) -> Report:
     """All period-end tables from the IMS frame, its matches and the current decisions.
 
     A document's action is its latest decision, else the action it was downloaded with. The
-    optional register (canonical frame) values the documents missing in IMS.
+    optional register (canonical frame) values the documents missing in IMS. `as_of` (default:
+    today) dates the deadlines; `frequency` is the recipient's GSTR-3B filing frequency (monthly
+    or quarterly, QRMP) and the state group of its GSTIN sets the quarterly due day.
     """
-    end = period_end(period)
-    as_of = as_of or end
+    period_end(period)
+    as_of = as_of or dt.date.today()
+    frequency = dl.check_frequency(frequency)
     gstin = (gstin or "").strip().upper()
     if not gst.is_valid_format(gstin):
         raise UsageError(f"recipient GSTIN '{gstin}' is not a valid GSTIN")
@@ -636,7 +611,19 @@ def build_report(
         if decisions is not None and decisions.height
         else pl.DataFrame(schema=CONFLICT_COLUMNS)
     )
-    docs = _with_risk(_documents(ims, matches, current, notes), period, as_of, near_deadline_days)
+    group = dl.state_group(gstin)
+    docs = _with_risk(
+        _documents(ims, matches, current, notes), as_of, near_deadline_days, frequency, group
+    )
+    prev_ims = conform(previous, IMS_COLUMNS) if previous is not None else None
+    t4_docs = t4.table4_documents(docs, period, prev_ims)
+    due = dl.gstr3b_due(dl.period_start(period), frequency, group)
+    window = dl.pending_window_end(period, frequency, group)
+    window_text = (
+        f"{window:%d-%m-%Y} for this period's own records"
+        if window
+        else "none before the October 2025 period"
+    )
 
     risk_summary, risk_detail = _at_risk(docs)
     tables = [
@@ -661,23 +648,29 @@ def build_report(
             risk_summary,
             "At risk: the tax on documents accepted or deemed accepted whose reconciliation is"
             " mismatch, PAN-level match or missing in the register; plus pending documents whose"
-            f" deadline is within {near_deadline_days} days of {as_of:%d-%m-%Y}. Deadline:"
-            " credit notes and other specified records (every amendment is counted as one, to be"
-            " safe) may stay pending for one tax period, to the GSTR-3B due date (the"
-            f" {GSTR3B_DUE_DAY}th, monthly filers) of the next period, then they are deemed"
-            " accepted; other invoices and debit notes lapse under sec. 16(4) on 30 November"
-            " after the end of the document's financial year.",
+            f" deadline is within {near_deadline_days} days of {as_of:%d-%m-%Y}. Deadlines come"
+            f" from each document's own GSTR-2B period (its supplier's return period), for a"
+            f" {frequency} filer (GSTR-3B due {due:%d-%m-%Y} for {period}): credit notes and other"
+            " specified records (every amendment counted as one, to be safe) may stay pending"
+            " to the GSTR-3B due date of the next tax period (R3; "
+            f"{window_text}), then they are deemed accepted; other invoices and debit notes"
+            " lapse under sec. 16(4) on 30 November after the end of the document's financial"
+            " year (earlier if the annual return is filed earlier: not modelled). Other"
+            " documents keep their action until the GSTR-3B due date of their 2B period.",
         ),
         ReportTable(
             "gstr3b_table4",
             "GSTR-3B Table 4 preview",
-            _table4(docs),
-            "From accepted and deemed-accepted documents: invoices and debit notes (all"
-            " sections, amendments included) go to 4(A)(5) All other ITC, net of accepted credit"
-            " notes (the ITC-reduction declaration, where made, sets the amount; 'N' means"
-            " nothing to reduce). A head whose net is negative is shown in 4(B)(2) instead."
-            " Pending documents are carried forward and rejected ones excluded. A preview only:"
-            " GSTR-2B and your other ITC (imports, RCM, ISD) decide the filed figures.",
+            t4.table4(docs, t4_docs),
+            "From accepted and deemed-accepted documents the supplier has filed with a return"
+            f" period up to {period} (others reach a later GSTR-2B). Invoices and debit notes add"
+            " their tax; credit notes reduce it, by the declared amounts where an ITC-reduction"
+            " declaration is made ('N': nothing to reduce); amendments count as the difference"
+            " from their original (taken from the previous download; an amendment whose original"
+            " is in no download is listed and not counted). Per head a positive net is 4(A)(5),"
+            " a negative one 4(B)(2). The reconciliation lines lead from 'ITC available' to the"
+            " net; sheet table4_documents lists each document's share. A preview: GSTR-2B and"
+            " your other ITC (RCM, ISD) decide the filed figures.",
         ),
         ReportTable(
             "by_section_action",
@@ -711,6 +704,19 @@ def build_report(
             f"Age: days from the document date to {as_of:%d-%m-%Y}.",
         ),
         ReportTable("at_risk_documents", "Documents at risk", risk_detail),
+        ReportTable(
+            "table4_documents",
+            "Table 4: each document's share",
+            t4_docs.drop("treatment").head(t4.MAX_DOCUMENT_ROWS),
+            "One row per accepted or deemed-accepted document: its Table 4 line, its full ITC"
+            " (itc_*, credit notes negative), before the declaration (undeclared_*) and what it"
+            " adds to Table 4 per head."
+            + (
+                f" Cut to the first {t4.MAX_DOCUMENT_ROWS:,} of {t4_docs.height:,} rows."
+                if t4_docs.height > t4.MAX_DOCUMENT_ROWS
+                else ""
+            ),
+        ),
     ]
     if previous is not None:
         _require(previous, ("doc_key", "record_hash"), "previous IMS")

@@ -38,6 +38,7 @@ STATUS_COLOURS: dict[str, str] = {
     "not_reconciled": "#9e9e9e",
 }
 
+_HEAD_NAMES = {"igst": "IGST", "cgst": "CGST", "sgst": "SGST", "cess": "cess"}
 HEADERS: dict[str, str] = {
     "category": "Category",
     "documents": "Documents",
@@ -69,6 +70,15 @@ HEADERS: dict[str, str] = {
     "previous_doc_value": "Previous value (₹)",
     "previous_itc": "Previous ITC (₹)",
     "itc_change": "ITC change (₹)",
+    "deadline": "Deadline",
+    "deadline_kind": "Which deadline",
+    "days_left": "Days left",
+    "supplier_period": "Supplier period",
+    "table4_line": "Table 4 line",
+    "orig_doc_number": "Original document",
+    "itc_reduction": "ITC reduction declared",
+    **{f"itc_{h}": f"Full ITC {n} (₹)" for h, n in _HEAD_NAMES.items()},
+    **{f"undeclared_{h}": f"Before declaration {n} (₹)" for h, n in _HEAD_NAMES.items()},
 }
 
 CSS = """

@@ -91,12 +91,22 @@ MATCH_VIEW_COLUMNS: dict[str, str] = {
     "diff_summary": "the actual differences in plain words, for remarks (only those not zero)",
     "superseded_by": "doc_key of the amendment that replaces this original (R14)",
     "is_superseded": "superseded_by is not null",
+    "original_in_books": "the original a declaration would reduce is in our books: for an"
+    " amendment, it or its original in this download has a register match; for a credit note,"
+    " the note itself (its invoice is not named in IMS)",
+    "original_rejected": "an amendment whose original, in this download, was rejected on the"
+    " portal (its ITC was never claimed)",
+    "specified_record": "R5's specified record, which takes an ITC-reduction declaration with"
+    " Accept: a credit note; an amendment raising a credit note or lowering an invoice, debit"
+    " note or ECO document (known only when the original is in this download)",
 }
 PERIOD_COLUMNS: dict[str, str] = {
     "period": "the return period worked on, MMYYYY (default: the most common supplier_period)",
     "period_start": "first day of the period (DATE)",
     "period_end": "last day of the period (DATE)",
     "doc_after_period": "doc_date is after period_end: the ITC belongs to a later period",
+    "later_period": "the document belongs to a later GSTR-2B: its supplier's return period"
+    " (else, when that is not MMYYYY, its date) is after period_end",
 }
 #: The proposal a guard judges: a rule's suggestion, or a manual / Excel / portal decision.
 PROPOSAL_COLUMNS: dict[str, str] = {
@@ -167,6 +177,18 @@ m AS (
   SELECT * FROM {MATCHES_TABLE} WHERE doc_key IS NOT NULL
   QUALIFY row_number() OVER (
     PARTITION BY doc_key ORDER BY match_score DESC NULLS LAST, register_id NULLS LAST) = 1
+),
+orig AS (
+  SELECT a.doc_key, bool_or(o.portal_action = 'R') AS rejected,
+    bool_or(om.register_id IS NOT NULL) AS booked,
+    max(coalesce(o.igst, 0) + coalesce(o.cgst, 0) + coalesce(o.sgst, 0) + coalesce(o.cess, 0))
+      AS tax
+  FROM {IMS_TABLE} a
+  JOIN {IMS_TABLE} o ON a.is_amendment AND o.section || 'a' = a.section
+    AND o.supplier_gstin = a.supplier_gstin AND o.doc_number = a.orig_doc_number
+    AND o.doc_date = a.orig_doc_date
+  LEFT JOIN m om ON om.doc_key = o.doc_key
+  GROUP BY a.doc_key
 )
 SELECT
   i.doc_key, i.section, i.doc_type, coalesce(i.is_amendment, false) AS is_amendment,
@@ -192,12 +214,23 @@ SELECT
   m.diff_days, {_booked_under_sql()} AS booked_under_gstin,
   {_diff_summary_sql(diff_tax)} AS diff_summary,
   m.superseded_by, m.superseded_by IS NOT NULL AS is_superseded,
+  m.register_id IS NOT NULL OR coalesce(orig.booked, false) AS original_in_books,
+  coalesce(orig.rejected, false) AS original_rejected,
+  coalesce(sec.itc_reduction_allowed, false) AND (
+    (i.doc_type = 'CN' AND NOT coalesce(i.is_amendment, false))
+    OR (i.doc_type = 'CN' AND {total_tax} > orig.tax)
+    OR (i.doc_type <> 'CN' AND {total_tax} < orig.tax)
+  ) IS TRUE AS specified_record,
   {_str_lit(period)} AS period, {_date_lit(start)} AS period_start,
   {_date_lit(end)} AS period_end,
-  coalesce(i.doc_date > {_date_lit(end)}, false) AS doc_after_period
+  coalesce(i.doc_date > {_date_lit(end)}, false) AS doc_after_period,
+  coalesce(
+    CAST(try_strptime('01' || i.supplier_period, '%d%m%Y') AS DATE) > {_date_lit(end)},
+    i.doc_date > {_date_lit(end)}, false) AS later_period
 FROM {IMS_TABLE} i
 LEFT JOIN sec ON sec.section = i.section
 LEFT JOIN m ON m.doc_key = i.doc_key
+LEFT JOIN orig ON orig.doc_key = i.doc_key
 """
 
 

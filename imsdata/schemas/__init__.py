@@ -143,7 +143,7 @@ def doc_key_expr() -> pl.Expr:
     """The IMS document identity: section|supplier GSTIN|document number|ISO document date."""
     return pl.concat_str(
         pl.col("section"),
-        pl.col("supplier_gstin"),
+        pl.col("supplier_gstin").fill_null(""),  # none on a bill of entry of one's own imports
         pl.col("doc_number"),
         pl.col("doc_date").dt.strftime("%Y-%m-%d"),
         separator="|",

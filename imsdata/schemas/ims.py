@@ -21,7 +21,7 @@ import polars as pl
 from pandera.errors import SchemaErrors
 
 from imsdata import gstin as gst
-from imsdata.portal.sections import ACTION_CODES
+from imsdata.portal.sections import ACTION_CODES, SECTIONS
 from imsdata.schemas import IMS_COLUMNS, MONEY, conform
 
 RAW = "__raw"
@@ -131,7 +131,11 @@ def error_rules(columns: set[str]) -> list[Rule]:
         present = pl.col(col).is_not_null()
         if col + RAW in columns:
             present = present | pl.col(col + RAW).is_not_null()
-        need = amended if col in AMENDMENT_COLUMNS else pl.lit(True)
+        # sections with their own required columns (bills of entry) need only those
+        exempt = [
+            k for k, s in SECTIONS.items() if s.required is not None and col not in s.required
+        ]
+        need = amended if col in AMENDMENT_COLUMNS else ~pl.col("section").is_in(exempt)
         rules.append(
             Rule(f"required:{col}", col, present | ~need, "required key missing", pl.lit(None))
         )

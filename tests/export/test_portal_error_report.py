@@ -149,14 +149,79 @@ def test_offline_tool_error_file(sample_ims, sample_decisions, no_guards):
     assert matched["doc_key"][0].startswith("b2bcn|")
 
 
-def test_supplier_level_entry_applies_to_all_its_documents(sample_ims, sample_decisions, no_guards):
+def test_supplier_level_entry_is_reported_as_such_and_marks_no_document(
+    sample_ims, sample_decisions, no_guards
+):
     uploaded = _uploaded(sample_ims, sample_decisions, no_guards)
     report = {"error_report": {"b2b": [{"stin": SUPPLIER, "error_cd": "E1", "error_msg": "m"}]}}
     matched = match_errors(parse_error_report(report), uploaded)
     expected = uploaded.filter(
         (pl.col("section") == "b2b") & (pl.col("supplier_gstin") == SUPPLIER)
     )
-    assert sorted(matched["doc_key"]) == sorted(expected["doc_key"])
+    assert matched.height == 1
+    assert matched["doc_key"].to_list() == [None]
+    assert matched["match"].to_list() == ["supplier"]
+    assert sorted(matched["related"][0]) == sorted(expected["doc_key"])
+    fix = to_fix(matched)
+    assert fix["match"][0].startswith("supplier-level entry")
+    # the portal's outcome for that supplier's documents is unknown: none is marked processed
+    processed = portal_decisions(uploaded, matched)
+    assert set(processed["doc_key"]).isdisjoint(expected["doc_key"])
+    assert processed.height == uploaded.height - expected.height
+
+
+def _two_years() -> pl.DataFrame:
+    """The same supplier and number in two financial years (numbering restarts each April)."""
+    return pl.DataFrame(
+        {
+            "doc_key": [
+                f"b2b|{SUPPLIER}|INV-1|2024-11-05",
+                f"b2b|{SUPPLIER}|INV-1|2025-11-05",
+            ],
+            "section": ["b2b", "b2b"],
+            "supplier_gstin": [SUPPLIER, SUPPLIER],
+            "doc_number": ["INV-1", "INV-1"],
+            "supplier_period": ["112024", "112025"],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("item", "expected", "match"),
+    [
+        ({"inum": "INV-1", "rtnprd": "112025"}, "2025-11-05", "document"),
+        ({"inum": "INV-1", "rtnprd": "112024"}, "2024-11-05", "document"),
+        ({"inum": "INV-1", "idt": "05-11-2024"}, "2024-11-05", "document"),
+        ({"inum": "INV-1", "idt": "06-11-2024"}, None, "none"),
+        ({"inum": "INV-1"}, None, "ambiguous"),
+        ({"inum": "INV-2", "rtnprd": "112025"}, None, "none"),
+    ],
+)
+def test_error_is_matched_on_the_full_document_key(item, expected, match) -> None:
+    report = {"error_report": {"b2b": [{"stin": SUPPLIER, "error_cd": "E", "inv": [item]}]}}
+    matched = match_errors(parse_error_report(report), _two_years())
+    assert matched["match"].to_list() == [match]
+    got = matched["doc_key"][0]
+    assert (got.rsplit("|", 1)[1] if got else None) == expected
+
+
+def test_without_supplier_periods_the_return_period_picks_the_financial_year() -> None:
+    docs = _two_years().drop("supplier_period")
+    item = {"inum": "INV-1", "rtnprd": "042025"}
+    report = {"error_report": {"b2b": [{"stin": SUPPLIER, "error_cd": "E", "inv": [item]}]}}
+    matched = match_errors(parse_error_report(report), docs)
+    # a November 2024 invoice may be reported in April 2025 (previous financial year); the
+    # November 2025 one cannot be in a return for April 2025
+    assert matched["doc_key"].to_list() == [f"b2b|{SUPPLIER}|INV-1|2024-11-05"]
+
+
+def test_ambiguous_error_marks_neither_document_processed() -> None:
+    docs = _two_years()
+    report = {"error_report": {"b2b": [{"stin": SUPPLIER, "error_cd": "E",
+                                        "inv": [{"inum": "INV-1"}]}]}}  # fmt: skip
+    matched = match_errors(parse_error_report(report), docs)
+    uploaded = docs.with_columns(action=pl.lit("A"))
+    assert portal_decisions(uploaded, matched).height == 0
 
 
 @pytest.mark.parametrize(

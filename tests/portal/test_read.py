@@ -198,10 +198,10 @@ def test_documents_have_the_contract_and_are_sorted(tmp_path, parser):
 
 
 def test_unknown_top_level_section_is_a_warning_not_silently_dropped(tmp_path, parser):
-    path = write_json(tmp_path / "x.json", {"b2b": [wire()], "impg": [{"boe": 1}, {"boe": 2}]})
+    path = write_json(tmp_path / "x.json", {"b2b": [wire()], "isd": [{"docnum": 1}, {"docnum": 2}]})
     result = read([path])
     assert result.documents.height == 1
-    warning = result.warnings.filter(pl.col("key") == "impg").row(0, named=True)
+    warning = result.warnings.filter(pl.col("key") == "isd").row(0, named=True)
     assert warning["value"] == "2 records"
     assert "unknown top-level key" in warning["reason"]
 

@@ -21,6 +21,10 @@ def key(ims: pl.DataFrame, number: str) -> str:
     return ims.filter(pl.col("doc_number") == number)["doc_key"][0]
 
 
+#: The report's "as of" date in these tests (the default is today).
+AS_OF = dt.date(2025, 12, 5)
+
+
 @pytest.fixture(scope="session")
 def month() -> dict[str, pl.DataFrame]:
     """November 2025: accepted, deemed, pending, rejected, a credit note, a mismatch."""
@@ -90,5 +94,5 @@ def report(month: dict[str, pl.DataFrame]) -> Report:
     )  # fmt: skip
     return build_report(
         ims, month["matches"], month["decisions"], previous=previous, gstin=RECIPIENT,
-        period="112025",
+        period="112025", as_of=AS_OF,
     )  # fmt: skip

@@ -114,8 +114,12 @@ def test_itc_at_risk_by_reason(report: Report) -> None:
     assert risk["documents"].to_list() == [1, 1, 1, 0, 3]
     detail = report.table("at_risk_documents")
     assert detail["doc_number"].to_list() == ["R-7", "K-3", "CN-1"]  # by amount
-    assert _row(detail, "doc_number", "K-3")["pending_deadline"] == dt.date(2025, 11, 30)
-    assert _row(detail, "doc_number", "R-7")["pending_deadline"] is None
+    k3 = _row(detail, "doc_number", "K-3")
+    assert (k3["deadline"], k3["days_left"]) == (dt.date(2025, 11, 30), -5)
+    assert k3["deadline_kind"] == "ITC time limit, sec. 16(4)"
+    # an accepted document keeps its action until the GSTR-3B due date of its own 2B period
+    r7 = _row(detail, "doc_number", "R-7")
+    assert (r7["deadline"], r7["days_left"]) == (dt.date(2025, 12, 20), 15)
 
 
 def test_exactly_matched_accepts_are_not_at_risk(report: Report) -> None:
@@ -127,15 +131,50 @@ def test_pending_credit_note_near_its_window_end_is_at_risk() -> None:
     decisions = pl.DataFrame({"doc_key": ims["doc_key"], "action": ["pending", "pending"]})
     matches = _matches(ims, ["exact", "exact"])
     # November 2025: a CN may stay pending to the GSTR-3B due date of December, 20-01-2026
-    early = build_report(ims, matches, decisions, gstin=RECIPIENT, period="112025")
+    early = build_report(
+        ims, matches, decisions, gstin=RECIPIENT, period="112025", as_of=dt.date(2025, 11, 30)
+    )
     assert early.table("at_risk_documents").height == 0
     late = build_report(
         ims, matches, decisions, gstin=RECIPIENT, period="112025", as_of=dt.date(2026, 1, 5)
     )
     detail = late.table("at_risk_documents")
     assert detail["doc_number"].to_list() == ["CN-5"]
-    assert detail["pending_deadline"][0] == dt.date(2026, 1, 20)
+    assert detail["deadline"][0] == dt.date(2026, 1, 20)
+    assert detail["days_left"][0] == 15
+    assert detail["deadline_kind"][0] == "pending window (R3)"
     assert "specified record" in detail["reason"][0]
+
+
+def test_credit_note_of_october_worked_in_november_is_due_20_december() -> None:
+    """The issue's finding: the deadline comes from the record's own 2B period, not the period
+    worked on; a quarterly filer in Maharashtra (category 1) has to 22-04-2026."""
+    ims = ims_frame([{"section": "b2bcn", "doc_number": "CN-10", "supplier_period": "102025",
+                      "doc_date": dt.date(2025, 10, 20)}])  # fmt: skip
+    decisions = pl.DataFrame({"doc_key": ims["doc_key"], "action": ["pending"]})
+    matches = _matches(ims, ["exact"])
+    as_of = dt.date(2025, 12, 1)
+    monthly = build_report(
+        ims, matches, decisions, gstin=RECIPIENT, period="112025", as_of=as_of
+    ).table("at_risk_documents")
+    assert monthly["deadline"].to_list() == [dt.date(2025, 12, 20)]
+    assert monthly["days_left"].to_list() == [19]
+    assert monthly["amount"].to_list() == [D("1800.00")]  # at risk, not 0
+    quarterly = build_report(
+        ims, matches, decisions, gstin=RECIPIENT, period="112025", as_of=as_of,
+        frequency="quarterly",
+    ).table("at_risk_documents")  # fmt: skip
+    assert quarterly.height == 0  # 22-04-2026 is more than 30 days away
+    late = build_report(
+        ims, matches, decisions, gstin=RECIPIENT, period="112025",
+        as_of=dt.date(2026, 4, 1), frequency="quarterly",
+    ).table("at_risk_documents")  # fmt: skip
+    assert late["deadline"].to_list() == [dt.date(2026, 4, 22)]
+
+
+def test_as_of_defaults_to_today(month) -> None:
+    rep = build_report(month["ims"], month["matches"], None, gstin=RECIPIENT, period="112025")
+    assert rep.as_of == dt.date.today()
 
 
 def test_deadline_window_is_configurable() -> None:
@@ -143,7 +182,7 @@ def test_deadline_window_is_configurable() -> None:
     decisions = pl.DataFrame({"doc_key": ims["doc_key"], "action": ["pending"]})
     rep = build_report(
         ims, _matches(ims, ["exact"]), decisions, gstin=RECIPIENT, period="112025",
-        near_deadline_days=60,
+        near_deadline_days=60, as_of=dt.date(2025, 11, 30),
     )  # fmt: skip
     assert rep.table("at_risk_documents").height == 1
 
@@ -184,8 +223,8 @@ def test_table4_uses_the_itc_reduction_declaration_of_accepted_credit_notes() ->
         ims, _matches(ims, ["exact"] * 3), decisions, gstin=RECIPIENT, period="112025"
     )
     t4 = rep.table("gstr3b_table4")
-    less = _row(t4, "line", "Less: credit notes accepted or deemed accepted (ITC reduction)")
-    assert less["cgst"] == D("100.00")  # declared 100; CN-N declared nothing to reduce
+    less = _row(t4, "line", "Less: credit notes and downward amendments, as declared")
+    assert less["cgst"] == D("-100.00")  # declared 100; CN-N declared nothing to reduce
     assert _row(t4, "line", "4(A)(5) All other ITC (net, where positive)")["cgst"] == D("400.00")
 
 
@@ -280,7 +319,7 @@ def test_pending_ageing_buckets_edges() -> None:
                      for a in ages])  # fmt: skip
     decisions = pl.DataFrame({"doc_key": ims["doc_key"], "action": ["pending"] * len(ages)})
     rep = build_report(ims, _matches(ims, ["exact"] * 8), decisions, gstin=RECIPIENT,
-                       period="112025")  # fmt: skip
+                       period="112025", as_of=as_of)  # fmt: skip
     age = rep.table("pending_ageing")
     assert age["bucket"].to_list() == ["0-30 days", "31-60 days", "61-90 days", "90+ days"]
     assert age["documents"].to_list() == [2, 2, 2, 2]

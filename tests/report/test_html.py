@@ -63,7 +63,8 @@ def test_sections_in_reading_order(page: str) -> None:
 
 
 def test_page_explains_at_risk_and_table4(page: str) -> None:
-    assert "within 30 days of 30-11-2025" in page
+    assert "within 30 days of 05-12-2025" in page
+    assert "for a monthly filer (GSTR-3B due 20-12-2025 for 112025)" in page
     assert "4(A)(5)" in page
     assert "4(B)(2)" in page
     assert "@media print" in page

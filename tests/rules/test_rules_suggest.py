@@ -26,6 +26,7 @@ from imsdata.testing import ims_frame
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
 AFTER = dt.date(2025, 12, 3)  # the default period is the most common supplier_period, 112025
+DOWN = {"cgst": "450", "sgst": "450"}  # below the default 900 each: a downward amendment
 
 
 @pytest.mark.parametrize(
@@ -38,8 +39,8 @@ AFTER = dt.date(2025, 12, 3)  # the default period is the most common supplier_p
         ({"match": "pan_match"}, "pending", "r_pan_match"),
         ({}, "pending", "r_not_in_books"),
         ({"section": "b2bcn"}, "pending", "r_cn_not_in_books"),
-        ({"section": "b2bcn", "match": "exact"}, "accept", "r_exact"),
-        ({"match": "exact", "doc_date": AFTER}, "pending", "r_after_period"),
+        ({"section": "b2bcn", "match": "exact"}, "accept", "r_declare_full"),
+        ({"match": "exact", "doc_date": AFTER}, "accept", "r_exact"),  # its own period: 112025
         ({"match": "exact", "match_superseded_by": "b2ba|X|1|2025-11-20"}, "no_action",
          "r_superseded"),
         ({"portal_action": "R"}, "reject", "r_keep_rejected"),
@@ -106,8 +107,8 @@ def test_default_period_is_the_main_one_not_next_month():
 
 
 def test_period_decides_what_is_after_it():
-    ims, matches = case([{"match": "exact", "doc_date": AFTER}])
-    assert suggest(ims, matches)["rule_id"][0] == "r_after_period"
+    ims, matches = case([{"match": "exact", "doc_date": AFTER, "supplier_period": "122025"}])
+    assert suggest(ims, matches, period="112025")["rule_id"][0] == "r_after_period"
     assert suggest(ims, matches, period="122025")["rule_id"][0] == "r_exact"
     with pytest.raises(UsageError, match="MMYYYY"):
         suggest(ims, matches, period="2025-12")
@@ -168,3 +169,83 @@ def test_docs_rules_md_is_generated_from_the_rule_file():
     assert text == rules_document(load_rules()), "run: python -m imsdata.rules docs/rules.md"
     for column in VIEW_COLUMNS:
         assert f"`{column}`" in text
+
+
+@pytest.mark.parametrize(
+    ("doc", "action", "rule_id"),
+    [
+        # the supplier's return period decides, not the document date
+        ({"supplier_period": "122025", "doc_date": dt.date(2025, 11, 28)}, "no_action",
+         "r_after_period"),
+        ({"supplier_period": "112025", "doc_date": dt.date(2025, 11, 28)}, "accept", "r_exact"),
+        # a November-period document dated in December (a supplier's slip) stays in November
+        ({"supplier_period": "112025", "doc_date": AFTER}, "accept", "r_exact"),
+        # already pending on the portal: kept pending, never reset
+        ({"supplier_period": "122025", "portal_action": "P"}, "pending",
+         "r_after_period_pending"),
+        # a later-period credit note is left as it is too
+        ({"section": "b2bcn", "supplier_period": "122025"}, "no_action", "r_after_period"),
+    ],
+)  # fmt: skip
+def test_a_document_of_a_later_2b_period_is_left_as_it_is_not_parked_on_pending(
+    doc, action, rule_id
+):
+    ims, matches = case([{"match": "exact", **doc}])
+    out = suggest(ims, matches, period="112025").row(0, named=True)
+    assert (out["action"], out["rule_id"]) == (action, rule_id)
+
+
+@pytest.mark.parametrize(
+    ("docs", "expected"),
+    [
+        # a matched credit note: its original is in our books, full reduction
+        ([{"section": "b2bcn", "match": "exact"}], ("Y", "r_declare_full")),
+        # the portal blocks the declaration: accepted without one
+        ([{"section": "b2bcn", "match": "exact", "itc_reduction_blocked": True}],
+         (None, "r_exact")),
+        # an amendment whose original (in this download) was rejected: nothing was claimed
+        ([{"doc_number": "O-1", "portal_action": "R", "match": "exact"},
+          {"section": "b2ba", "doc_number": "O-2", "orig_doc_number": "O-1", **DOWN,
+           "orig_doc_date": dt.date(2025, 11, 5), "match": "exact"}], ("N", "r_declare_none")),
+        # an amendment whose original was accepted and is in our books: full reduction
+        ([{"doc_number": "O-1", "portal_action": "A", "match": "exact"},
+          {"section": "b2ba", "doc_number": "O-2", "orig_doc_number": "O-1", **DOWN,
+           "orig_doc_date": dt.date(2025, 11, 5), "match": "exact"}], ("Y", "r_declare_full")),
+        # an upward invoice amendment is not a specified record: no declaration (R5)
+        ([{"doc_number": "O-1", "portal_action": "A", "match": "exact"},
+          {"section": "b2ba", "doc_number": "O-2", "orig_doc_number": "O-1", "cgst": "1200",
+           "sgst": "1200", "orig_doc_date": dt.date(2025, 11, 5), "match": "exact"}],
+         (None, "r_exact")),
+        # an amendment whose original is not in the download: direction unknown, no declaration
+        ([{"section": "b2ba", "doc_number": "O-2", "orig_doc_number": "O-1", **DOWN,
+           "orig_doc_date": dt.date(2025, 10, 5), "match": "exact"}], (None, "r_exact")),
+    ],
+)  # fmt: skip
+def test_the_default_rule_proposes_the_itc_reduction_declaration_from_the_books(docs, expected):
+    ims, matches = case(docs)
+    out = suggest(ims, matches).filter(pl.col("doc_key") == ims["doc_key"][-1]).row(0, named=True)
+    assert (out["itc_reduction"], out["rule_id"]) == expected
+    assert out["action"] == "accept"
+
+
+@pytest.mark.parametrize(
+    ("supplier_period", "period", "allowed"),
+    [
+        ("092025", "112025", False),  # the note's own period is before October 2025
+        ("102025", "112025", True),
+        ("102025", "092025", True),  # worked in September, the note belongs to October
+        ("092025", "092025", False),
+    ],
+)
+def test_credit_note_pending_is_judged_on_the_notes_own_period(supplier_period, period, allowed):
+    doc = {"section": "b2bcn", "supplier_period": supplier_period,
+           "doc_date": dt.date(int(supplier_period[2:]), int(supplier_period[:2]), 5)}  # fmt: skip
+    out = suggest(*case([doc]), period=period).row(0, named=True)
+    if allowed:
+        assert (out["action"], out["rule_id"]) in {
+            ("pending", "r_cn_not_in_books"),
+            ("no_action", "r_after_period"),
+        }
+    else:
+        assert out["rule_id"] == "r_cn_not_in_books_blocked"
+        assert out["stopped_by"].startswith("cn_pending_before_oct2025")

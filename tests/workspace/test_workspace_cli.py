@@ -108,3 +108,26 @@ def test_decide_refusal_is_one_line_and_exit_1_from_the_shell(inputs):
     assert proc.stderr.startswith("error: refused:")
     assert "[remarks_length]" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_decide_takes_an_itc_reduction_declaration(inputs):
+    assert _suggest(inputs).exit_code == 0
+    ws = str(inputs[2])
+    base = ["decide", "CN-1", "--action", "accept", "--reason", "note booked", "-w", ws]
+    too_much = runner.invoke(
+        app, [*base, "--itc-reduction", "Y", "--declared-cgst", "5000", "--declared-sgst", "5000"]
+    )
+    assert too_much.exit_code == 1
+    assert "declared_range" in str(too_much.exception)
+    bad = runner.invoke(app, [*base, "--itc-reduction", "Y", "--declared-cgst", "1.234"])
+    assert bad.exit_code != 0
+    assert "at most 2 decimals" in str(bad.exception)
+    ok = runner.invoke(
+        app, [*base, "--itc-reduction", "y", "--declared-cgst", "50", "--declared-sgst", "50"]
+    )
+    assert ok.exit_code == 0, ok.output
+    with Workspace(inputs[2]) as w:
+        last = w.decision_log().row(-1, named=True)
+    assert (last["itc_reduction"], str(last["declared_cgst"]), str(last["declared_sgst"])) == (
+        "Y", "50.00", "50.00",
+    )  # fmt: skip
