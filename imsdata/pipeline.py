@@ -263,11 +263,18 @@ def run(
     ims = dec.with_recipient(ims, recipient)
     with Workspace(workspace) as ws:
         with step("reconcile"):
+            # Books of every month imported before (issue 14): read before the imports start.
+            book_period = rl.resolve_period(ims, period)
+            books, claimed = _books_of_every_period(ws, register, book_period)
             # The workspace imports (DuckDB, the workspace file) run beside the reconciliation
             # (its own in-memory engine, closed when done: its temp tables are throw-away).
             with ThreadPoolExecutor(max_workers=1) as pool:
-                imported = pool.submit(_import_inputs, ws, ims, register, ims_paths, register_path)
-                matches = rec.reconcile(ims, register, tolerances=tol, engine=engine)
+                imported = pool.submit(
+                    _import_inputs, ws, ims, register, ims_paths, register_path, book_period
+                )
+                matches = rec.reconcile(
+                    ims, books, tolerances=tol, period=book_period, claimed=claimed, engine=engine
+                )
                 ims_import = imported.result()
             ws.save_matches(matches)
         with step("suggest"):
@@ -316,12 +323,27 @@ def _import_inputs(
     register: pl.DataFrame,
     ims_paths: Sequence[str | Path],
     register_path: str | Path,
+    book_period: str | None = None,
 ) -> str:
     """Store both snapshots in the workspace (by content hash: the same files again are no-ops);
     returns the IMS import's id."""
     info = ws.import_ims(ims, source_hash=dec.files_hash(list(ims_paths)), label="ims")
-    ws.import_register(register, source_hash=file_hash(register_path), label="register")
+    ws.import_register(
+        register, source_hash=file_hash(register_path), label="register", period=book_period
+    )
     return info.import_id
+
+
+def _books_of_every_period(
+    ws: Workspace, register: pl.DataFrame, period: str | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(this month's register plus the other months' books in the workspace, the bookings
+    already claimed in other months): what `reconcile` needs to look across months."""
+    earlier = ws.books_of_other_periods(period)
+    if earlier.is_empty():
+        return register, ws.claimed_bookings(period)
+    books = rec.periods.combine_books(rec.periods.with_book_period(register, period), earlier)
+    return books, ws.claimed_bookings(period)
 
 
 def _previous_ims(ws: Workspace) -> pl.DataFrame | None:

@@ -36,9 +36,12 @@ from imsdata.schemas import MATCH_STATUSES, MONEY, REGISTER_COLUMNS, conform
 from imsdata.testing import make_gstin
 
 __all__ = [
+    "ALL_KINDS",
     "DEFAULT_MIX",
     "KINDS",
     "REGISTER_RAW_COLUMNS",
+    "SPELLING_KINDS",
+    "SPELLING_MIX",
     "TRUTH_COLUMNS",
     "SynthData",
     "generate",
@@ -79,6 +82,41 @@ KINDS: dict[str, Kind] = {
     "out_of_scope": Kind(0.02, "missing_in_ims", "unregistered or reverse-charge purchase"),
 }
 DEFAULT_MIX: dict[str, float] = {k: v.weight for k, v in KINDS.items()}
+
+#: Issue 14: how the books respell a number (each alone and with a discrepancy, `class+noise`).
+SPELLINGS: dict[str, str] = {
+    "fy_glued": "FY token glued to the number, separators dropped (INV/25-26/1230 as INV25261230)",
+    "fy_padded": "FY token with zero-padded parts (0182/25-26 as 0182/25-026)",
+    "fy_added": "an FY the supplier's number lacks, appended or prepended (S0000523202526)",
+    "prefix_dropped": "prefix dropped or zero-padded (INV/25-26/2339 as 25262339)",
+}
+_NOISES: dict[str, str] = {
+    "": "within_tolerance",
+    "rounding": "within_tolerance",
+    "date_shift": "within_tolerance",
+    "amount_mismatch": "mismatch",
+}
+#: Kinds off by default (weight 0): the spelling classes and their combinations, and the
+#: adversarial `uncorroborated` (equal only after normalisation, amounts and date far off).
+SPELLING_KINDS: dict[str, Kind] = {
+    **{
+        (f"{sp}+{noise}" if noise else sp): Kind(
+            0.0, status, text + (f", with {noise.replace('_', ' ')}" if noise else "")
+        )
+        for sp, text in SPELLINGS.items()
+        for noise, status in _NOISES.items()
+    },
+    "uncorroborated": Kind(
+        0.0, None, "another document whose number is equal only after normalisation, far off"
+    ),
+}
+ALL_KINDS: dict[str, Kind] = {**KINDS, **SPELLING_KINDS}
+#: The default mix plus every spelling class (1% each) and the uncorroborated near-miss (2%).
+SPELLING_MIX: dict[str, float] = {
+    **DEFAULT_MIX,
+    **{k: 0.01 for k in SPELLING_KINDS},
+    "uncorroborated": 0.02,
+}
 
 #: Headers of the ERP-style register export (what purchase_register.csv holds), in order.
 REGISTER_RAW_COLUMNS: tuple[str, ...] = (
@@ -308,7 +346,7 @@ def _check_args(
         raise UsageError(f"synth: period must be MMYYYY (e.g. 102025), got {period!r}")
     if not (gst.is_valid_format(recipient) and gst.has_valid_check(recipient)):
         raise UsageError(f"synth: recipient GSTIN {recipient!r} is not a valid GSTIN")
-    unknown = sorted(set(mix) - set(KINDS))
+    unknown = sorted(set(mix) - set(ALL_KINDS))
     if unknown:
         raise UsageError(f"synth: unknown kind(s) in mix: {', '.join(unknown)}")
     if any(w < 0 for w in mix.values()) or sum(mix.values()) <= 0:
@@ -320,7 +358,7 @@ def _check_args(
 
 def _quota(n: int, mix: dict[str, float]) -> list[str]:
     """Exact kind counts (largest remainder, every weighted kind at least once when n allows)."""
-    kinds = [k for k in KINDS if mix.get(k, 0) > 0]
+    kinds = [k for k in ALL_KINDS if mix.get(k, 0) > 0]
     total = sum(mix[k] for k in kinds)
     raw = {k: n * mix[k] / total for k in kinds}
     counts = {k: int(raw[k]) for k in kinds}
@@ -373,14 +411,21 @@ def generate(
     recipient_gstin: str | None = None,
     period: str = "102025",
     mix: dict[str, float] | None = None,
+    months: int = 1,
 ) -> SynthData:
     """Generate one IMS period of synthetic data from `n_docs` cases, deterministically.
 
     A case is one story of KINDS (a clean pair, a near miss...), so with the default mix the
     download holds about 0.94 * n_docs records and the register about 0.96 * n_docs rows.
     `mix` replaces DEFAULT_MIX (kinds left out get no cases): {**DEFAULT_MIX, "near_miss": .1}.
-    Raises UsageError for a bad period (MMYYYY), recipient GSTIN or mix.
+    `months` > 1 is the multi-month mode (issue 14): the register holds the books of that many
+    months up to `period`, each row with its `book_period` (MMYYYY: the month of its voucher
+    date, the earliest month for older vouchers, `period` for later ones), so documents of the
+    download are booked in other months than the period and than their own date.
+    Raises UsageError for a bad period (MMYYYY), recipient GSTIN, mix or months.
     """
+    if not isinstance(months, int) or isinstance(months, bool) or not 1 <= months <= 12:
+        raise UsageError(f"synth: months must be a whole number from 1 to 12, got {months!r}")
     recipient = (recipient_gstin or DEFAULT_RECIPIENT).upper()
     mix = dict(DEFAULT_MIX if mix is None else mix)
     period_start, period_end = _check_args(n_docs, period, recipient, mix)
@@ -397,9 +442,12 @@ def generate(
     truth = _truth(ims, register)
     register_raw = _register_raw(register)
     download = _download(ims, seed)
+    books = conform(register, REGISTER_COLUMNS)
+    if months > 1:
+        books = books.with_columns(_book_period(register, period_start, months))
     return SynthData(
         download=download,
-        register=conform(register, REGISTER_COLUMNS),
+        register=books,
         register_raw=register_raw,
         truth=truth,
         recipient_gstin=recipient,
@@ -535,6 +583,18 @@ def _cases(
         number=number(pl.col("seq"), pl.col("doc_date")),
         amend_number=number(pl.col("seq") + 2, pl.col("amend_date")),
     )
+    # The discrepancy on the amounts / date ("rounding" of "fy_glued+rounding"), and the spelling.
+    parts = pl.col("kind").str.split("+")
+    df = df.with_columns(
+        spelling=pl.when(parts.list.first().is_in(list(SPELLINGS)))
+        .then(parts.list.first())
+        .otherwise(pl.lit(None, dtype=pl.String)),
+        noise=pl.when(pl.col("kind").is_in(list(SPELLING_KINDS)))
+        .then(pl.when(parts.list.len() > 1).then(parts.list.last()).otherwise(pl.lit("")))
+        .otherwise("kind"),
+    )
+    if set(kinds) & set(SPELLING_KINDS):
+        df = df.with_columns(*_spelled_numbers())
 
     # Amounts in paise: taxable log-uniform (notes smaller), a GST rate, state-consistent heads.
     lo, hi = math.log(500.0), math.log(500_000.0)
@@ -553,6 +613,97 @@ def _cases(
         *_heads(pl.col("taxable"), pl.col("rate"), pl.col("intra"), pl.col("u_cess"))
     )
     return df.drop("sec", "date", "date2", "amt", "amt2", "orig", "kind_rank", "slot", "has_prefix")
+
+
+def _spelled_numbers() -> list[pl.Expr]:
+    """Issue-14 kinds: the IMS number (`number`) and the books' spelling of it (`spelled`).
+
+    The supplier writes PREFIX/FY/SERIAL or PREFIX-SERIAL/FY (FY as 2025-26 or 25-26); the
+    books glue, zero-pad, add or drop parts as the kind says. `uncorroborated` books another
+    document whose number is equal to this one only after normalisation.
+    """
+    v1, v2, v3, v4 = (pl.col(c) for c in ("v1", "v2", "v3", "v4"))
+    sp = pl.col("spelling")
+    fy = _fy_start(pl.col("doc_date"))
+    y4, y2 = fy.cast(pl.String), (fy % 100).cast(pl.String).str.zfill(2)
+    n2 = ((fy + 1) % 100).cast(pl.String).str.zfill(2)
+    long_fy = v2 < 0.5
+    token = (
+        pl.when(long_fy)
+        .then(pl.concat_str(y4, pl.lit("-"), n2))
+        .otherwise(pl.concat_str(y2, pl.lit("-"), n2))
+    )
+    glued = pl.when(v3 < 0.5).then(pl.concat_str(y4, n2)).otherwise(pl.concat_str(y2, n2))
+    padded_token = (
+        pl.when(long_fy)
+        .then(pl.concat_str(y4, pl.lit("-"), n2.str.zfill(4)))
+        .otherwise(pl.concat_str(y2, pl.lit("-"), n2.str.zfill(3 + 2 * (v3 < 0.5).cast(pl.Int32))))
+    )
+    generic = pl.when(v3 < 0.5).then(pl.lit("INV")).otherwise(pl.lit("TI"))
+    prefix = (
+        pl.when(sp == "prefix_dropped")
+        .then(generic)
+        .when(pl.col("prefix") == "")
+        .then(pl.col("doc_type").replace({"INV": "S"}))
+        .otherwise("prefix")
+    )
+    prefix = pl.when(v4 < 0.2).then(pl.lit("")).otherwise(prefix)  # some numbers have none
+    prefix = pl.when(sp == "prefix_dropped").then(generic).otherwise(prefix)
+    sep = pl.when(v4 < 0.6).then(pl.lit("/")).otherwise(pl.lit("-"))
+    serial = pl.col("seq").cast(pl.String).str.zfill(4)
+    lead = pl.when(prefix != "").then(pl.concat_str(prefix, sep)).otherwise(pl.lit(""))
+    after = (v1 >= 0.5) & (sp != "prefix_dropped")  # the FY written after the serial
+
+    def with_fy(tok: pl.Expr) -> pl.Expr:
+        return (
+            pl.when(after)
+            .then(pl.concat_str(lead, serial, pl.lit("/"), tok))
+            .otherwise(pl.concat_str(lead, tok, sep, serial))
+        )
+
+    # fy_added: the supplier's number has no FY (S0000523, CRN-00067)
+    bare_serial = pl.col("seq").cast(pl.String).str.zfill(5 + 2 * (v3 < 0.3).cast(pl.Int32))
+    no_fy = pl.concat_str(
+        prefix, pl.when(v4 < 0.8).then(pl.lit("")).otherwise(pl.lit("-")), bare_serial
+    )
+    alnum = lambda e: e.str.replace_all(r"[^A-Za-z0-9]", "")  # noqa: E731
+    ims_number = pl.when(sp == "fy_added").then(no_fy).otherwise(with_fy(token))
+    books = (
+        pl.when(sp == "fy_glued")
+        .then(alnum(ims_number))
+        .when(sp == "fy_padded")
+        .then(with_fy(padded_token))
+        .when((sp == "fy_added") & (v1 < 0.5))
+        .then(pl.concat_str(alnum(no_fy), glued))
+        .when(sp == "fy_added")
+        .then(pl.concat_str(prefix, glued, bare_serial))
+        .when(v2 < 0.5)  # prefix_dropped: no prefix, FY glued
+        .then(pl.concat_str(glued, serial))
+        .otherwise(pl.concat_str(prefix, pl.lit("000"), glued, serial))  # prefix zero-padded
+    )
+    # uncorroborated: 'INV/25-26/1229' ~ 'INV/1229', or '720' ~ '720/2025-26'
+    plain = pl.col("seq").cast(pl.String)
+    far_ims = pl.when(v1 < 0.5).then(pl.concat_str(lead, token, sep, serial)).otherwise(plain)
+    far_books = (
+        pl.when(v1 < 0.5)
+        .then(pl.concat_str(lead, serial))
+        .otherwise(pl.concat_str(plain, pl.lit("/"), y4, pl.lit("-"), n2))
+    )
+    kind = pl.col("kind")
+    return [
+        pl.when(sp.is_not_null())
+        .then(ims_number)
+        .when(kind == "uncorroborated")
+        .then(far_ims)
+        .otherwise("number")
+        .alias("number"),
+        pl.when(sp.is_not_null())
+        .then(books)
+        .when(kind == "uncorroborated")
+        .then(far_books)
+        .otherwise(pl.lit(None, dtype=pl.String))
+        .alias("spelled"),
+    ]
 
 
 def _heads(taxable: pl.Expr, rate: pl.Expr, intra: pl.Expr, u_cess: pl.Expr) -> list[pl.Expr]:
@@ -675,6 +826,17 @@ def _ims_records(
     )
 
 
+def _book_period(register: pl.DataFrame, period_start: dt.date, months: int) -> pl.Series:
+    """Multi-month mode: the month of each row's voucher, within the `months` months up to the
+    period (older vouchers in the first month, later ones in the period)."""
+    first = period_start
+    for _ in range(months - 1):
+        first = (first - dt.timedelta(days=1)).replace(day=1)
+    month = register.get_column("voucher_date").dt.truncate("1mo")
+    clamped = month.clip(first, period_start)
+    return clamped.dt.strftime("%m%Y").alias("book_period")
+
+
 def _period_end(period: str) -> dt.date:
     month, year = int(period[:2]), int(period[2:])
     return dt.date(year, month, calendar.monthrange(year, month)[1])
@@ -775,11 +937,16 @@ def _register_rows(cases: pl.DataFrame, recipient: str, alt_recipient: str) -> p
     df = cases.filter(kind != "missing_in_register")
     # Amendments are booked under the original number (the IMS record's orig_number).
     respell = _respellings()
+    spelled = "spelled" in df.columns
+    own = df.filter(~kind.is_in(list(respell)))
     df = pl.concat(
         [
-            df.filter(~kind.is_in(list(respell))).with_columns(reg_number=pl.col("number")),
+            own.with_columns(
+                reg_number=pl.coalesce("spelled", "number") if spelled else pl.col("number")
+            ),
             *(df.filter(kind == k).with_columns(reg_number=e) for k, e in respell.items()),
-        ]
+        ],
+        how="diagonal_relaxed" if spelled else "vertical",
     )
     df = df.with_columns(
         *_register_amounts(),
@@ -912,8 +1079,9 @@ def _respellings() -> dict[str, pl.Expr]:
 
 
 def _register_amounts() -> list[pl.Expr]:
-    """Register amounts in paise: equal, off by at most Rs 1 (rounding) or beyond (mismatch)."""
-    kind = pl.col("kind")
+    """Register amounts in paise: equal, off by at most Rs 1 (rounding) or beyond (mismatch);
+    `uncorroborated` bookings are another document: two to five times the amounts."""
+    kind = pl.col("noise")
     v1, v2, v3 = pl.col("v1"), pl.col("v2"), pl.col("v3")
     # rounding: 1..100 paise on one head (and so the total), or on the total only, where the ERP
     # rounded the invoice value to the rupee (Tally's round-off) when it had paise.
@@ -927,8 +1095,11 @@ def _register_amounts() -> list[pl.Expr]:
     pct = 0.03 + v1 * 0.22
     change = pl.max_horizontal((pl.col("taxable") * pct).round(0).cast(pl.Int64), pl.lit(20_000))
     wrong_rate = (kind == "amount_mismatch") & (v3 < 0.3)
+    far = pl.col("kind") == "uncorroborated"
     new_taxable = (
-        pl.when((kind == "amount_mismatch") & ~wrong_rate)
+        pl.when(far)
+        .then((pl.col("taxable") * (2 + 3 * v1)).round(0).cast(pl.Int64))
+        .when((kind == "amount_mismatch") & ~wrong_rate)
         .then(
             pl.col("taxable")
             + pl.when(v2 < 0.5).then(change).otherwise(-change).clip(-(pl.col("taxable") // 2))
@@ -946,7 +1117,7 @@ def _register_amounts() -> list[pl.Expr]:
     }
     igst = heads["igst"] + pl.when(on_head & ~pl.col("intra")).then(delta).otherwise(0)
     cgst = heads["cgst"] + pl.when(on_head & pl.col("intra")).then(delta).otherwise(0)
-    recomputed = kind == "amount_mismatch"
+    recomputed = (kind == "amount_mismatch") | far
     return [
         new_taxable.alias("reg_taxable"),
         pl.when(recomputed)
@@ -981,9 +1152,17 @@ def _register_date() -> pl.Expr:
         .then(earlier)
         .otherwise(later)
     )
+    far_days = pl.duration(days=30 + (pl.col("v4") * 90).floor().cast(pl.Int32))
+    far = (
+        pl.when(same_fy(pl.col("doc_date") - far_days))
+        .then(pl.col("doc_date") - far_days)
+        .otherwise(pl.col("doc_date") + far_days)
+    )
     return (
-        pl.when(pl.col("kind") == "date_shift")
+        pl.when(pl.col("noise") == "date_shift")
         .then(shifted)
+        .when(pl.col("kind") == "uncorroborated")
+        .then(far)
         .otherwise("doc_date")
         .alias("reg_date")
     )
@@ -1053,7 +1232,7 @@ def _truth(ims: pl.DataFrame, register: pl.DataFrame) -> pl.DataFrame:
     """One row per IMS record and per register row; paired kinds share one row."""
     paired_kinds = [
         k
-        for k, v in KINDS.items()
+        for k, v in ALL_KINDS.items()
         if v.status not in (None, "missing_in_register", "missing_in_ims")
     ]
     i = ims.select("case", "kind", "role", "doc_key", "ims_order")
@@ -1063,7 +1242,7 @@ def _truth(ims: pl.DataFrame, register: pl.DataFrame) -> pl.DataFrame:
     pairs = i_pair.join(r_pair.select("case", "register_id", "reg_order"), on="case").select(
         "doc_key", "register_id", "kind", "ims_order", "reg_order",
         expected_status=pl.col("kind").replace_strict(
-            {k: v.status for k, v in KINDS.items() if v.status}
+            {k: v.status for k, v in ALL_KINDS.items() if v.status}
         ),
     )  # fmt: skip
     ims_only = i.join(pairs.select("doc_key"), on="doc_key", how="anti").select(

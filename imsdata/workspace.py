@@ -123,12 +123,17 @@ DDL: tuple[str, ...] = (
         QUALIFY row_number() OVER (PARTITION BY doc_key ORDER BY decision_id DESC) = 1""",
     f"CREATE TABLE IF NOT EXISTS uploads ({_cols(UPLOAD_COLUMNS)}, PRIMARY KEY (upload_id))",
     f"CREATE TABLE IF NOT EXISTS portal_errors ({_cols(PORTAL_ERROR_COLUMNS)})",
+    # issue 14: each register import keeps its period; match columns added later
+    """CREATE TABLE IF NOT EXISTS register_periods (
+        import_id VARCHAR PRIMARY KEY, period VARCHAR NOT NULL)""",
+    "ALTER TABLE matches ADD COLUMN IF NOT EXISTS booked_period VARCHAR",
+    "ALTER TABLE matches ADD COLUMN IF NOT EXISTS already_claimed BOOLEAN",
 )
 
 
 _TABLES = (
     "meta", "imports", "ims_documents", "register_documents", "match_runs", "matches",
-    "decisions", "uploads", "portal_errors",
+    "decisions", "uploads", "portal_errors", "register_periods",
 )  # fmt: skip
 _TABLE_RE = re.compile(r"\b(FROM|INTO|JOIN)\s+(" + "|".join(_TABLES) + r")\b")
 #: The current decision per document, inlined (latest decision_id wins), as in the VIEW.
@@ -298,11 +303,52 @@ class Workspace:
         return self._import("ims", "ims_documents", frame, IMS_COLUMNS, source_hash, label)
 
     def import_register(
-        self, frame: pl.DataFrame, *, source_hash: str | None = None, label: str | None = None
+        self,
+        frame: pl.DataFrame,
+        *,
+        source_hash: str | None = None,
+        label: str | None = None,
+        period: str | None = None,
     ) -> ImportInfo:
-        """Store a purchase-register snapshot (canonical frame); the same content is a no-op."""
-        return self._import(
+        """Store a purchase-register snapshot (canonical frame); the same content is a no-op.
+        `period` (MMYYYY) is the month whose books these are (the latest import of a month wins)."""
+        info = self._import(
             "register", "register_documents", frame, REGISTER_COLUMNS, source_hash, label
+        )
+        if period:
+            self._rows(
+                "INSERT OR REPLACE INTO register_periods VALUES (?, ?)", [info.import_id, period]
+            )
+        return info
+
+    def books_of_other_periods(self, period: str | None) -> pl.DataFrame:
+        """The register rows of every month but `period` (the latest import of each month), with
+        their `book_period`: the books a document of this download may have been booked in."""
+        rows = self._query(
+            f"""SELECT {_names(REGISTER_COLUMNS, "d")}, p.period AS book_period
+            FROM register_documents d
+            JOIN register_periods p ON p.import_id = d.import_id
+            JOIN imports i ON i.import_id = d.import_id
+            WHERE p.period IS DISTINCT FROM {_str_or_null(period)}
+            QUALIFY dense_rank() OVER (PARTITION BY p.period ORDER BY i.seq DESC) = 1
+            ORDER BY p.period, d.register_id""",
+            step="books_of_other_periods",
+        )
+        return conform(rows, {**REGISTER_COLUMNS, "book_period": pl.String()})
+
+    def claimed_bookings(self, period: str | None) -> pl.DataFrame:
+        """Bookings paired in a run of another month with a document whose current decision is
+        accept: (register_id, doc_key, period). Reconciling again on them is a double claim."""
+        return self._query(
+            f"""SELECT DISTINCT m.register_id, m.doc_key, p.period
+            FROM matches m
+            JOIN match_runs r ON r.run_id = m.run_id
+            JOIN register_periods p ON p.import_id = r.register_import_id
+            JOIN {_CURRENT} c ON c.doc_key = m.doc_key
+            WHERE m.doc_key IS NOT NULL AND m.register_id IS NOT NULL AND c.action = 'accept'
+              AND p.period IS DISTINCT FROM {_str_or_null(period)}
+            ORDER BY p.period, m.register_id, m.doc_key""",
+            step="claimed_bookings",
         )
 
     def imports(self) -> pl.DataFrame:
@@ -621,6 +667,10 @@ class Workspace:
 
 #: Decision sources a rule suggestion never overrides while the document is unchanged.
 HUMAN_KEEP: tuple[str, ...] = tuple(s for s in DECISION_SOURCES if s != "rule")
+
+
+def _str_or_null(text: str | None) -> str:
+    return "NULL" if text is None else f"'{_quote(text)}'"
 
 
 def _quote(text: str) -> str:

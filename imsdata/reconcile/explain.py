@@ -8,7 +8,7 @@ from imsdata import gstin as gst
 from imsdata.engines import Engine, engine_scope
 from imsdata.errors import InputError
 from imsdata.reconcile import sql
-from imsdata.reconcile.match import keyed_register, load, reconcile
+from imsdata.reconcile.match import glued_rows, keyed_register, load, reconcile
 from imsdata.reconcile.numbers import with_number_keys
 from imsdata.reconcile.tolerances import Tolerances
 from imsdata.schemas import REGISTER_COLUMNS
@@ -69,6 +69,7 @@ def explain(
             register.with_columns(pl.col("in_scope").fill_null(True)), "in_scope", "scope_reason"
         )
         eng.register("rec_reg_rows", rows)
+        eng.register("rec_reg_glued", glued_rows(rows))
         eng.register("rec_explain_docs", chosen.select("doc_key"))
         eng.register("rec_matches", matches)
         eng.materialise("rec_explain_cand", sql.explain_candidates(eng.dialect))

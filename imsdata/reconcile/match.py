@@ -15,8 +15,8 @@ import polars as pl
 from imsdata import gstin as gst
 from imsdata.engines import Engine, engine_scope
 from imsdata.errors import InputError
-from imsdata.reconcile import sql
-from imsdata.reconcile.numbers import with_number_keys
+from imsdata.reconcile import periods, sql
+from imsdata.reconcile.numbers import numeric_core_expr, with_number_keys
 from imsdata.reconcile.tolerances import HEADS, Tolerances
 from imsdata.schemas import IMS_COLUMNS, MATCH_COLUMNS, REGISTER_COLUMNS, conform
 
@@ -77,8 +77,33 @@ def prepare_ims(ims: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         pl.col("orig_doc_number").alias("key_number"),
         pl.coalesce("orig_doc_date", "doc_date").alias("key_date"),
     )
-    keys = with_number_keys(pl.concat([current, original]), "key_number", "key_date")
-    return docs, keys.with_columns(_block(), _has_letters())
+    keys = with_number_keys(pl.concat([current, original]), "key_number", "key_date", glued=True)
+    return docs, _with_glued_rows(keys).with_columns(_block(), _has_letters())
+
+
+GLUED_KEYS: tuple[str, ...] = ("num_glued", "num_glued_short")
+
+
+def _keyed_by_glued(frame: pl.DataFrame) -> pl.DataFrame:
+    """One row per glued key of each row, keyed by it (num_norm, num_core)."""
+    parts = [
+        frame.filter(pl.col(key).is_not_null()).with_columns(
+            pl.col(key).alias("num_norm"), numeric_core_expr(key).alias("num_core")
+        )
+        for key in GLUED_KEYS
+    ]
+    return pl.concat(parts)
+
+
+def _with_glued_rows(keys: pl.DataFrame) -> pl.DataFrame:
+    """The key rows plus one more per glued key (a document found by its glued keys too)."""
+    glued = _keyed_by_glued(keys)
+    return (pl.concat([keys, glued]) if glued.height else keys).drop(*GLUED_KEYS)
+
+
+def glued_rows(rows: pl.DataFrame) -> pl.DataFrame:
+    """The register rows that have glued keys, one row per key (rec_reg_glued)."""
+    return _keyed_by_glued(rows).with_columns(_block(), _has_letters())
 
 
 def prepare_register(register: pl.DataFrame) -> pl.DataFrame:
@@ -101,7 +126,8 @@ def keyed_register(rows: pl.DataFrame, *extra: str) -> pl.DataFrame:
         if "tax_heads" in rows.columns
         else pl.lit(False).alias("heads_unknown"),
     )  # fmt: skip
-    return with_number_keys(rows, "doc_number", "doc_date").with_columns(_block(), _has_letters())
+    keyed = with_number_keys(rows, "doc_number", "doc_date", glued=True)
+    return keyed.with_columns(_block(), _has_letters())
 
 
 def load(engine: Engine, ims: pl.DataFrame, register: pl.DataFrame) -> None:
@@ -114,6 +140,7 @@ def load(engine: Engine, ims: pl.DataFrame, register: pl.DataFrame) -> None:
     engine.register("rec_ims_docs", docs)
     engine.register("rec_ims_keys", keys)
     engine.register("rec_reg_rows", rows)
+    engine.register("rec_reg_glued", glued_rows(rows))
 
 
 def score_candidates(engine: Engine, tolerances: Tolerances) -> None:
@@ -122,7 +149,7 @@ def score_candidates(engine: Engine, tolerances: Tolerances) -> None:
     for name, step in (
         ("rec_superseded", sql.SUPERSEDED),
         ("rec_live_keys", sql.LIVE_KEYS),
-        ("rec_cand", sql.candidate_pairs(engine.dialect)),
+        ("rec_cand", sql.candidate_pairs(tolerances, engine.dialect)),
         ("rec_scored", sql.pair_features(tolerances, engine.dialect)),
     ):
         engine.materialise(name, step)
@@ -160,11 +187,15 @@ def reconcile(
     *,
     engine: Engine | None = None,
     tolerances: Tolerances | None = None,
+    period: str | None = None,
+    claimed: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Pair IMS documents with register rows one-to-one; MATCH_COLUMNS, sorted.
 
     One row per IMS document and one per in-scope register row left unpaired, each with a status,
-    a 0-100 score and reasons in words.
+    a 0-100 score and reasons in words. A register with a `book_period` column holds the books of
+    several months (`imsdata.reconcile.periods`): `period` is the month worked on (default: the
+    latest); `claimed` lists bookings already paired and accepted in an earlier period.
     """
     tol = tolerances or Tolerances()
     with engine_scope(engine) as eng:
@@ -174,4 +205,5 @@ def reconcile(
         eng.materialise("rec_paired", sql.PAIRED)
         eng.materialise("rec_duplicates", sql.DUPLICATES)
         out = eng.query(sql.RESULT, step="result")
+    out = periods.apply_periods(out, register, periods.current_period(register, period), claimed)
     return conform(out, MATCH_COLUMNS)  # sorted by the SQL: IMS rows by doc_key, then books

@@ -1,17 +1,22 @@
-"""Document-number keys: the normalised key and its numeric core (polars expressions).
+"""Document-number keys: the normalised key, its numeric core and the glued key (polars).
 
 One implementation of the normalisation rules; reconciliation computes the keys in polars before
-the frames reach SQL, so the SQL only compares strings. Rules (issue 4): case folded; the
-financial-year tokens of the document's own FY removed in every form (2025-2026, 2025/26, 25-26,
-2526, 202526, FY25-26, and the lone start year 2025 as its own group); common prefixes
-(INVOICE, INV, BILL, TI) removed; leading zeros of each number group removed; separators and
-punctuation removed. The numeric core is the digits of the key: fuzzy similarity is only ever
-tried between numbers whose cores are equal.
+the frames reach SQL, so the SQL only compares strings. Rules (issues 4 and 14): case folded; the
+financial-year tokens of the document's own FY removed in every separated form (2025-2026,
+2025/26, 25-26, 2526, 202526, FY25-26, the zero-padded 25-026, 25-00026, 2025-0026, and the lone
+start year 2025 as its own group); common prefixes (INVOICE, INV, BILL, TI) removed; leading
+zeros of each number group removed; separators and punctuation removed. The numeric core is the
+digits of the key: fuzzy similarity is only ever tried between numbers whose cores are equal.
+
+The glued key (issue 14) is a second key for numbers whose books glued the FY token to the serial
+(INV25261230, 19492526, TI1253202526, S0000523202526, INV00025261469): after the leading zeros of
+each group, the own FY written as 20252026, 202526 or 2526 is removed from the start or the end
+of a digit group, never from its middle. It is only kept when it differs from the normalised key.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import polars as pl
 
@@ -28,12 +33,65 @@ def fiscal_year_expr(date: pl.Expr) -> pl.Expr:
     return pl.when(date.dt.month() >= 4).then(date.dt.year()).otherwise(date.dt.year() - 1)
 
 
-def fy_token_pattern(start_year: int) -> str:
-    """Regex of every written form of FY `start_year`-`start_year+1`, bounded by non-digits."""
+def fy_token_pattern(start_year: int, *, padded: bool = True) -> str:
+    """Regex of every written form of FY `start_year`-`start_year+1`, bounded by non-digits.
+
+    With `padded`, each year of a two-year form may be zero-padded (25-026, 2025-0026); that
+    reading is only kept when a serial is left (see `_parts`): '2025/00026' is year 2025, serial 26.
+    """
     a, b = f"{start_year:04d}", f"{start_year + 1:04d}"
     s = FY_SEPARATOR
-    forms = f"{a}{s}(?:{b}|{b[2:]})|{a[2:]}{s}{b[2:]}|{a}"  # the lone start year ("2025/42") last
+    z = "0*" if padded else ""
+    forms = f"{z}{a}{s}{z}(?:{b}|{b[2:]})|{z}{a[2:]}{s}{z}{b[2:]}|{a}"  # lone start year last
     return rf"(^|[^0-9])(?:FY{s})?(?:{forms})([^0-9]|$)"
+
+
+def glued_fy_forms(start_year: int) -> str:
+    """Regex alternation of the FY forms books glue to a serial, longest first (20252026|...)."""
+    a, b = f"{start_year:04d}", f"{start_year + 1:04d}"
+    return f"{a}{b}|{a}{b[2:]}|{a[2:]}{b[2:]}"
+
+
+#: A glued FY is only read off a digit group that keeps enough digits (zeros included) for the
+#: serial: 3 beside the 4-digit form ('12526' stays 12526, never serial 1 of FY 25-26), 2 beside
+#: the 6- and 8-digit forms, which a serial rarely contains by chance ('ABC2025202677' is 77).
+#: Short serials glued to an FY are rare; a false pair is not.
+MIN_GLUED_SERIAL_DIGITS = 3
+MIN_GLUED_SERIAL_DIGITS_LONG_FY = 2
+
+
+def _glued_parts(start_year: int) -> tuple[str, str, int, int]:
+    a, b = f"{start_year:04d}", f"{start_year + 1:04d}"
+    long_forms = f"{a}{b}|{a}{b[2:]}"
+    return long_forms, f"{a[2:]}{b[2:]}", MIN_GLUED_SERIAL_DIGITS_LONG_FY, MIN_GLUED_SERIAL_DIGITS
+
+
+def _unglue(upper: pl.Expr, start_year: int) -> pl.Expr:
+    """The own FY removed from the start of a digit group (after its leading zeros), else from
+    its end, reading the longest FY form ('TI1253202526' is 1253 + 202526)."""
+    long_forms, short_form, n_long, n_short = _glued_parts(start_year)
+    unpadded = upper.str.replace_all(r"(^|[^0-9])0+([0-9])", "${1}${2}")
+    head = unpadded.str.replace_all(
+        rf"(^|[^0-9])(?:(?:{long_forms})([0-9]{{{n_long},}})|{short_form}([0-9]{{{n_short},}}))",
+        "${1}${2}${3}",
+    )
+    tail = upper.str.replace_all(
+        rf"(^|[^0-9])(?:([0-9]{{{n_long},}}?)(?:{long_forms})|([0-9]{{{n_short},}}?){short_form})"
+        r"([^0-9]|$)",
+        "${1}${2}${3}${4}",
+    )
+    return pl.when(head != unpadded).then(head).otherwise(tail)
+
+
+def _unglue_short(upper: pl.Expr, start_year: int) -> pl.Expr:
+    """The other reading of an FY glued at the end: the shortest form, the longest serial
+    ('006202526' is serial 620 + 2526, where `_unglue` reads 6 + 202526)."""
+    long_forms, short_form, n_long, n_short = _glued_parts(start_year)
+    return upper.str.replace_all(
+        rf"(^|[^0-9])(?:([0-9]{{{n_short},}}){short_form}|([0-9]{{{n_long},}})(?:{long_forms}))"
+        r"([^0-9]|$)",
+        "${1}${2}${3}${4}",
+    )
 
 
 def _finish(upper: pl.Expr) -> pl.Expr:
@@ -45,30 +103,73 @@ def _finish(upper: pl.Expr) -> pl.Expr:
     )
 
 
+def _per_year(value: pl.Expr, fy: pl.Expr, years: list[int], make: Callable) -> pl.Expr:
+    """`make(value, year)` for the row's own FY among `years`; `value` for any other year."""
+    if not years:
+        return value
+    chain = pl.when(fy == years[0]).then(make(value, years[0]))
+    for year in years[1:]:
+        chain = chain.when(fy == year).then(make(value, year))
+    return chain.otherwise(value)
+
+
+def _upper(number: pl.Expr | str) -> pl.Expr:
+    num = pl.col(number) if isinstance(number, str) else number
+    return num.str.to_uppercase().str.strip_chars()
+
+
+def _fy(date: pl.Expr | str) -> pl.Expr:
+    return fiscal_year_expr(pl.col(date) if isinstance(date, str) else date)
+
+
+def _strip_fy(upper: pl.Expr, date: pl.Expr | str, years: list[int], *, padded: bool) -> pl.Expr:
+    def strip(value: pl.Expr, year: int) -> pl.Expr:
+        return value.str.replace_all(fy_token_pattern(year, padded=padded), "${1} ${2}")
+
+    return _per_year(upper, _fy(date), years, strip)
+
+
 def _parts(
     number: pl.Expr | str, date: pl.Expr | str, fiscal_years: Iterable[int]
-) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-    """(key without the FY token, key with it, bare alphanumerics): the rule and its fallbacks."""
-    num = pl.col(number) if isinstance(number, str) else number
-    day = pl.col(date) if isinstance(date, str) else date
-    upper = num.str.to_uppercase().str.strip_chars()
-    fy = fiscal_year_expr(day)
-    years = sorted(set(fiscal_years))
-    stripped = upper
-    if years:
-        chain = pl.when(fy == years[0]).then(
-            upper.str.replace_all(fy_token_pattern(years[0]), "${1} ${2}")
-        )
-        for year in years[1:]:
-            chain = chain.when(fy == year).then(
-                upper.str.replace_all(fy_token_pattern(year), "${1} ${2}")
-            )
-        stripped = chain.otherwise(upper)
-    return _finish(stripped), _finish(upper), upper.str.replace_all(r"[^A-Z0-9]", "")
+) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
+    """(key without the FY token in any form, the same without zero-padded forms, key with the
+    token, bare alphanumerics): the rule and its fallbacks (see `_fallback`)."""
+    upper, years = _upper(number), sorted(set(fiscal_years))
+    first = _finish(_strip_fy(upper, date, years, padded=True))
+    plain = _finish(_strip_fy(upper, date, years, padded=False))
+    return first, plain, _finish(upper), upper.str.replace_all(r"[^A-Z0-9]", "")
 
 
-def _fallback(first: pl.Expr, with_fy: pl.Expr, bare: pl.Expr) -> pl.Expr:
-    return pl.when(first != "").then(first).when(with_fy != "").then(with_fy).otherwise(bare)
+def glued_key_expr(
+    number: pl.Expr | str = "doc_number",
+    date: pl.Expr | str = "doc_date",
+    *,
+    fiscal_years: Iterable[int] = DEFAULT_FISCAL_YEARS,
+    shortest: bool = False,
+) -> pl.Expr:
+    """The key with the own FY un-glued from the serial ('INV25261230' gives '1230'); the
+    separated FY forms are removed first, exactly as in the normalised key. `shortest` reads an
+    FY glued at the end as its shortest form (the longest serial)."""
+    upper, fy, years = _upper(number), _fy(date), sorted(set(fiscal_years))
+    stripped = _strip_fy(upper, date, years, padded=True)
+    return _finish(_per_year(stripped, fy, years, _unglue_short if shortest else _unglue))
+
+
+def _fallback(first: pl.Expr, plain: pl.Expr, with_fy: pl.Expr, bare: pl.Expr) -> pl.Expr:
+    """A key left without digits by a zero-padded FY reading takes the plain reading when that
+    keeps a serial ('2025/00026' is 26); an empty key keeps its FY token, else its characters."""
+    digit = "[0-9]"
+    return (
+        pl.when(first.str.contains(digit))
+        .then(first)
+        .when(plain.str.contains(digit))
+        .then(plain)
+        .when(first != "")
+        .then(first)
+        .when(with_fy != "")
+        .then(with_fy)
+        .otherwise(bare)
+    )
 
 
 def normalise_number_expr(
@@ -91,18 +192,55 @@ def numeric_core_expr(key: pl.Expr | str) -> pl.Expr:
     return col.str.replace_all(r"[^0-9]", "")
 
 
-def with_number_keys(
-    frame: pl.DataFrame, number: str, date: str, *, prefix: str = "num"
-) -> pl.DataFrame:
-    """Add `{prefix}_norm` and `{prefix}_core` for the FYs actually present in the frame."""
-    years = (
+def _years(frame: pl.DataFrame, date: str) -> list[int]:
+    return (
         frame.select(fiscal_year_expr(pl.col(date)).unique().drop_nulls().alias("y"))
         .get_column("y")
         .to_list()
     )
-    first, with_fy, bare = _parts(number, date, years)
-    name = f"{prefix}_norm"
-    out = frame.with_columns(first.alias(name))
-    if (out.get_column(name) == "").any():  # rare: only then pay for the fallbacks
-        out = out.with_columns(_fallback(pl.col(name), with_fy, bare).alias(name))
-    return out.with_columns(numeric_core_expr(name).alias(f"{prefix}_core"))
+
+
+def _glued_columns(
+    frame: pl.DataFrame, number: str, date: str, norm: str, name: str, years: list[int]
+) -> list[pl.Series]:
+    """`name` and `name`_short: the two readings of a glued FY, each null where it adds no key.
+    Only numbers holding a glued FY form can differ: the keys are computed for those rows only."""
+    forms = "|".join(glued_fy_forms(y) for y in years) or "$^"
+    mask = frame.get_column(number).str.contains(forms).fill_null(False)
+    long_keys = pl.repeat(None, frame.height, dtype=pl.String, eager=True).alias(name)
+    short_keys = long_keys.alias(f"{name}_short")
+    if not mask.any():
+        return [long_keys, short_keys]
+    sub = frame.filter(mask).select(
+        a=glued_key_expr(number, date, fiscal_years=years),
+        b=glued_key_expr(number, date, fiscal_years=years, shortest=True),
+        n=pl.col(norm),
+    )
+    new = lambda key, *others: (  # noqa: E731
+        pl.when((pl.col(key) != "") & pl.all_horizontal(pl.col(key) != pl.col(o) for o in others))
+        .then(key)
+        .otherwise(pl.lit(None, dtype=pl.String))
+    )
+    sub = sub.select(new("a", "n").alias("a"), new("b", "n", "a").alias("b"))
+    rows = mask.arg_true()
+    return [long_keys.scatter(rows, sub.get_column("a")), short_keys.scatter(rows, sub["b"])]
+
+
+def with_number_keys(
+    frame: pl.DataFrame, number: str, date: str, *, prefix: str = "num", glued: bool = False
+) -> pl.DataFrame:
+    """Add `{prefix}_norm` and `{prefix}_core` for the FYs actually present in the frame, and
+    with `glued` also `{prefix}_glued` and `{prefix}_glued_short`: the two readings of a glued
+    FY where they differ from the norm (and each other), else null."""
+    years = _years(frame, date)
+    first, plain, with_fy, bare = _parts(number, date, years)
+    name, core = f"{prefix}_norm", f"{prefix}_core"
+    out = frame.with_columns(first.alias(name)).with_columns(numeric_core_expr(name).alias(core))
+    mask = (out.get_column(core) == "").fill_null(False)
+    if mask.any():  # a key without digits: only those rows pay for the fallbacks
+        sub = out.filter(mask).select(_fallback(pl.col(name), plain, with_fy, bare).alias(name))
+        fixed = out.get_column(name).scatter(mask.arg_true(), sub.get_column(name))
+        out = out.with_columns(fixed).with_columns(numeric_core_expr(name).alias(core))
+    if glued:
+        out = out.with_columns(*_glued_columns(out, number, date, name, f"{prefix}_glued", years))
+    return out

@@ -3,10 +3,11 @@
 Inputs (registered by `imsdata.reconcile.match`; every table of ours is prefixed `rec_` so a
 caller's engine, e.g. the workspace file, keeps its own names): `rec_ims_docs` (one row per IMS
 document, id `i_id`), `rec_ims_keys` (one row per number a document can be found by: its own, and
-an amendment's original), `rec_reg_rows` (in-scope register rows, id `r_id`). Every key table
-carries `num_norm`, `num_core` and `block` (the numeric core, or '#'+key when the number has no
-digits): candidates are only ever generated within a block, so numbers whose numeric cores differ
-never meet.
+an amendment's original, and the glued keys of either where they differ), `rec_reg_rows`
+(in-scope register rows, id `r_id`) and `rec_reg_glued` (the register rows that also have glued
+keys, one row per key). Every key table carries `num_norm`, `num_core` and `block` (the numeric
+core, or '#'+key when the number has no digits): candidates are only ever generated within a
+block, so numbers whose serials (numeric cores) differ never meet.
 """
 
 from __future__ import annotations
@@ -29,11 +30,32 @@ LABELS: dict[str, str] = {
     "doc_value": "document value",
     "total_tax": "total tax",
 }
-#: How far apart (days) two documents with the same number may be and still be compared.
-CANDIDATE_DAYS = 366
-#: Fuzzy numbers (equal numeric cores, different keys) need this similarity of their keys,
-#: unless one key has no letters at all (then the letters are a prefix/suffix on one side only).
-FUZZY_MIN_SIMILARITY = 0.8
+# The 0-100 score (it ranks candidates; the status comes from the tests, not the score).
+#: The number carries most weight: it is what identifies a document.
+W_NUMBER_RAW = 40
+#: The same number after normalisation: a respelling, almost as sure as the raw number.
+W_NUMBER_NORMALISED = 36
+#: A fuzzy number scores a base plus a share of its similarity, below any normalised number.
+W_NUMBER_FUZZY_BASE = 20
+W_NUMBER_FUZZY_SIMILARITY = 12
+#: Different numbers (explain only) score their similarity, below any fuzzy number.
+W_NUMBER_DIFFERENT_SIMILARITY = 15
+#: Found through an amendment's original number: slightly less direct than its own number.
+P_ORIGINAL_NUMBER = 2
+#: The amounts weigh as much as the number, shared equally by the amount tests that passed.
+W_AMOUNTS = 40
+#: Any difference at all, even within tolerance, ranks below an identical candidate.
+P_ANY_AMOUNT_GAP = 2
+#: The same date; within the window the date loses up to W_DATE_DECAY as the gap grows, and
+#: outside it a little is kept for each month closer (W_DATE_FAR at most).
+W_DATE_SAME = 15
+W_DATE_IN_WINDOW = 14
+W_DATE_DECAY = 9
+W_DATE_FAR = 4
+#: Both sides name the same supplier GSTIN and recipient: the parties agree.
+W_SAME_PARTIES = 5
+#: Another document class (an invoice against a credit note) is never the same document.
+P_OTHER_CLASS = 30
 
 
 # The engine-specific expressions live in `imsdata.dialects` (one class per engine); re-exported
@@ -48,6 +70,24 @@ def _lit(value: Decimal) -> str:
 def within(diff: str, ims_value: str, abs_tol: Decimal, pct_tol: Decimal) -> str:
     """SQL boolean: |diff| within max(absolute, percent of the IMS value)."""
     return f"(abs({diff}) <= greatest({_lit(abs_tol)}, {_lit(pct_tol)} / 100 * abs({ims_value})))"
+
+
+#: The tax heads (the total tax at PAN level is their sum).
+TAX_HEADS: tuple[str, ...] = tuple(h for h in HEADS if h != "taxable_value")
+
+
+def total_within(tol: Tolerances, diff: str, ims_value: str, heads: tuple[str, ...]) -> str:
+    """SQL boolean for a total (document value, total tax): its own tolerance when set, else
+    the sum of the tolerances of the heads it is made of (issue 12: no false mismatch on the
+    total when every head is within tolerance)."""
+    if not tol.derived_total:
+        total_abs, total_pct = tol.total_abs or Decimal(0), tol.total_pct or Decimal(0)
+        return within(diff, f"coalesce({ims_value}, 0)", total_abs, total_pct)
+    parts = []
+    for h in heads:
+        a, p = tol.head(h)
+        parts.append(f"greatest({_lit(a)}, {_lit(p)} / 100 * abs(coalesce(i_{h}, 0)))")
+    return f"(abs({diff}) <= {' + '.join(parts)})"
 
 
 SUPERSEDED = """
@@ -68,9 +108,12 @@ WHERE NOT EXISTS (SELECT 1 FROM rec_superseded s WHERE s.i_id = k.i_id)
 """
 
 
-def candidate_pairs(dialect: Dialect = DUCKDB) -> str:
+def candidate_pairs(tol: Tolerances | None = None, dialect: Dialect = DUCKDB) -> str:
     """Blocking: same supplier GSTIN (tier 0) or same PAN, other GSTIN (tier 1), same class,
-    same block; one row per (document, register row), the best way the numbers agree."""
+    same block, dated at most `candidate_days` apart; each register row is met by its
+    normalised key and (rec_reg_glued) its glued keys; one row per (document, register row),
+    the best way the numbers agree."""
+    tol = tol or Tolerances()
     sim = dialect.similarity("k.num_norm", "r.num_norm")
     common = f"""
     k.i_id, r.r_id, k.variant, k.key_number, k.key_date, k.num_core,
@@ -79,21 +122,23 @@ def candidate_pairs(dialect: Dialect = DUCKDB) -> str:
     CASE WHEN k.num_norm = r.num_norm THEN 1.0 ELSE {sim} END AS similarity,
     NOT (k.num_has_letters AND r.num_has_letters) AS one_side_digits_only
     """
-    window = f"abs(date_diff('day', r.doc_date, k.key_date)) <= {CANDIDATE_DAYS}"
-    return f"""
-WITH gstin_level AS (
+    window = f"abs(date_diff('day', r.doc_date, k.key_date)) <= {tol.candidate_days}"
+    levels = []
+    for table in ("rec_reg_rows", "rec_reg_glued"):
+        levels.append(f"""
   SELECT 0 AS tier, {common}
-  FROM rec_live_keys k JOIN rec_reg_rows r
+  FROM rec_live_keys k JOIN {table} r
     ON r.supplier_gstin = k.supplier_gstin AND r.doc_type = k.doc_type AND r.block = k.block
-  WHERE {window}
-), pan_level AS (
+  WHERE {window}""")
+        levels.append(f"""
   SELECT 1 AS tier, {common}
-  FROM rec_live_keys k JOIN rec_reg_rows r
+  FROM rec_live_keys k JOIN {table} r
     ON r.supplier_pan = k.supplier_pan AND r.doc_type = k.doc_type AND r.block = k.block
    AND r.supplier_gstin <> k.supplier_gstin
-  WHERE {window} AND k.num_norm = r.num_norm
-), both_levels AS (
-  SELECT * FROM gstin_level UNION ALL SELECT * FROM pan_level
+  WHERE {window} AND k.num_norm = r.num_norm""")
+    union = "\n  UNION ALL".join(levels)
+    return f"""
+WITH both_levels AS ({union}
 )
 SELECT * FROM both_levels
 QUALIFY row_number() OVER (
@@ -119,19 +164,19 @@ def pair_features(
     )
     tax = " + ".join(f"coalesce({{t}}.{h}, 0)" for h in ("igst", "cgst", "sgst", "cess"))
     oks = []
-    total_ok = within("diff_total_tax", "i_total_tax", tol.total_abs, tol.total_pct)
+    total_ok = total_within(tol, "diff_total_tax", "i_total_tax", TAX_HEADS)
     for h in HEADS:
         a, p = tol.head(h)
         ok = within(f"diff_{h}", f"coalesce(i_{h}, 0)", a, p)
         if h in SPLIT_HEADS:  # books with only a total GST: the heads stand or fall with it
             ok = f"CASE WHEN heads_unknown THEN {total_ok} ELSE {ok} END"
         oks.append(f"{ok} AS ok_{h}")
+    oks.append(f"{total_within(tol, 'diff_doc_value', 'i_doc_value', HEADS)} AS ok_doc_value")
+    oks.append(f"{total_ok} AS ok_total_tax")
+    band = tol.corroboration_pct
     oks.append(
-        f"{within('diff_doc_value', 'coalesce(i_doc_value, 0)', tol.total_abs, tol.total_pct)}"
-        " AS ok_doc_value"
-    )
-    oks.append(
-        f"{within('diff_total_tax', 'i_total_tax', tol.total_abs, tol.total_pct)} AS ok_total_tax"
+        f"({within('diff_taxable_value', 'coalesce(i_taxable_value, 0)', Decimal(0), band)} OR "
+        f"{within('diff_doc_value', 'coalesce(i_doc_value, 0)', Decimal(0), band)}) AS ok_band"
     )
     ok_heads = " AND ".join(f"ok_{h}" for h in (*HEADS, "doc_value"))
     n_ok = " + ".join(f"CAST(ok_{h} AS INTEGER)" for h in (*HEADS, "doc_value"))
@@ -160,18 +205,20 @@ def pair_features(
     days = tol.date_days
     # DuckDB rounds a fractional number cast to INTEGER, Spark truncates: the dialect rounds.
     raw_score = dialect.to_int(f"""(
-    CASE number_level WHEN 'raw' THEN 40 WHEN 'normalised' THEN 36
-         WHEN 'fuzzy' THEN 20 + round(12 * similarity) ELSE round(15 * similarity) END
-    - CASE WHEN variant = 'original' THEN 2 ELSE 0 END
-    + CASE WHEN tier >= 1 THEN 40 * (CAST(ok_taxable_value AS INTEGER)
+    CASE number_level WHEN 'raw' THEN {W_NUMBER_RAW} WHEN 'normalised' THEN {W_NUMBER_NORMALISED}
+         WHEN 'fuzzy' THEN {W_NUMBER_FUZZY_BASE} + round({W_NUMBER_FUZZY_SIMILARITY} * similarity)
+         ELSE round({W_NUMBER_DIFFERENT_SIMILARITY} * similarity) END
+    - CASE WHEN variant = 'original' THEN {P_ORIGINAL_NUMBER} ELSE 0 END
+    + CASE WHEN tier >= 1 THEN {W_AMOUNTS} * (CAST(ok_taxable_value AS INTEGER)
                                     + CAST(ok_total_tax AS INTEGER)) / 2
-           ELSE 40 * ({n_ok}) / 6 END
-    - CASE WHEN amount_gap > 0 THEN 2 ELSE 0 END
-    + CASE WHEN diff_days = 0 THEN 15
-           WHEN ok_date THEN 14 - round(9.0 * abs(diff_days) / greatest({days}, 1))
-           ELSE greatest(0, 4 - floor(abs(diff_days) / 30.0)) END
-    + CASE WHEN other_recipient OR tier >= 1 THEN 0 ELSE 5 END
-    - CASE WHEN ims_doc_type <> reg_doc_type THEN 30 ELSE 0 END
+           ELSE {W_AMOUNTS} * ({n_ok}) / {len(HEADS) + 1} END
+    - CASE WHEN amount_gap > 0 THEN {P_ANY_AMOUNT_GAP} ELSE 0 END
+    + CASE WHEN diff_days = 0 THEN {W_DATE_SAME}
+           WHEN ok_date
+           THEN {W_DATE_IN_WINDOW} - round({W_DATE_DECAY}.0 * abs(diff_days) / greatest({days}, 1))
+           ELSE greatest(0, {W_DATE_FAR} - floor(abs(diff_days) / 30.0)) END
+    + CASE WHEN other_recipient OR tier >= 1 THEN 0 ELSE {W_SAME_PARTIES} END
+    - CASE WHEN ims_doc_type <> reg_doc_type THEN {P_OTHER_CLASS} ELSE 0 END
   )""")
     return f"""
 WITH diffs AS (
@@ -201,8 +248,10 @@ WITH diffs AS (
        WHEN tier = 1 THEN number_level <> 'fuzzy' AND ok_taxable_value AND ok_total_tax
        WHEN number_level = 'fuzzy' THEN
             (({ok_heads}) OR ok_date)
-            AND (one_side_digits_only OR similarity >= {FUZZY_MIN_SIMILARITY})
+            AND (one_side_digits_only OR similarity >= {tol.fuzzy_min_similarity})
+       WHEN number_level = 'normalised' THEN ok_band OR ok_date
        ELSE TRUE END AS admitted,
+  number_level = 'normalised' AND NOT (ok_band OR ok_date) AS uncorroborated,
   {gap} AS amount_gap
   FROM tests
 ), statused AS (
@@ -222,6 +271,10 @@ WITH diffs AS (
 SELECT *,
   CAST(least(100, greatest(0, raw_score)) AS INTEGER) AS score,
   coalesce(nullif(concat_ws('; ',
+    CASE WHEN status = 'within_tolerance' AND (amount_gap > 0 OR diff_days <> 0)
+         THEN 'within tolerance: ' || concat_ws(' and ',
+              CASE WHEN amount_gap > 0 THEN 'rounding' END,
+              CASE WHEN diff_days <> 0 THEN 'date' END) END,
     CASE WHEN tier = 1 THEN 'booked under GSTIN ' || reg_gstin
          || ' (same PAN, another branch; IMS from ' || ims_gstin || ')'
          WHEN tier >= 2 THEN 'booked under another supplier ' || reg_gstin END,
@@ -238,12 +291,11 @@ SELECT *,
     CASE WHEN ims_doc_type <> reg_doc_type THEN 'document class differs (IMS '
          || ims_doc_type || ', books ' || reg_doc_type || ')' END,
     {money_sql},
-    CASE WHEN diff_days < 0 THEN 'date ' || (-diff_days) || ' day'
-              || CASE WHEN diff_days = -1 THEN '' ELSE 's' END || ' later in the books'
-         WHEN diff_days > 0 THEN 'date ' || diff_days || ' day'
-              || CASE WHEN diff_days = 1 THEN '' ELSE 's' END || ' earlier in the books' END
-      || CASE WHEN diff_days <> 0 AND NOT ok_date
-              THEN ' (outside the {days}-day window)' ELSE '' END
+    CASE WHEN diff_days <> 0 THEN 'dated ' || abs(diff_days) || ' day'
+              || CASE WHEN abs(diff_days) = 1 THEN '' ELSE 's' END || ' apart ('
+              || CASE WHEN diff_days < 0 THEN 'later' ELSE 'earlier' END || ' in the books'
+              || CASE WHEN ok_date THEN ', within the {days}-day window)'
+                      ELSE ', outside the {days}-day window)' END END
   ), ''), 'all fields agree') AS reasons
 FROM statused
 """
@@ -346,23 +398,29 @@ WITH k AS (
   SELECT k.i_id, r.r_id FROM k JOIN rec_reg_rows r ON r.supplier_pan = k.supplier_pan
   UNION
   SELECT k.i_id, r.r_id FROM k JOIN rec_reg_rows r ON r.num_norm = k.num_norm
+  UNION
+  SELECT k.i_id, r.r_id FROM k JOIN rec_reg_rows r ON r.num_glued = k.num_norm
+  UNION
+  SELECT k.i_id, r.r_id FROM k JOIN rec_reg_rows r ON r.num_glued_short = k.num_norm
 )
 SELECT
   CASE WHEN r.supplier_gstin = k.supplier_gstin THEN 0
        WHEN r.supplier_pan = k.supplier_pan THEN 1 ELSE 2 END AS tier,
   k.i_id, r.r_id, k.variant, k.key_number, k.key_date, k.num_core,
   CASE WHEN k.key_number = r.doc_number THEN 'raw'
-       WHEN k.num_norm = r.num_norm THEN 'normalised'
+       WHEN k.num_norm IN (r.num_norm, r.num_glued, r.num_glued_short) THEN 'normalised'
        WHEN k.num_core = r.num_core AND k.num_core <> '' THEN 'fuzzy'
        ELSE 'different' END AS number_level,
-  CASE WHEN k.num_norm = r.num_norm THEN 1.0 ELSE {sim} END AS similarity,
+  CASE WHEN k.num_norm IN (r.num_norm, r.num_glued, r.num_glued_short) THEN 1.0 ELSE {sim} END
+    AS similarity,
   NOT (k.num_has_letters AND r.num_has_letters) AS one_side_digits_only
 FROM near n
 JOIN k ON k.i_id = n.i_id
 JOIN rec_reg_rows r ON r.r_id = n.r_id
 QUALIFY row_number() OVER (
   PARTITION BY k.i_id, r.r_id
-  ORDER BY CASE WHEN k.key_number = r.doc_number THEN 0 WHEN k.num_norm = r.num_norm THEN 1
+  ORDER BY CASE WHEN k.key_number = r.doc_number THEN 0
+                WHEN k.num_norm IN (r.num_norm, r.num_glued, r.num_glued_short) THEN 1
                 ELSE 2 END, k.variant) = 1
 """
 
@@ -394,9 +452,13 @@ SELECT f.doc_key, f.register_id, f.score AS closeness,
          || coalesce(nullif(f.reg_core, ''), 'none') || ')'
          WHEN f.number_level = 'different' THEN 'numbers differ'
          WHEN f.number_level = 'fuzzy' AND NOT f.one_side_digits_only
-              AND f.similarity < {FUZZY_MIN_SIMILARITY}
+              AND f.similarity < {tol.fuzzy_min_similarity}
          THEN 'numbers too dissimilar (similarity ' || CAST(round(f.similarity, 2) AS VARCHAR)
-         || ', needs {FUZZY_MIN_SIMILARITY})' END,
+         || ', needs {tol.fuzzy_min_similarity})' END,
+    CASE WHEN f.tier = 0 AND f.uncorroborated
+         THEN 'refused: the numbers are equal only after normalisation and nothing corroborates'
+         || ' the pairing (taxable and document value beyond the {tol.corroboration_pct}% band,'
+         || ' date outside the {tol.date_days}-day window)' END,
     {beyond},
     CASE WHEN f.tier >= 1 AND NOT f.ok_total_tax THEN 'total tax beyond tolerance' END,
     CASE WHEN NOT f.ok_date THEN 'date ' || abs(f.diff_days) || ' days apart (window '

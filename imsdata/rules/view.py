@@ -99,6 +99,8 @@ MATCH_VIEW_COLUMNS: dict[str, str] = {
     "specified_record": "R5's specified record, which takes an ITC-reduction declaration with"
     " Accept: a credit note; an amendment raising a credit note or lowering an invoice, debit"
     " note or ECO document (known only when the original is in this download)",
+    "booked_period": "MMYYYY of the register month the paired booking was imported with",
+    "already_claimed": "the paired booking was already paired and accepted in an earlier period",
 }
 PERIOD_COLUMNS: dict[str, str] = {
     "period": "the return period worked on, MMYYYY (default: the most common supplier_period)",
@@ -221,6 +223,7 @@ SELECT
     OR (i.doc_type = 'CN' AND {total_tax} > orig.tax)
     OR (i.doc_type <> 'CN' AND {total_tax} < orig.tax)
   ) IS TRUE AS specified_record,
+  m.booked_period, coalesce(m.already_claimed, FALSE) AS already_claimed,
   {_str_lit(period)} AS period, {_date_lit(start)} AS period_start,
   {_date_lit(end)} AS period_end,
   coalesce(i.doc_date > {_date_lit(end)}, false) AS doc_after_period,

@@ -102,6 +102,8 @@ MATCH_COLUMNS: dict[str, pl.DataType] = {
     "diff_days": pl.Int32(),  # IMS date minus register date
     "duplicate_of": pl.String(),  # register row: register_id of the booking that was paired
     "superseded_by": pl.String(),  # IMS original: doc_key of the amendment replacing it
+    "booked_period": pl.String(),  # MMYYYY of the register the paired row was imported with
+    "already_claimed": pl.Boolean(),  # the booking was paired and accepted in an earlier period
 }
 
 #: Actions in words (the wire codes live in imsdata.portal.sections.ACTION_CODES).

@@ -38,9 +38,10 @@ def test_rounding_and_a_few_days_are_within_tolerance_with_reasons(by_number):
     assert row["match_status"] == "within_tolerance"
     assert 80 <= row["match_score"] < 100
     assert row["reasons"] == (
+        "within tolerance: rounding and date; "
         "taxable value differs by Rs 0.60 (IMS 10,000.60, books 10,000.00); "
         "document value differs by Rs 0.60 (IMS 11,800.60, books 11,800.00); "
-        "date 3 days later in the books"
+        "dated 3 days apart (later in the books, within the 10-day window)"
     )
     assert row["diff_days"] == -3
     assert str(row["diff_taxable_value"]) == "0.60"
@@ -68,7 +69,7 @@ def test_date_outside_the_window_is_a_mismatch(by_number):
     reg = register_frame([{"doc_number": "C-3", "doc_date": D + dt.timedelta(days=11)}])
     row = by_number(reconcile(ims_frame([{"doc_number": "C-3"}]), reg))["C-3"]
     assert row["match_status"] == "mismatch"
-    assert row["reasons"] == "date 11 days later in the books (outside the 10-day window)"
+    assert row["reasons"] == "dated 11 days apart (later in the books, outside the 10-day window)"
 
 
 def test_fuzzy_number_with_equal_numeric_core_is_probable(by_number):
