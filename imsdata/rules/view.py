@@ -228,7 +228,7 @@ SELECT
   {_date_lit(end)} AS period_end,
   coalesce(i.doc_date > {_date_lit(end)}, false) AS doc_after_period,
   coalesce(
-    CAST(try_strptime('01' || i.supplier_period, '%d%m%Y') AS DATE) > {_date_lit(end)},
+    {dialect.parse_date("'01' || i.supplier_period", "%d%m%Y")} > {_date_lit(end)},
     i.doc_date > {_date_lit(end)}, false) AS later_period
 FROM {IMS_TABLE} i
 LEFT JOIN sec ON sec.section = i.section
