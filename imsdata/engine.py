@@ -88,11 +88,25 @@ class DuckDBEngine:
 
     def view(self, name: str, sql: str) -> None:
         """A named query, not stored: read where it is used (cheap when read once)."""
-        self.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}", step=name)
+        self._replace("VIEW", "TABLE", name, sql)
 
     def materialise(self, name: str, sql: str) -> None:
         """Run a named step into a temp table called `name` (breaks lineage, reused cheaply)."""
-        self.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", step=name)
+        self._replace("TABLE", "VIEW", name, sql)
+
+    def _replace(self, kind: str, other: str, name: str, sql: str) -> None:
+        """CREATE OR REPLACE; a temp relation of the other kind with that name (one engine used
+        by suggest, then check) is dropped first."""
+        statement = f"CREATE OR REPLACE TEMP {kind} {name} AS {sql}"
+        try:
+            self.con.execute(statement)
+        except duckdb.CatalogException as exc:
+            if f"is of type {other.title()}" not in str(exc):
+                raise SQLError(name, statement, exc) from exc
+            self.execute(f"DROP {other} temp.main.{name}", step=name)
+            self.execute(statement, step=name)
+        except duckdb.Error as exc:
+            raise SQLError(name, statement, exc) from exc
 
     def run_steps(self, steps: Sequence[tuple[str, str]]) -> pl.DataFrame:
         """Materialise each (name, sql) step in order and return the last one as a frame."""

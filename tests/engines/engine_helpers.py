@@ -23,3 +23,11 @@ def synth_month(n_docs: int, seed: int = 7) -> tuple[pl.DataFrame, pl.DataFrame]
         ims = portal_read.read([files["ims"]]).documents
         register = read_register(files["register"]).documents
     return dec.with_recipient(ims, data.recipient_gstin), register
+
+
+@functools.cache
+def synth_truth(n_docs: int, seed: int = 7) -> pl.DataFrame:
+    """The ground truth of `synth_month(n_docs, seed)`: how each record should reconcile."""
+    from imsdata.synth import generate
+
+    return generate(n_docs, seed=seed).truth
