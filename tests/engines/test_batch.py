@@ -107,3 +107,17 @@ def test_memory_budget_is_split_across_workers():
     assert split_memory("512MB", 2) == "256MB"
     with pytest.raises(UsageError, match="under 64MB"):
         split_memory("100MB", 4)
+
+
+@pytest.mark.spark
+def test_the_spark_batch_writes_what_the_duckdb_batch_writes(clients, tmp_path, spark_session):
+    items = [i for i in read_manifest(clients / "clients.csv") if i.period == "102025"][:1]
+    duck = run_batch(items, tmp_path / "duck", workers=1)
+    spark = run_batch(items, tmp_path / "spark", engine="spark", session=spark_session)
+    assert spark["status"].to_list() == ["ok"]
+    assert spark.drop("seconds", "out_dir").equals(duck.drop("seconds", "out_dir"))
+    folder = items[0].folder
+    left = pl.read_parquet(tmp_path / "duck" / folder / "reconciliation.parquet")
+    right = pl.read_parquet(tmp_path / "spark" / folder / "reconciliation.parquet")
+    assert left.equals(right)
+    assert "on spark: 1 ok, 0 failed" in (tmp_path / "spark" / "summary.html").read_text()
