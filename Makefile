@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 SPARKSTAMP := $(VENV)/.installed-spark
 
-.PHONY: demo test test-spark bench lint format clean
+.PHONY: demo lab test test-spark bench lint format clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -22,6 +22,17 @@ $(DEVSTAMP): pyproject.toml | $(BIN)/python
 
 demo: $(STAMP)
 	$(BIN)/imsdata demo --out demo-out
+
+LABSTAMP := $(VENV)/.installed-lab
+
+$(LABSTAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[notebooks]"
+	touch $@ $(STAMP)
+
+# JupyterLab on the notebooks: the .py sources get their paired .ipynb (jupytext) first.
+lab: $(LABSTAMP)
+	$(BIN)/jupytext --sync notebooks/[0-9]*.py
+	$(BIN)/jupyter lab notebooks/
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check .

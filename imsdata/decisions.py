@@ -308,31 +308,35 @@ def export(
     *,
     rules: RuleSet | str | Path | None = None,
     only: Iterable[str] | None = None,
+    ws: Workspace | None = None,
+    recorded_dir: Path | None = None,
     **limits: Any,
 ) -> ExportResult:
     """Write the upload for a month: only what differs from the portal's last known state, only
-    what may be sent (`sendable`), after every guard; GuardError (nothing written) otherwise."""
+    what may be sent (`sendable`), after every guard; GuardError (nothing written) otherwise.
+
+    With `ws`, the files and their workspace rows are committed together (`imsdata.upload_log`)
+    so that `imsdata errors` can answer them; `recorded_dir` is where the files will finally
+    live when `out_dir` is a staging copy (the caller confirms the rows after moving them).
+    """
+    from imsdata import upload_log
     from imsdata.portal import write as portal_write
 
-    return portal_write.export_upload(
+    payloads = portal_write.build_payloads(
         month.ims,
         sendable(month.ims, month.decisions, rules=rules),
-        out_dir,
         rtin=month.rtin,
         matches=month.matches,
         rules=rules,
         period=month.period,
         only=only,
-        **limits,
     )
-
-
-def record_upload(ws: Workspace, result: ExportResult) -> None:
-    """Log the files of one export in the workspace (one timestamp: one batch), so that
-    `imsdata errors` can read the portal's answer to them, whichever command wrote them."""
-    created = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-    for item in result.files:
-        ws.record_upload(item.path.resolve(), item.doc_keys, created=created)
+    plan = portal_write.plan_upload(payloads, out_dir, **limits)
+    if ws is None:
+        portal_write.write_files(plan)
+    else:
+        upload_log.write_recorded(ws, plan, recorded_dir=recorded_dir)
+    return portal_write.ExportResult(payloads, plan)
 
 
 def register_warnings(register: pl.DataFrame, ims: pl.DataFrame, period: str | None) -> list[str]:

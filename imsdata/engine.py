@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -24,13 +25,21 @@ from imsdata.errors import SQLError, UsageError
 DEFAULT_MEMORY_LIMIT = "1GB"
 #: Where DuckDB spills (its default, ".tmp" in the current folder, would litter the user's folder).
 TEMP_DIRECTORY = Path(tempfile.gettempdir()) / "imsdata-duckdb"
+#: Every connection is sealed (issue 15): no file, URL or extension is reachable from SQL (a rule
+#: file's `when` is SQL), and the configuration is locked so no statement can undo it. The
+#: database file given to `connect` and the spill folder stay usable.
+SEALED_CONFIG: dict[str, object] = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
 
 
 class DuckDBEngine:
     """DuckDB in-process: an in-memory database, or the workspace file when a path is given.
 
-    Pass `connection` to borrow an open DuckDB connection: `close` then leaves it open (the
-    engine protocol of `imsdata.engines`: an engine owns or borrows its connection).
+    It always owns (and seals) its connection; a caller's engine is borrowed at the engine level
+    (`imsdata.engines.engine_scope`), never a raw connection that could be unsealed.
     """
 
     dialect: Dialect = DUCKDB
@@ -41,14 +50,22 @@ class DuckDBEngine:
         *,
         threads: int | None = None,
         memory_limit: str | None = None,
-        connection: duckdb.DuckDBPyConnection | None = None,
+        insertion_order: bool = True,
     ) -> None:
-        self.owned = connection is None
-        if connection is not None:
-            self.con = connection
-            return
         limit = memory_limit or os.environ.get("IMSDATA_DUCKDB_MEMORY") or DEFAULT_MEMORY_LIMIT
-        config = {"memory_limit": limit, "temp_directory": str(TEMP_DIRECTORY)}
+        # DuckDB applies these in order: sealed first (a spill folder set before
+        # enable_external_access=false is refused), the lock last.
+        config: dict[str, object] = {
+            **SEALED_CONFIG,
+            "memory_limit": limit,
+            "temp_directory": str(TEMP_DIRECTORY),
+            # set at connect: the configuration is locked afterwards (see `unordered`)
+            "preserve_insertion_order": insertion_order,
+        }
+        if threads:
+            config["threads"] = int(threads)
+        config["lock_configuration"] = True
+        self.insertion_order = insertion_order
         try:
             self.con = duckdb.connect(str(path) if path else ":memory:", config=config)
         except (duckdb.InvalidInputException, duckdb.ParserException) as exc:
@@ -56,8 +73,6 @@ class DuckDBEngine:
             raise UsageError(
                 f"DuckDB memory limit {limit!r} (IMSDATA_DUCKDB_MEMORY) not accepted: {first}"
             ) from None
-        if threads:
-            self.con.execute(f"SET threads = {int(threads)}")
 
     def register(self, name: str, frame: pl.DataFrame) -> None:
         """Expose a polars frame as a view called `name` (replacing any earlier one)."""
@@ -116,21 +131,43 @@ class DuckDBEngine:
 
     @contextlib.contextmanager
     def unordered(self) -> Iterator[None]:
-        """Let DuckDB reorder rows inside the block (bulk INSERTs whose readers ORDER BY): less
-        memory and work than keeping insertion order. Restored afterwards."""
-        self.execute("SET preserve_insertion_order = false", step="unordered")
-        try:
-            yield
-        finally:
-            self.execute("SET preserve_insertion_order = true", step="unordered")
+        """Mark a block whose bulk INSERTs need no insertion order (their readers ORDER BY).
+
+        The sealed configuration cannot change once open, so an engine opened with
+        `insertion_order=False` (the workspace: every reader sorts) already runs such blocks
+        unordered, with less memory and work; on other engines the block keeps the order."""
+        yield
 
     def close(self) -> None:
-        """Close the connection (a borrowed one stays open for its owner)."""
-        if self.owned:
-            self.con.close()
+        """Close the connection."""
+        self.con.close()
 
     def __enter__(self) -> DuckDBEngine:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_LITERAL = re.compile(r"'(?:[^']|'')*'")
+#: Table functions and statements that reach outside the query's own tables.
+_REACH_WORDS = re.compile(
+    r"\b(read_\w+|\w+_scan|glob|sniff_csv|query|query_table|getenv)\s*\(|"
+    r"\b(ATTACH|DETACH|COPY|INSTALL|LOAD|EXPORT|IMPORT|PRAGMA|SET|RESET|CALL|CHECKPOINT)\b",
+    re.IGNORECASE,
+)
+#: A string literal naming a URL, an absolute or home path, a relative ./ path or a drive.
+_REACH_LITERAL = re.compile(r"^'\s*([a-z][a-z0-9+.-]*://|/[\w.~]|~|\.\.?[/\\]|[a-z]:[/\\])", re.I)
+
+
+def external_reference(sql: str) -> str | None:
+    """What in `sql` would touch a file, URL, extension or setting (e.g. "read_text(",
+    "'/etc/passwd'"), or None. A rule's SQL must only read the decision view; the sealed
+    connection refuses such access too, this names it before anything runs."""
+    for literal in _LITERAL.finditer(sql):
+        if _REACH_LITERAL.match(literal.group(0)):
+            return literal.group(0)
+    found = _REACH_WORDS.search(_LITERAL.sub("''", sql))
+    if found:
+        return (found.group(1) + "(") if found.group(1) else found.group(2).upper()
+    return None

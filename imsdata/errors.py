@@ -15,6 +15,13 @@ class InputError(ImsdataError):
     exit_code = 1
 
 
+class NotFoundError(InputError):
+    """A named document or upload is not there (decide, explain, errors --upload): exit code 1,
+    the same in every command."""
+
+    exit_code = 1
+
+
 class UsageError(ImsdataError):
     """The command was called wrongly (missing option, unknown preset...): exit code 2."""
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
+import re
 import tempfile
 import tomllib
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+from zlib import error as zlib_error
 
 import polars as pl
 
@@ -54,8 +58,39 @@ def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
     return Path(path)
 
 
-def write_frame(frame: pl.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write a frame as .parquet or .csv (by suffix), atomically; CSV dates are ISO."""
+#: A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START_RE = r"^[=+\-@\t\r]"
+
+
+def safe_text(value: str | None) -> str | None:
+    """A text cell bound for a spreadsheet, formula-safe: a value starting with = + - @, tab or
+    CR gets a leading apostrophe (the OWASP rule), so it is shown, never run. Only for text:
+    numbers (a negative amount) are written as numbers and never pass through here."""
+    if value and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def safe_text_expr(expr: pl.Expr) -> pl.Expr:
+    """`safe_text` on a polars String expression (the same rule, vectorised)."""
+    return pl.when(expr.str.contains(_FORMULA_START_RE)).then(pl.lit("'") + expr).otherwise(expr)
+
+
+def safe_text_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every String column of `frame` formula-safe; other columns (money, dates) untouched."""
+    text = [name for name, dtype in frame.schema.items() if dtype == pl.String()]
+    return frame.with_columns(safe_text_expr(pl.col(name)).alias(name) for name in text)
+
+
+def write_frame(
+    frame: pl.DataFrame, path: str | os.PathLike[str], *, formula_safe: bool = True
+) -> Path:
+    """Write a frame as .parquet or .csv (by suffix), atomically; CSV dates are ISO and CSV
+    text is formula-safe (`safe_text`); Parquet keeps the values as they are.
+
+    `formula_safe=False` only for files that imitate another program's export (the synthetic
+    register: an ERP writes its text as it is, and the reader must see that)."""
     target = Path(path)
     suffix = target.suffix.lower()
     if suffix not in {".parquet", ".csv"}:
@@ -64,7 +99,9 @@ def write_frame(frame: pl.DataFrame, path: str | os.PathLike[str]) -> Path:
         if suffix == ".parquet":
             frame.write_parquet(tmp)
         else:
-            frame.write_csv(tmp, date_format="%Y-%m-%d")
+            (safe_text_frame(frame) if formula_safe else frame).write_csv(
+                tmp, date_format="%Y-%m-%d"
+            )
     return target
 
 
@@ -87,6 +124,8 @@ def read_toml(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
         return tomllib.loads(read_text(path, what))
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: {what} is not valid TOML ({exc})") from None
+    except RecursionError:
+        raise InputError(f"{path}: {what} is nested too deeply") from None
 
 
 def read_json(path: str | os.PathLike[str], what: str) -> Any:
@@ -95,3 +134,120 @@ def read_json(path: str | os.PathLike[str], what: str) -> Any:
         return json.loads(read_text(path, what, encoding="utf-8-sig"))
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: {what} is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise InputError(f"{path}: {what} is nested too deeply") from None
+
+
+# --- bounded inputs ------------------------------------------------------------------------------
+
+#: Most bytes an archive may inflate to: IMS download zips and .xlsx workbooks alike.
+MAX_INFLATED_BYTES = 2 * 1024**3
+#: Most columns and cells a workbook sheet may declare (a register has tens of columns; a sheet
+#: claiming a cell at XFD1048576 would make the Excel engine allocate ~512 GiB).
+MAX_SHEET_COLUMNS = 1_024
+MAX_SHEET_CELLS = 40_000_000
+#: Longest text run in a workbook part (bytes between two tags); Excel's own cell limit is
+#: 32,767 characters, so 256 KiB covers it in any encoding with room to spare.
+MAX_TEXT_RUN = 256 * 1024
+#: The csv module's field limit (its default is 131,072 characters).
+CSV_FIELD_LIMIT = 16 * 1024 * 1024
+csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
+
+#: Sheet XML scanned cheaply: row elements, multi-letter columns (beyond Z), rows past 99,999,
+#: the declared dimension; a normal narrow register matches little beyond its row elements.
+_ROW_REF = re.compile(rb'<row r="(\d+)"')
+_ODD_REF = re.compile(rb' r="([A-Z]{2,3}\d+|[A-Z]{1,3}\d{6,})"')
+_SPLIT_REF = re.compile(rb"([A-Z]+)(\d+)")
+_DIMENSION = re.compile(rb'<dimension ref="(?:[A-Z]+\d+:)?([A-Z]{1,3})(\d+)"')
+
+
+def _long_run(chunk: bytes) -> bool:
+    """A run of more than MAX_TEXT_RUN bytes without a tag inside `chunk`. Such a run holds a
+    whole aligned window of half that size: only tag-free windows are measured (cheap)."""
+    half = MAX_TEXT_RUN // 2
+    for k in range(0, len(chunk) - half + 1, half):
+        if chunk.find(b"<", k, k + half) < 0:
+            start = chunk.rfind(b"<", 0, k) + 1
+            end = chunk.find(b"<", k + half)
+            if (len(chunk) if end < 0 else end) - start > MAX_TEXT_RUN:
+                return True
+    return False
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def check_workbook(path: str | os.PathLike[str], what: str = "workbook") -> None:
+    """Refuse an .xlsx whose parts would blow up the reader, before any reading: inflated size
+    above MAX_INFLATED_BYTES (declared and while streaming), a sheet reaching beyond
+    MAX_SHEET_COLUMNS columns or MAX_SHEET_CELLS cells, a text run longer than MAX_TEXT_RUN.
+    Streams each part in 1 MiB chunks: memory stays bounded whatever the file holds. Not a zip
+    (an old .xls, a CSV): nothing to check here."""
+    p = Path(path)
+    try:
+        archive = zipfile.ZipFile(p)
+    except (zipfile.BadZipFile, OSError):
+        return
+    with archive:
+        parts = [i for i in archive.infolist() if not i.is_dir()]
+        declared = sum(i.file_size for i in parts)
+        if declared > MAX_INFLATED_BYTES:
+            raise InputError(
+                f"{p}: {what} inflates to {declared:,} bytes, above the "
+                f"{MAX_INFLATED_BYTES:,}-byte limit (zip bomb?); refused"
+            )
+        total = 0
+        for info in parts:
+            if not info.filename.endswith(".xml"):
+                continue
+            sheet = info.filename.startswith("xl/worksheets/")
+            rows = cols = run = 0
+            tail = b""
+            try:
+                with archive.open(info) as fh:
+                    while chunk := fh.read(1 << 20):
+                        total += len(chunk)
+                        if total > MAX_INFLATED_BYTES:
+                            raise InputError(
+                                f"{p}: {what} inflates beyond the {MAX_INFLATED_BYTES:,}-byte "
+                                "limit (zip bomb?); refused"
+                            )
+                        first, last = chunk.find(b"<"), chunk.rfind(b"<")
+                        if first < 0:  # no tag in this chunk: the text run goes on
+                            run += len(chunk)
+                            too_long = run > MAX_TEXT_RUN
+                        else:
+                            too_long = run + first > MAX_TEXT_RUN or _long_run(chunk)
+                            run = len(chunk) - last - 1
+                        if too_long or run > MAX_TEXT_RUN:
+                            raise InputError(
+                                f"{p}: {what} part {info.filename} holds a text over "
+                                f"{MAX_TEXT_RUN:,} bytes (Excel allows 32,767 characters); refused"
+                            )
+                        if sheet:
+                            window = tail + chunk
+                            found = [int(n) for n in _ROW_REF.findall(window)]
+                            wide = []
+                            odd = _ODD_REF.findall(window) + [
+                                a + b for a, b in _DIMENSION.findall(window)
+                            ]
+                            for ref in odd:
+                                letters, number = _SPLIT_REF.fullmatch(ref).groups()
+                                wide.append(_column_number(letters))
+                                found.append(int(number))
+                            rows = max(rows, *found) if found else rows
+                            # a sheet without columns past Z has at most 26
+                            cols = max(cols, 26, *wide) if wide else max(cols, 26)
+                            tail = window[-64:]
+                        if cols > MAX_SHEET_COLUMNS or rows * cols > MAX_SHEET_CELLS:
+                            raise InputError(
+                                f"{p}: {what} sheet {info.filename} reaches row {rows:,}, "
+                                f"column {cols:,}: above the {MAX_SHEET_CELLS:,}-cell / "
+                                f"{MAX_SHEET_COLUMNS:,}-column limit; refused"
+                            )
+            except (zipfile.BadZipFile, OSError, EOFError, zlib_error) as exc:
+                raise InputError(f"{p}: {what} part {info.filename} is corrupt ({exc})") from None

@@ -8,6 +8,7 @@ folder. Each step is a library call; this module only wires them and reports pro
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from imsdata import decisions as dec
+from imsdata import outdir, upload_log
 from imsdata import reconcile as rec
 from imsdata import report as rpt
 from imsdata import rules as rl
@@ -244,6 +246,7 @@ def run(
     `imsdata.engines`) runs the reconciliation and the rules; default a DuckDB one each.
     """
     out = Path(out_dir)
+    output = outdir.begin(out)  # checked before any state is written; never the user's files
     rule_set = rl.load_rules(rules)
     tol = rec.Tolerances.from_toml(tolerances) if tolerances else rec.Tolerances()
     with step("ingest"):
@@ -287,7 +290,7 @@ def run(
             previous = _previous_ims(ws)
     # The workspace is closed before writing: its buffer pool (up to the engine's memory limit)
     # is freed for the export, report and review.
-    with step("write"):
+    with step("write"), output.writing() as staging:
         result = RunResult(
             out_dir=out,
             ims=ims,
@@ -313,7 +316,11 @@ def run(
             review_all=review_all,
             allow_empty_register=allow_empty_register,
             workspace=workspace,
+            into=staging,
         )
+    if any(p.parent.name == "upload" for p in result.files) and source == "ims":
+        with Workspace(workspace) as ws:  # the upload files are in place: confirm their rows
+            upload_log.reconcile(ws)
     return result
 
 
@@ -361,20 +368,23 @@ def _write_outputs(
     review_all: bool = False,
     allow_empty_register: bool = False,
     workspace: str | Path | None = None,
+    into: Path | None = None,
 ) -> None:
-    """Write the contract's files into the output folder (each atomically).
+    """Write the contract's files into `into` (the output folder's staging copy; default the
+    output folder itself), each atomically.
 
     The upload (guards on every outgoing record: the memory peak) goes first, then the report,
     the review workbook and last the reconciliation frame's files, one after the other (side by
     side they gained ~1 s on 2 cores and raised the peak). Fills `result.reconciliation` and
     `files` (listed in the contract's order).
     """
-    out = result.out_dir
+    out = into or result.out_dir
     out.mkdir(parents=True, exist_ok=True)
     if result.rejects.height:
         first = result.rejects.row(0, named=True)
         result.problems.append(
-            f"{result.rejects.height} input record(s) rejected, see {out / 'rejects.csv'}; first: "
+            f"{result.rejects.height} input record(s) rejected, see "
+            f"{result.out_dir / 'rejects.csv'}; first: "
             f"{first['file']} {first['record']} {first['field'] or ''}: {first['reason']}"
         )
     upload_dir = out / "upload"
@@ -402,13 +412,19 @@ def _write_outputs(
         )
     else:
         try:
-            export = dec.export(month, upload_dir, rules=rule_set)
+            # recorded in the workspace (so that `imsdata errors` can answer it) under the
+            # files' final place; confirmed once the output folder is swapped in (`run`)
+            with Workspace(workspace) as ws:
+                export = dec.export(
+                    month,
+                    upload_dir,
+                    rules=rule_set,
+                    ws=ws,
+                    recorded_dir=result.out_dir / "upload",
+                )
             upload_files = export.paths
-            if export.files and workspace is not None:
-                with Workspace(workspace) as ws:  # so that `imsdata errors` can answer it
-                    dec.record_upload(ws, export)
             result.upload_message = (
-                f"{len(export.paths)} upload file(s) in {upload_dir}"
+                f"{len(export.paths)} upload file(s) in {result.out_dir / 'upload'}"
                 if export.paths
                 else "no upload needed: no decision differs from the portal"
             )
@@ -464,7 +480,9 @@ def _write_outputs(
     report_files = report()
     result.review = review()
     table_files = tables()
-    result.files.extend([*table_files, *upload_files, *report_files, result.review.path])
+    written = [*table_files, *upload_files, *report_files, result.review.path]
+    result.files.extend(result.out_dir / p.relative_to(out) for p in written)
+    result.review = dataclasses.replace(result.review, path=result.files[-1])
 
 
 def summary_tables(result: RunResult) -> dict[str, pl.DataFrame]:

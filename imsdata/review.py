@@ -25,7 +25,7 @@ from xlsxwriter.utility import xl_col_to_name
 
 from imsdata import decisions as dec
 from imsdata.errors import GuardError, InputError, UsageError
-from imsdata.fileio import atomic_path
+from imsdata.fileio import atomic_path, check_workbook, safe_text_expr
 from imsdata.portal.sections import ACTION_CODES, SECTIONS, Section
 from imsdata.portal.write import current_decisions
 from imsdata.schemas import ACTIONS, DECISION_COLUMNS, MATCH_COLUMNS, MONEY, conform
@@ -407,7 +407,10 @@ def _cell_xml(col: _Column, letter: str, row: pl.Expr, style: int | None) -> pl.
         value = pl.col(col.source).cast(pl.Int64).cast(pl.String)
     else:
         # Excel holds at most 32,767 characters in a cell (xlsxwriter truncates the same way)
-        text = pl.col(col.source).cast(pl.String).str.slice(0, _EXCEL_MAX_TEXT)
+        text = pl.col(col.source).cast(pl.String)
+        if col.kind == "text":  # shown, never read back: formula-safe like every output
+            text = safe_text_expr(text)
+        text = text.str.slice(0, _EXCEL_MAX_TEXT)
         cell = pl.concat_str(ref, pl.lit(f' t="inlineStr"{s}>'), _xml_text(text), pl.lit("</c>"))
         blank = pl.concat_str(ref, pl.lit(f"{s}/>")) if style is not None else pl.lit("")
         return pl.when(text.is_null() | (text == "")).then(blank).otherwise(cell)
@@ -788,6 +791,7 @@ def read_review(
     import fastexcel
 
     p = Path(path)
+    check_workbook(p, "review workbook")  # bounded before the Excel engine reads it
     try:
         reader = fastexcel.read_excel(p)
     except FileNotFoundError:

@@ -1288,8 +1288,8 @@ def write(data: SynthData, out_dir: Path, *, pretty: bool | None = None) -> dict
     else:
         with atomic_open(paths["ims"]) as fh:
             _dump_compact(data.download, fh)
-    write_frame(data.register_raw, paths["register"])
-    write_frame(data.truth, paths["truth"])
+    write_frame(data.register_raw, paths["register"], formula_safe=False)  # as an ERP writes it
+    write_frame(data.truth, paths["truth"], formula_safe=False)
     return paths
 
 

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import polars as pl
 
-from imsdata.engine import DuckDBEngine
 from imsdata.errors import GuardError, InputError, UsageError
 from imsdata.rules import RuleSet, blocking, check
 from imsdata.schemas import (
@@ -32,6 +31,8 @@ from imsdata.schemas import (
     conform,
     empty,
 )
+from imsdata.schemas.ims import DATE_COLUMNS, MONEY_COLUMNS
+from imsdata.workspace_file import open_workspace
 
 DEFAULT_WORKSPACE = "imsdata.duckdb"
 SCHEMA_VERSION = "1"
@@ -89,6 +90,17 @@ def _sql_type(dtype: pl.DataType) -> str:
     return simple[dtype.base_type()]
 
 
+#: What a person decided on: a document whose amounts, dates or numbers differ from the snapshot
+#: it was decided against is flagged for review even when the portal kept its `hash` (issue 15).
+_DECIDED_CONTENT: tuple[str, ...] = (*MONEY_COLUMNS, *DATE_COLUMNS, "doc_number", "orig_doc_number")
+
+
+def _content_changed(old: str, new: str) -> str:
+    """SQL: the two aliases' rows (both present) differ in a decided-on column."""
+    differs = " OR ".join(f'{old}."{c}" IS DISTINCT FROM {new}."{c}"' for c in _DECIDED_CONTENT)
+    return f"({old}.doc_key IS NOT NULL AND {new}.doc_key IS NOT NULL AND ({differs}))"
+
+
 def _cols(columns: dict[str, pl.DataType]) -> str:
     return ", ".join(f'"{name}" {_sql_type(dtype)}' for name, dtype in columns.items())
 
@@ -128,12 +140,15 @@ DDL: tuple[str, ...] = (
         import_id VARCHAR PRIMARY KEY, period VARCHAR NOT NULL)""",
     "ALTER TABLE matches ADD COLUMN IF NOT EXISTS booked_period VARCHAR",
     "ALTER TABLE matches ADD COLUMN IF NOT EXISTS already_claimed BOOLEAN",
+    # an upload file's row is "written" before the file, "confirmed" after (imsdata.upload_log)
+    """CREATE TABLE IF NOT EXISTS upload_states (
+        upload_id VARCHAR PRIMARY KEY, sha256 VARCHAR NOT NULL, state VARCHAR NOT NULL)""",
 )
 
 
 _TABLES = (
     "meta", "imports", "ims_documents", "register_documents", "match_runs", "matches",
-    "decisions", "uploads", "portal_errors", "register_periods",
+    "decisions", "uploads", "portal_errors", "register_periods", "upload_states",
 )  # fmt: skip
 _TABLE_RE = re.compile(r"\b(FROM|INTO|JOIN)\s+(" + "|".join(_TABLES) + r")\b")
 #: The current decision per document, inlined (latest decision_id wins), as in the VIEW.
@@ -202,9 +217,8 @@ class Workspace:
 
     def __init__(self, path: str | os.PathLike[str] = DEFAULT_WORKSPACE) -> None:
         self.path = Path(path)
-        self.engine = DuckDBEngine(self.path)
-        for statement in DDL:
-            self.engine.execute(statement, step="workspace_ddl").fetchall()
+        # verified: an imsdata workspace (or a new file), migrated to SCHEMA_VERSION, DDL run
+        self.engine = open_workspace(self.path, DDL, SCHEMA_VERSION)
         name = self.engine.execute("SELECT current_database()").fetchall()[0][0]
         self._catalog = '"' + str(name).replace('"', '""') + '"'
         self._rows("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
@@ -495,10 +509,12 @@ class Workspace:
         frame = self._query(
             f"""SELECT c.*, CASE
                   WHEN d.doc_key IS NULL THEN 'gone'
-                  WHEN c.record_hash IS NOT DISTINCT FROM d.record_hash THEN 'valid'
-                  ELSE 'review' END AS status
+                  WHEN c.record_hash IS DISTINCT FROM d.record_hash THEN 'review'
+                  WHEN {_content_changed("p", "d")} THEN 'review'
+                  ELSE 'valid' END AS status
             FROM {_CURRENT} c
             LEFT JOIN ims_documents d ON d.import_id = '{latest}' AND d.doc_key = c.doc_key
+            LEFT JOIN ims_documents p ON p.import_id = c.import_id AND p.doc_key = c.doc_key
             ORDER BY c.doc_key""",
             step="current_decisions",
         )
@@ -516,16 +532,17 @@ class Workspace:
         pos = ids.index(new)
         old = ids[pos - 1] if pos else ""
         frame = self._query(
-            f"""WITH o AS (SELECT doc_key, record_hash FROM ims_documents
-                           WHERE import_id = '{_quote(old)}'),
-                 n AS (SELECT doc_key, record_hash FROM ims_documents
-                       WHERE import_id = '{_quote(new)}'),
+            f"""WITH o AS (SELECT doc_key, record_hash, {_names(_DECIDED_CONTENT)}
+                           FROM ims_documents WHERE import_id = '{_quote(old)}'),
+                 n AS (SELECT doc_key, record_hash, {_names(_DECIDED_CONTENT)}
+                       FROM ims_documents WHERE import_id = '{_quote(new)}'),
                  j AS (
                    SELECT coalesce(n.doc_key, o.doc_key) AS doc_key,
                      CASE WHEN o.doc_key IS NULL THEN 'added'
                           WHEN n.doc_key IS NULL THEN 'removed'
-                          WHEN o.record_hash IS NOT DISTINCT FROM n.record_hash THEN 'unchanged'
-                          ELSE 'changed' END AS change,
+                          WHEN o.record_hash IS DISTINCT FROM n.record_hash THEN 'changed'
+                          WHEN {_content_changed("o", "n")} THEN 'changed'
+                          ELSE 'unchanged' END AS change,
                      o.record_hash AS previous_record_hash, n.record_hash
                    FROM o FULL OUTER JOIN n ON o.doc_key = n.doc_key)
             SELECT j.*, c.action AS decision_action, c.source AS decision_source,

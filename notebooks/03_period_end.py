@@ -30,9 +30,10 @@ report = build_report(
 # ## The tables
 
 # %%
+from IPython.display import Markdown, display  # frames as tables, not text
+
 for table in report.tables:
-    print(f"\n{table.title}")
-    print(table.frame)
+    display(Markdown(f"**{table.title}**"), table.frame)
 
 # %% [markdown]
 # ## The charts

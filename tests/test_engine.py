@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from imsdata.engine import DEFAULT_MEMORY_LIMIT, DuckDBEngine
-from imsdata.errors import UsageError
+from imsdata.engine import DEFAULT_MEMORY_LIMIT, DuckDBEngine, external_reference
+from imsdata.errors import SQLError, UsageError
 
 
 def _limit(engine: DuckDBEngine) -> str:
@@ -33,26 +33,83 @@ def test_bad_memory_setting_is_a_usage_error(monkeypatch):
         DuckDBEngine()
 
 
-def test_unordered_is_scoped_to_the_block():
-    with DuckDBEngine() as eng:
+def test_insertion_order_is_fixed_at_open_and_unordered_blocks_still_work():
+    # the sealed configuration is locked: the order setting is chosen when the engine opens
+    with DuckDBEngine(insertion_order=False) as eng:
         eng.register("f", pl.DataFrame({"x": [3, 1, 2]}))
         with eng.unordered():
             eng.execute("CREATE TABLE t AS SELECT * FROM f")
-            setting = eng.query("SELECT current_setting('preserve_insertion_order') AS v")
-            assert setting["v"][0] is False
-        assert eng.query("SELECT current_setting('preserve_insertion_order') AS v")["v"][0]
+        assert eng.query("SELECT current_setting('preserve_insertion_order') AS v")["v"][0] is False
         assert sorted(eng.query("SELECT x FROM t")["x"]) == [1, 2, 3]
+    with DuckDBEngine() as eng:
+        assert eng.query("SELECT current_setting('preserve_insertion_order') AS v")["v"][0]
 
 
-def test_a_borrowed_connection_stays_open_for_its_owner():
-    import duckdb
+SECRET = "imsdata-secret-line"
 
-    con = duckdb.connect()
-    with DuckDBEngine(connection=con) as eng:
-        eng.register("f", pl.DataFrame({"x": [1, 2]}))
-        assert eng.scalar("SELECT sum(x) FROM f") == 3
-    assert con.execute("SELECT 41 + 1").fetchone() == (42,)  # not closed by the engine
-    con.close()
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM read_text('{path}')",
+        "SELECT * FROM read_csv('{path}')",
+        "SELECT * FROM read_text('http://127.0.0.1:9/x')",
+        "ATTACH '{path}.db' AS other",
+        "COPY (SELECT 1) TO '{path}.out.csv'",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        "SET enable_external_access = true",
+        "SET autoinstall_known_extensions = true",
+    ],
+)
+def test_sealed_engine_reaches_no_file_url_or_extension(tmp_path, sql):
+    secret = tmp_path / "secret.txt"
+    secret.write_text(SECRET + "\n")
+    for path in (None, tmp_path / "ws.duckdb"):  # in memory and the workspace's file
+        with DuckDBEngine(path) as eng:
+            with pytest.raises(SQLError) as info:
+                eng.query(sql.format(path=secret))
+            assert SECRET not in str(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["secret.txt", "ws.duckdb"]
+
+
+def test_sealed_engine_still_opens_its_own_file_and_spills(tmp_path):
+    ws = tmp_path / "ws.duckdb"
+    with DuckDBEngine(ws) as eng:
+        eng.execute("CREATE TABLE t AS SELECT 42 AS x")
+    with DuckDBEngine(ws, memory_limit="40MB") as eng:
+        assert eng.query("SELECT x FROM t")["x"].to_list() == [42]
+        n = eng.query(
+            "SELECT count(*) AS n FROM "
+            "(SELECT md5(i::VARCHAR) m FROM range(1500000) r(i) ORDER BY m)"
+        )
+        assert n["n"][0] == 1_500_000
+
+
+@pytest.mark.parametrize(
+    ("sql", "named"),
+    [
+        ("(SELECT count(*) FROM read_text('/etc/passwd')) > 0", "'/etc/passwd'"),
+        ("(SELECT count(*) FROM read_text(doc_number)) > 0", "read_text("),
+        ("supplier_name <> 'http://127.0.0.1:8765/x'", "'http://127.0.0.1:8765/x'"),
+        ("(SELECT count(*) FROM parquet_scan(supplier_name)) > 0", "parquet_scan("),
+        ("true) IS NOT NULL; ATTACH 'x' AS y; SELECT (1", "ATTACH"),
+    ],
+)
+def test_external_reference_names_what_a_rule_would_reach(sql, named):
+    assert external_reference(sql) == named
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "doc_number LIKE '%/%'",
+        "split_part(doc_number, '/', 1) = 'INV'",
+        "match_status = 'exact' AND supplier_name ILIKE '%load%'",
+    ],
+)
+def test_external_reference_leaves_ordinary_rules_alone(sql):
+    assert external_reference(sql) is None
 
 
 def test_append_adds_rows_and_scalar_reads_one_value():

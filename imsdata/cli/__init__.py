@@ -12,6 +12,7 @@ import pkgutil
 import sys
 
 import typer
+from typer.core import TyperOption
 
 from imsdata.errors import ImsdataError
 
@@ -31,7 +32,7 @@ def _root(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
 ) -> None:
     """imsdata: the whole IMS month, locally and fast."""
-    _state["debug"] = debug
+    _state["debug"] = _state["debug"] or debug
 
 
 #: Verbs in the order of a month's work (help lists them so); other modules follow by name.
@@ -48,11 +49,30 @@ def _register_commands() -> None:
 
 _register_commands()
 
+_display_type_rich = TyperOption.display_type_rich
+
+
+def _no_type_for_flags(self: TyperOption, ctx: typer.Context) -> str | None:
+    """Help shows no `<bool>` after a flag that takes no value (typer 0.29 shows one)."""
+    return None if self.is_flag else _display_type_rich(self, ctx)
+
+
+TyperOption.display_type_rich = _no_type_for_flags  # type: ignore[method-assign]
+
+
+def _debug_anywhere(args: list[str]) -> list[str]:
+    """`--debug` may come before or after the command (`imsdata run ... --debug`): it is taken
+    out of the arguments here and turned on for the whole run."""
+    if "--debug" in args:
+        _state["debug"] = True
+        return [a for a in args if a != "--debug"]
+    return args
+
 
 def main() -> None:
     """Console entry point: run the app, turning our errors into one line and an exit code."""
     try:
-        app()
+        app(args=_debug_anywhere(sys.argv[1:]))
     except ImsdataError as exc:
         if _state["debug"]:
             raise

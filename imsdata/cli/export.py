@@ -14,7 +14,7 @@ import typer
 
 from imsdata import decisions as dec
 from imsdata.cli._common import err, frame_table, out
-from imsdata.errors import GuardError, InputError, UsageError
+from imsdata.errors import GuardError, InputError, NotFoundError, UsageError
 from imsdata.portal.errors import (
     match_errors,
     open_failures,
@@ -24,6 +24,7 @@ from imsdata.portal.errors import (
 )
 from imsdata.portal.write import DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS, read_upload
 from imsdata.review import DEFAULT_REVIEW_LIMIT
+from imsdata.upload_log import reconcile as reconcile_uploads
 from imsdata.workspace import DEFAULT_WORKSPACE, Workspace
 
 WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace DuckDB file.")]
@@ -88,20 +89,21 @@ def export_command(
                 out.print("no failed documents to upload again: nothing written")
                 return
         try:
+            # rows recorded as "written", files written, rows confirmed (imsdata.upload_log)
             result = dec.export(
                 month,
                 out_dir,
-                rules=rules,
-                only=only,
+                ws=ws,
                 max_records=max_records,
                 max_bytes=max_bytes,
                 api=api,
+                rules=rules,
+                only=only,
             )
         except GuardError as exc:
             _show_violations(exc)
             raise
         conflicts = dec.conflicts(month.ims, month.decisions)
-        dec.record_upload(ws, result)
     if review.height:
         err.print(
             f"[yellow]{review.height} decision(s) left out: the supplier changed the document "
@@ -136,9 +138,31 @@ def _show_violations(exc: GuardError, limit: int = 200) -> None:
         err.print(f"... and {violations.height - limit} more")
 
 
-def _pick_upload(ws: Workspace, upload: str | None) -> tuple[str, Path]:
-    """The upload a report answers: --upload (id, file or file name), else the only file of the
-    latest export."""
+def _by_content(hit: pl.DataFrame, errors: pl.DataFrame | None) -> pl.DataFrame:
+    """Of several files of one export, the one whose records the report's errors name (a save
+    and a reset file carry different documents); all of them when that does not decide."""
+    if errors is None or errors.is_empty():
+        return hit
+    named = []
+    for row in hit.iter_rows(named=True):
+        try:
+            uploaded = read_upload(row["file"])
+        except InputError:
+            continue
+        found = match_errors(errors, uploaded)["doc_key"].drop_nulls().len()
+        named.append((found, row["upload_id"]))
+    best = max((n for n, _ in named), default=0)
+    winners = [uid for n, uid in named if n == best]
+    if best and len(winners) == 1:
+        return hit.filter(pl.col("upload_id") == winners[0])
+    return hit
+
+
+def _pick_upload(
+    ws: Workspace, upload: str | None, errors: pl.DataFrame | None = None
+) -> tuple[str, Path]:
+    """The upload a report answers: --upload (id, file or file name), else the file of the
+    latest export whose records the report names (or its only file)."""
     uploads = ws.uploads()
     if uploads.is_empty():
         raise UsageError(f"{ws.path}: no upload recorded yet (run imsdata export first)")
@@ -149,9 +173,9 @@ def _pick_upload(ws: Workspace, upload: str | None) -> tuple[str, Path]:
             | (pl.col("file").str.split("/").list.last() == upload)
         )
         if hit.is_empty():
-            raise UsageError(f"no upload '{upload}' in {ws.path}")
+            raise NotFoundError(f"no upload '{upload}' in {ws.path}")
     else:
-        hit = uploads.filter(pl.col("created") == pl.col("created").max())
+        hit = _by_content(uploads.filter(pl.col("created") == pl.col("created").max()), errors)
         if hit.height > 1:
             names = ", ".join(
                 f"{r['upload_id']} ({Path(r['file']).name})" for r in hit.iter_rows(named=True)
@@ -178,7 +202,8 @@ def errors_command(
     """
     errors = read_error_report(report)
     with _open(workspace) as ws:
-        upload_id, file = _pick_upload(ws, upload)
+        reconcile_uploads(ws)  # settle an export a kill interrupted before choosing
+        upload_id, file = _pick_upload(ws, upload, errors)
         uploaded = read_upload(file)
         matched = match_errors(errors, uploaded, fallback=ws.latest_ims())
         # Reading the same report again records nothing twice.

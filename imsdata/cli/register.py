@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
     def register_command(
         path: Annotated[Path, typer.Argument(help="Register export: .csv, .xlsx/.xls, .parquet.")],
         out_file: Annotated[
-            Path, typer.Option("--out", help="Canonical frame to write (.parquet or .csv).")
+            Path, typer.Option("--out", "-o", help="Canonical frame to write (.parquet or .csv).")
         ],
         mapping: Annotated[
             Path | None, typer.Option("--mapping", help="TOML mapping file ([columns], [options]).")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
@@ -51,9 +50,14 @@ def _run(
     ims_paths: list[Path], register: Path, *, review_limit: int | None = None, **options: object
 ) -> None:
     """Run the pipeline with progress bars, print the summary; exit 1 on rejects or refusals."""
+    from imsdata.outdir import begin
     from imsdata.pipeline import run, summary_tables
     from imsdata.review import row_limit
+    from imsdata.workspace_file import check_path
 
+    # a refused --out or --workspace is one line, before any progress or state
+    begin(options["out_dir"])
+    check_path(Path(options["workspace"]))
     with _progress() as step:
         result = run(
             ims_paths, register, review_limit=row_limit(review_limit), step=step, **options
@@ -109,8 +113,12 @@ def run_command(
     register_id: Annotated[
         str | None, typer.Option("--register-id", help="Register column holding your id.")
     ] = None,
-    out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("imsdata-out"),
-    workspace: Annotated[Path, typer.Option(help="Workspace file.")] = Path("imsdata.duckdb"),
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path(
+        "imsdata-out"
+    ),
+    workspace: Annotated[Path, typer.Option("--workspace", "-w", help="Workspace file.")] = Path(
+        "imsdata.duckdb"
+    ),
     period: Annotated[
         str | None, typer.Option(help="IMS period MMYYYY (default: most common supplier period).")
     ] = None,
@@ -172,19 +180,20 @@ def run_command(
 
 
 def demo_command(
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the demo's output.")] = Path(
-        "demo-out"
-    ),
+    out_dir: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for the demo's output.")
+    ] = Path("demo-out"),
 ) -> None:
-    """Run the whole pipeline on the bundled sample into a fresh folder, then say what to open.
+    """Run the whole pipeline on the bundled sample into a new (or its own earlier) folder, then
+    say what to open.
 
     Example: `imsdata demo --out demo-out`
     """
     from imsdata.sample import sample_paths
 
     paths = sample_paths()
-    shutil.rmtree(out_dir, ignore_errors=True)
-    out_dir.mkdir(parents=True)
+    # the out folder is checked and swapped by the pipeline (imsdata.outdir): the user's files
+    # in it, and the demo's own workspace, are kept
     ws = out_dir / "imsdata.duckdb"
     _run([paths["ims"]], paths["register"], out_dir=out_dir, workspace=ws)
     out.print(
@@ -193,7 +202,8 @@ def demo_command(
         f"  open {out_dir / 'review.xlsx'} in Excel: change actions, then "
         f"`imsdata review --import {out_dir / 'review.xlsx'} --workspace {ws}`\n"
         f"  look at {out_dir / 'reconciliation.csv'} and the JSON in {out_dir / 'upload'}\n"
-        "  or start JupyterLab on notebooks/01_reconcile.py",
+        "  or explore it in JupyterLab: `make lab` (installs the notebooks extra, opens "
+        "notebooks/)",
         soft_wrap=True,
     )
 

@@ -9,7 +9,7 @@ import polars as pl
 import typer
 
 from imsdata.cli._common import err, frame_table, out
-from imsdata.errors import UsageError
+from imsdata.errors import NotFoundError, UsageError
 from imsdata.schemas import ACTIONS
 from imsdata.workspace import DEFAULT_WORKSPACE, Workspace
 
@@ -114,7 +114,7 @@ def _resolve_doc(ws: Workspace, doc: str) -> str:
     if len(keys) == 1:
         return keys[0]
     if not keys:
-        raise UsageError(f"no document '{doc}' in the latest IMS download of {ws.path}")
+        raise NotFoundError(f"no document '{doc}' in the latest IMS download of {ws.path}")
     raise UsageError(f"'{doc}' matches {len(keys)} documents, give the doc_key: {keys[:3]}")
 
 

@@ -6,7 +6,7 @@ import polars as pl
 
 from imsdata import gstin as gst
 from imsdata.engines import Engine, engine_scope
-from imsdata.errors import InputError
+from imsdata.errors import NotFoundError
 from imsdata.reconcile import sql
 from imsdata.reconcile.match import glued_rows, keyed_register, load, reconcile
 from imsdata.reconcile.numbers import with_number_keys
@@ -40,7 +40,7 @@ def find_documents(doc: str, ims: pl.DataFrame) -> pl.DataFrame:
     ).select(ims.columns)
     if not hit.height:
         where = f" from supplier {supplier}" if supplier else ""
-        raise InputError(f"no IMS document{where} matches {doc!r} (by doc_key or number)")
+        raise NotFoundError(f"no IMS document{where} matches {doc!r} (by doc_key or number)")
     return hit
 
 

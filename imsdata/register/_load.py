@@ -17,6 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from imsdata.errors import InputError
+from imsdata.fileio import check_workbook
 
 ROW = "__source_row__"  # 1-based data row, added beside the file's own columns
 DELIMITERS = (",", ";", "\t", "|")
@@ -132,6 +133,7 @@ def _csv(path: Path, is_header: Callable[[str], bool]) -> RawTable:
 
 
 def _excel(path: Path, sheet: str | None, is_header: Callable[[str], bool]) -> RawTable:
+    check_workbook(path, "register workbook")  # bounded before the Excel engine reads it
     options = {
         "has_header": False,
         "infer_schema_length": 0,  # every cell as text; real dates come as 'yyyy-mm-dd 00:00:00'

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 
-from imsdata.fileio import atomic_path
+from imsdata.fileio import atomic_path, safe_text
 from imsdata.report.build import Report
 from imsdata.report.html import HEADERS
 from imsdata.report.inr import EXCEL_INR_FORMAT, EXCEL_INR_NEGATIVE_FORMAT
@@ -21,7 +21,9 @@ def write_excel(report: Report, path: str | os.PathLike[str]) -> Path:
     sheet 'about' names the GSTIN, period, as-of date and each table's note.
     """
     with atomic_path(path) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), {"remove_timezone": True})
+        # text is never a formula or link: written as strings, made formula-safe (safe_text)
+        options = {"remove_timezone": True, "strings_to_formulas": False, "strings_to_urls": False}
+        wb = xlsxwriter.Workbook(str(tmp), options)
         try:
             _write(wb, report)
         finally:
@@ -47,7 +49,7 @@ def _write(wb: xlsxwriter.Workbook, report: Report) -> None:
     ]
     for i, (k, v) in enumerate(rows, start=2):
         about.write(i, 0, k, bold)
-        about.write(i, 1, v)
+        about.write(i, 1, safe_text(v))
     r = len(rows) + 3
     about.write(r, 0, "Sheet", head)
     about.write(r, 1, "Table and notes", head)
@@ -78,7 +80,7 @@ def _write(wb: xlsxwriter.Workbook, report: Report) -> None:
                 data = values.to_list()
             else:
                 fmt = None
-                data = values.cast(pl.String).to_list()
+                data = [safe_text(v) for v in values.cast(pl.String).to_list()]
                 longest = max((len(v) for v in data if v), default=8)
                 width = min(max(longest, len(HEADERS.get(name, name)), 8) + 2, 60)
             ws.write_column(1, c, data, fmt)

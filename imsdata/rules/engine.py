@@ -19,6 +19,7 @@ import duckdb
 import polars as pl
 
 from imsdata.decisions import CONFLICT_PREFIX, PORTAL_LABELS
+from imsdata.engine import external_reference
 from imsdata.engines import Engine, engine_scope
 from imsdata.errors import InputError, SQLError
 from imsdata.rules import view as v
@@ -220,6 +221,11 @@ def _bind(
     """Bind `expr` against `relation` without running it; one clear InputError if it is wrong."""
     if ";" in expr and not compiled:
         raise InputError(f"{where}: {label}: {field}: must be one SQL expression (no ';')")
+    reach = external_reference(expr)
+    if reach:
+        raise InputError(
+            f"{where}: {label}: {field}: uses {reach}: rules may not read files, URLs or extensions"
+        )
     try:
         result = engine.query(f"SELECT ({expr}) AS _x FROM {relation} LIMIT 0", step=label)
     except SQLError as exc:
@@ -240,6 +246,8 @@ def parse_rules(text: str, *, source: str = "<rules>") -> RuleSet:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{source}: TOML syntax error: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{source}: rule file is nested too deeply") from None
     unknown = sorted(set(data) - {"suggest", "guard", "policy"})
     if unknown:
         raise InputError(

@@ -121,9 +121,8 @@ def test_error_report_round_trip_then_only_failed(tmp_path, ws_path):
         )
     )
 
-    several = _invoke("errors", report, "-w", ws_path)
-    assert isinstance(several.exception, UsageError)  # two files: say which one
-    result = _invoke("errors", report, "-w", ws_path, "--upload", "save_001.json")
+    # two files (save, reset): the report names A1, which only save_001.json carries
+    result = _invoke("errors", report, "-w", ws_path)
     assert result.exit_code == 0, result.output
     assert "IMSSAV0010" in _said(result)
     assert "1 error(s) to fix" in _said(result)

@@ -100,17 +100,18 @@ def test_amended_sheet_shows_the_original_document(workbook):
 
 
 def test_download_values_that_look_like_formulas_are_text(workbook):
+    # text, and formula-safe (issue 15: the OWASP apostrophe, as in every other output)
     ws = openpyxl.load_workbook(workbook)["B2B"]
-    name = _cell(ws, _row_of(ws, "-5"), "Supplier name")
-    assert name.value == '=HYPERLINK("http://evil.example","x")'
+    name = _cell(ws, _row_of(ws, "'-5"), "Supplier name")
+    assert name.value == '\'=HYPERLINK("http://evil.example","x")'
     assert name.data_type == "s"
-    number = _cell(ws, _row_of(ws, "-5"), "Number")
-    assert (number.value, number.data_type) == ("-5", "s")
+    number = _cell(ws, _row_of(ws, "'-5"), "Number")
+    assert (number.value, number.data_type) == ("'-5", "s")
     plus = _cell(ws, _row_of(ws, "INV-2"), "Supplier name")
-    assert (plus.value, plus.data_type) == ("+cmd", "s")
+    assert (plus.value, plus.data_type) == ("'+cmd", "s")
     cn = openpyxl.load_workbook(workbook)["CN"]
     at = _cell(cn, 2, "Number")
-    assert (at.value, at.data_type) == ("@CN-1", "s")
+    assert (at.value, at.data_type) == ("'@CN-1", "s")
     with zipfile.ZipFile(workbook) as z:
         sheets = [n for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
         assert sheets
@@ -169,13 +170,13 @@ def test_unknown_document_is_refused_naming_sheet_and_row(tmp_path, workbook, im
 
 
 def test_bad_action_is_refused_naming_sheet_and_row(tmp_path, workbook, ims):
-    edited = _edit(workbook, tmp_path / "e.xlsx", {("CN", "@CN-1", ACTION): "Approve"})
+    edited = _edit(workbook, tmp_path / "e.xlsx", {("CN", "'@CN-1", ACTION): "Approve"})
     with pytest.raises(InputError, match="sheet CN row 2: action 'Approve' is not one of"):
         read_review(edited, ims, rtin=RECIPIENT, period=PERIOD)
 
 
 def test_guard_refuses_an_edit_the_portal_would_reject(tmp_path, workbook, ims):
-    edited = _edit(workbook, tmp_path / "e.xlsx", {("CN", "@CN-1", ACTION): "Pending"})
+    edited = _edit(workbook, tmp_path / "e.xlsx", {("CN", "'@CN-1", ACTION): "Pending"})
     with pytest.raises(GuardError, match="pending_blocked"):
         read_review(edited, ims, rtin=RECIPIENT, period=PERIOD)
 
@@ -230,7 +231,7 @@ def test_action_starts_at_the_current_decision_beside_the_suggestion(tmp_path, i
     assert _cell(ws, row, REMARKS).value == "late"
     assert _cell(ws, row, "Suggested action").value == "Pending"  # not in the books
     assert _cell(ws, row, "Rule").value == "r_not_in_books"
-    other = _row_of(ws, "-5")
+    other = _row_of(ws, "'-5")
     assert _cell(ws, other, ACTION).value == "No action"  # no decision: the portal's action
 
 
