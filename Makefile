@@ -55,6 +55,8 @@ $(SPARKSTAMP): pyproject.toml | $(DEVSTAMP)
 test-spark: $(SPARKSTAMP)
 	$(BIN)/python -m pytest tests/engines -m spark
 
+# make bench: every stage at 10k/100k/1M, then imsdata run end to end per layout vs the greedy
+# baseline at 200k. BENCH_QUICK=1 make bench: 10k and 100k, end to end at 50k (a few minutes).
 bench: $(DEVSTAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python scripts/update_readme.py

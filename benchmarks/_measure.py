@@ -12,7 +12,8 @@ from pathlib import Path
 
 
 def measure_child(cmd: list[str], *, cwd: Path | None = None) -> dict:
-    """Run `cmd`; return seconds, that child's peak RSS in MB and its stdout; raise on failure."""
+    """Run `cmd`; return seconds, that child's CPU seconds (user + system, all threads) and peak
+    RSS in MB, and its stdout; raise on failure."""
     start = time.perf_counter()
     with tempfile.TemporaryFile() as err:  # a file, not a pipe: a chatty child cannot block
         proc = subprocess.Popen([str(c) for c in cmd], cwd=cwd, stdout=subprocess.PIPE, stderr=err)
@@ -26,7 +27,12 @@ def measure_child(cmd: list[str], *, cwd: Path | None = None) -> dict:
         raise RuntimeError(
             f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{stderr[-3000:]}"
         )
-    return {"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024, "stdout": stdout}
+    return {
+        "seconds": seconds,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "stdout": stdout,
+    }
 
 
 def json_lines(text: str) -> list[dict]:

@@ -6,11 +6,14 @@ Writes (once per N) a bare-section-map download with `imsdata.synth` (compact JS
 record) and the same records as NDJSON, then measures each stage in a fresh subprocess so peak
 RSS is per stage, printing one JSON line per measurement:
 {"stage": ..., "n": N, "seconds": wall, "cpu_seconds": user+sys, "peak_rss_mb": m, "rows": r}
-and a last line with the ratios of ingest to each floor. Stages: `ingest_floor` is
+and a last line with the ratios of each ingest to each floor. Stages: `ingest_floor` is
 `pl.read_ndjson` with an explicit schema of every key (money as Float64), `ingest_floor_plain`
-the plain call (schema inferred, stack-notes.md §5), `ingest` is `imsdata.portal.read.read`.
-Target (issue 2): ingest within 2.5x of the floor, peak RSS under 3 GB. The machine may be
-shared: `cpu_seconds` close to `seconds` on a parallel stage means the other core was busy.
+the plain call (schema inferred, stack-notes.md §5), `ingest` is `imsdata.portal.read.read` of
+the one-line download (as the portal sends it), `ingest_per_line` and `ingest_pretty` of the
+same download written one record per line and `json.dumps(indent=2)` (benchmarks/_layouts.py).
+Each ingest row carries `file_mb`. Targets (issue 17): every layout within 2.5x of the floor,
+peak RSS under 3x the file size. The machine may be shared: `cpu_seconds` close to `seconds`
+on a parallel stage means the other core was busy.
 """
 
 from __future__ import annotations
@@ -23,17 +26,21 @@ import sys
 import time
 from pathlib import Path
 
+from _layouts import LAYOUTS, write_layouts
+
 DOWNLOAD = "ims_download.json"
 NDJSON = "ims_records.ndjson"
 KEYS = "ims_keys.json"  # every record key in the download, for the floor's explicit schema
-STAGES = ("ingest_floor", "ingest_floor_plain", "ingest")
+#: Ingest stages by layout (benchmarks/_layouts.py); `ingest` is the one-line download.
+INGESTS = {"ingest": "one_line", "ingest_per_line": "per_line", "ingest_pretty": "pretty"}
+STAGES = ("ingest_floor", "ingest_floor_plain", *INGESTS)
 MONEY_KEYS = {"val", "txval", "iamt", "camt", "samt", "cess", "declIgst", "declCgst", "declSgst",
               "declCess"}  # fmt: skip
 
 
 def _generate(n: int, workdir: Path) -> None:
     """Write the download and the NDJSON floor file for `n` documents (skipped when present)."""
-    marker = workdir / f".generated-{n}"
+    marker = workdir / f".generated-{n}-layouts"
     if marker.exists():
         return
     from imsdata import synth
@@ -51,6 +58,7 @@ def _generate(n: int, workdir: Path) -> None:
                 fh.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")))
                 fh.write("\n")
     (workdir / KEYS).write_text(json.dumps(list(keys)))
+    write_layouts(download, workdir)
     marker.write_text("ok")
 
 
@@ -71,7 +79,8 @@ def _stage(stage: str, n: int, workdir: Path) -> dict[str, object]:
         frame = pl.read_ndjson(workdir / NDJSON, schema=schema)
         rows = frame.height
     else:
-        result = read([workdir / DOWNLOAD])
+        path = workdir / LAYOUTS[INGESTS[stage]]
+        result = read([path])
         rows = (
             result.documents.height
             + result.rejects.select("file", "section", "index").n_unique()
@@ -79,8 +88,11 @@ def _stage(stage: str, n: int, workdir: Path) -> dict[str, object]:
         )
     seconds, cpu = time.perf_counter() - start, _cpu() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"stage": stage, "n": n, "seconds": round(seconds, 3), "cpu_seconds": round(cpu, 3),
-            "peak_rss_mb": round(peak), "rows": rows}  # fmt: skip
+    row = {"stage": stage, "n": n, "seconds": round(seconds, 3), "cpu_seconds": round(cpu, 3),
+           "peak_rss_mb": round(peak), "rows": rows}  # fmt: skip
+    if stage in INGESTS:
+        row["file_mb"] = round(path.stat().st_size / 2**20, 1)
+    return row
 
 
 def _cpu() -> float:
@@ -110,7 +122,8 @@ def main() -> None:
         print(out.stdout, end="", flush=True)
         seconds[stage] = json.loads(out.stdout)["seconds"]
     ratios = {
-        f"ingest/{floor}": round(seconds["ingest"] / seconds[floor], 2)
+        f"{stage}/{floor}": round(seconds[stage] / seconds[floor], 2)
+        for stage in INGESTS
         for floor in ("ingest_floor", "ingest_floor_plain")
     }
     print(json.dumps({"n": args.n, **ratios, "target": 2.5}), flush=True)

@@ -491,7 +491,8 @@ def _fill_sheets(
     sheet XML (after the header row) and widening the sheet's dimension to match."""
     with (
         zipfile.ZipFile(io.BytesIO(book)) as src,
-        zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as dst,
+        # level 1: a third of the default's CPU for a file ~20% bigger (75 MB of XML at 200k)
+        zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst,
     ):
         for info in src.infolist():
             data = src.read(info.filename)

@@ -9,15 +9,20 @@ import typer
 
 from imsdata.cli._common import err, frame_table, out
 from imsdata.errors import InputError
+from imsdata.workspace import DEFAULT_WORKSPACE
 
 
 def check_2b_command(
     gstr2b: Annotated[Path, typer.Argument(help="The GSTR-2B JSON (portal or API provider).")],
     workspace: Annotated[
-        Path, typer.Option(help="Workspace holding the IMS download and the decisions.")
-    ] = Path("imsdata.duckdb"),
+        Path,
+        typer.Option(
+            "--workspace", "-w", help="Workspace holding the IMS download and the decisions."
+        ),
+    ] = Path(DEFAULT_WORKSPACE),
     out_path: Annotated[
-        Path | None, typer.Option("--out", help="Write the differences here (.csv or .parquet).")
+        Path | None,
+        typer.Option("--out", "-o", help="Write the differences here (.csv or .parquet)."),
     ] = None,
 ) -> None:
     """Compare a GSTR-2B with the workspace's IMS decisions and list every difference.

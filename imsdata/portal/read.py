@@ -4,15 +4,19 @@ Every envelope of ims-spec.md §2 and §6.1 is unwrapped; every section of the r
 Each record ends in `documents`, in `rejects` (with file, section, index, key, value, reason) or,
 when it is an exact copy of a record already read, in `duplicates`.
 
-Large files take a fast path: the section arrays are located in the raw bytes (IMS records are
-flat objects, so no record is parsed to find them), cut at record separators into pieces of a
-few MB, and each piece is turned into one record per line and parsed by Arrow's JSON reader,
-the pieces concurrently (one per core: Arrow releases the GIL), amounts straight from their
-text into Decimal(18,2). The fast path keeps its result only when it can prove it read
-everything exactly (valid UTF-8, the skeleton around the arrays is valid JSON, Arrow refused
-nothing: no unknown key, no third decimal, no type surprise, one record per line); otherwise the
-file is read with `json.loads`, which decides every record precisely. All sections are then
-staged in one lazy polars query; validation and the document sort run side by side.
+Files from 1 MB take a fast path, whatever their layout (one line as the portal sends it, one
+record per line, pretty-printed, CRLF): the section arrays are located in the raw bytes (IMS
+records are flat, so no record is parsed to find them), cut at record separators into pieces of
+a few MB, and each piece is turned into one record per line and parsed by Arrow's JSON reader,
+the pieces concurrently (one per core: Arrow releases the GIL), amounts straight from their text
+into Decimal(18,2). A piece is kept only when Arrow proves it read it exactly (valid UTF-8, the
+skeleton around the arrays is valid JSON, Arrow refused nothing: no unknown key, no third
+decimal, no type surprise, no line break inside a string, no negative amount, one row per
+record). A refused piece is retried in spans of a few hundred records; the spans Arrow still
+refuses are read by `json.loads` and decided record by record by the exact path (the bad
+records and their neighbours only). A file the fast path cannot read at all is read whole with
+`json.loads`, which names the problem. All sections are then staged in one lazy polars query;
+validation and the document sort run side by side.
 """
 
 from __future__ import annotations
@@ -60,7 +64,7 @@ from imsdata.schemas.ims import (
 )
 
 #: Files at least this big try the fast path first (smaller ones are parsed with json.loads).
-FAST_PATH_MIN_BYTES = 8 * 1024 * 1024
+FAST_PATH_MIN_BYTES = 1024 * 1024
 #: Bytes read per streaming step from a zip member.
 _CHUNK = 1024 * 1024
 KEY = "__key"
@@ -321,11 +325,19 @@ def _issue(file: str, section: str | None, index: int | None, key: str | None,
 # ------------------------------------------------------------------------- fast path
 
 _KEY_BEFORE = re.compile(rb'"([A-Za-z0-9_]+)"\s*:\s*$')
+#: The end of a section's array: a record's `}` then `]`.
+_ARRAY_END = re.compile(rb"\}[ \t\r\n]*\]")
 _PLACEHOLDER = "\x00imsdata-region-{}"
 _ARROW_MONEY = pa.decimal128(18, 2)
 #: Bytes of a section array parsed as one piece; pieces are parsed concurrently, one per core.
 _PIECE = 8 << 20
-_SEPARATOR = b"},{"
+#: Between two records: `},{` with any JSON whitespace around the comma (any layout).
+_SEPARATOR = re.compile(rb"\}[ \t\r\n]*,[ \t\r\n]*\{")
+#: Bytes of a span re-tried on its own when Arrow refuses its piece (a few hundred records):
+#: only the spans Arrow still refuses go through the per-record exact path.
+_SUB_PIECE = 64 << 10
+#: After this many refused spans in a row, the rest of the piece goes to the exact path at once.
+_GIVE_UP = 4
 _WORKERS = max(1, min(os.cpu_count() or 1, 8))
 #: Rows staged as one part: `_finish` runs the parts of a big section concurrently.
 _STAGE_ROWS = 250_000
@@ -347,16 +359,18 @@ def _section_regions(data: bytes) -> list[tuple[str, int, int]]:
     """(section key, start, end) of `"<section>": [ {...} ... ]` arrays, found without parsing.
 
     IMS records are flat, so a section's array starts at a `[` after a section key and ends at
-    the next `]`; any mistake here (a bracket inside a string) is caught by the checks that follow.
+    the next `]` that closes a record (`}]`, whitespace allowed): a bracket inside a name does
+    not end it. Any mistake here (`}]` inside a string) is caught by the checks that follow.
     """
     regions = []
     pos = data.find(b"[")
     while pos != -1:
         head = _KEY_BEFORE.search(data, max(0, pos - 64), pos)
-        end = data.find(b"]", pos)
-        if head and head.group(1).decode().lower() in SECTIONS and end != -1:
+        if head and head.group(1).decode().lower() in SECTIONS:
             body = data[pos + 1 : pos + 65].lstrip()
-            if body.startswith(b"{"):
+            close = _ARRAY_END.search(data, pos) if body.startswith(b"{") else None
+            if close is not None:
+                end = close.end() - 1
                 regions.append((head.group(1).decode().lower(), pos, end))
                 pos = data.find(b"[", end)
                 continue
@@ -364,29 +378,36 @@ def _section_regions(data: bytes) -> list[tuple[str, int, int]]:
     return regions
 
 
-def _pieces(data: bytes, begin: int, end: int) -> list[tuple[int, int]]:
-    """Cut `data[begin:end]` at record separators (`},{`) into spans of about `_PIECE` bytes."""
+def _pieces(data: bytes, begin: int, end: int, size: int | None = None) -> list[tuple[int, int]]:
+    """Cut `data[begin:end]` at record separators (`},{`, any JSON whitespace around the comma)
+    into spans of about `size` bytes (default `_PIECE`); each span starts at a `{`."""
+    size = _PIECE if size is None else size
     spans, start = [], begin
-    while end - start > _PIECE:
-        cut = data.find(_SEPARATOR, start + _PIECE, end)
-        if cut == -1:
+    while end - start > size:
+        cut = _SEPARATOR.search(data, start + size, end)
+        if cut is None:
             break
-        spans.append((start, cut + 1))
-        start = cut + 2
+        spans.append((start, cut.start() + 1))
+        start = cut.end() - 1
     spans.append((start, end))
     return spans
 
 
-def _parse_piece(data: bytes, start: int, end: int, schema: pa.Schema) -> pa.Table | None:
-    """Records `data[start:end]` as an Arrow table, or None if Arrow refuses anything.
+def _arrow_table(data: bytes, start: int, end: int, schema: pa.Schema) -> pa.Table | None:
+    """Records `data[start:end]` as an Arrow table, or None if Arrow refuses anything (or reads
+    a negative amount).
 
-    The piece becomes one record per line (`},{` -> `}\n{`, on this piece only: memory stays
-    small) and Arrow parses numbers from their text straight into Decimal(18,2). Arrow refuses
-    unknown keys, a third decimal, a number where text belongs, a nested value; it accepts
-    `{..}{..}` on one line, so the row count must equal the line count: otherwise not proven.
+    Record separators become line breaks (on this span only: memory stays small), whatever the
+    layout: one line, one record per line, pretty-printed, CRLF. Arrow parses numbers from their
+    text straight into Decimal(18,2) and refuses unknown keys, a third decimal, a number where
+    text belongs, a nested value, a raw line break inside a string (so a separator found inside
+    a string is refused). It accepts `{..}{..}` with no comma, so the row count must equal the
+    separator count + 1: otherwise not proven.
     """
-    lines = data[start:end].replace(_SEPARATOR, b"}\n{")
-    options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error")
+    lines, separators = _SEPARATOR.subn(b"}\n{", data[start:end])
+    options = pj.ParseOptions(
+        explicit_schema=schema, unexpected_field_behavior="error", newlines_in_values=True
+    )
     try:
         table = pj.read_json(
             pa.BufferReader(pa.py_buffer(lines)),
@@ -395,32 +416,108 @@ def _parse_piece(data: bytes, start: int, end: int, schema: pa.Schema) -> pa.Tab
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    return table if table.num_rows == lines.count(b"\n") + 1 else None
+    if table.num_rows != separators + 1 or _negative(table):
+        return None
+    return table
 
 
-def _parse_regions(data: bytes, regions: list[tuple[str, int, int]]) -> list[pl.DataFrame] | None:
-    """Raw frame of every region, its pieces parsed concurrently (Arrow releases the GIL)."""
+def _negative(table: pa.Table) -> bool:
+    """True when an amount is negative: that record is rejected quoting its wire text, which
+    only the exact path keeps (so every layout gives the same reject)."""
+    import pyarrow.compute as pc  # only the fast path needs it (~40 ms to import)
+
+    for column, field in zip(table.columns, table.schema, strict=True):
+        if pa.types.is_decimal(field.type) and column.null_count < len(column):
+            low = pc.min(column).as_py()
+            if low is not None and low < 0:
+                return True
+    return False
+
+
+def _parse_piece(data: bytes, start: int, end: int, schema: pa.Schema) -> list[Any] | None:
+    """The records of one piece, in order: Arrow tables for what Arrow proves, and lists of
+    `json.loads` records for the small spans it refuses (only those go through the exact,
+    per-record path). None when a refused span is not valid JSON on its own: the whole file is
+    then read exactly, which names the problem.
+    """
+    table = _arrow_table(data, start, end, schema)
+    if table is not None:
+        return [table]
+    spans = _pieces(data, start, end, _SUB_PIECE)
+    parts: list[Any] = []
+    refused = 0
+    for s, e in spans:
+        giving_up = refused >= _GIVE_UP  # most records refused (a new key in each?)
+        if giving_up:
+            e = end  # the rest of the piece at once, without more Arrow tries
+        table = None if giving_up or len(spans) == 1 else _arrow_table(data, s, e, schema)
+        if table is not None:
+            parts.append(table)
+            refused = 0
+            continue
+        refused += 1
+        try:
+            records = json.loads(
+                b"[" + data[s:e] + b"]", parse_float=Decimal, parse_constant=_no_constant
+            )
+        except (ValueError, RecursionError):
+            return None
+        parts.append(records)
+        if giving_up:
+            break
+    return parts
+
+
+def _parse_regions(data: bytes, regions: list[tuple[str, int, int]]) -> list[list[Any]] | None:
+    """The parts of every region (see `_parse_piece`), its pieces parsed concurrently (Arrow
+    releases the GIL); None when a piece cannot be read at all."""
     jobs = [
         (i, span, _arrow_schema(SECTIONS[key]))
         for i, (key, begin, end) in enumerate(regions)
         for span in _pieces(data, begin + 1, end)
     ]
     with ThreadPoolExecutor(_WORKERS) as pool:
-        tables = list(pool.map(lambda job: _parse_piece(data, *job[1], job[2]), jobs))
-    if any(t is None for t in tables):
+        results = list(pool.map(lambda job: _parse_piece(data, *job[1], job[2]), jobs))
+    if any(r is None for r in results):
         return None
-    frames = []
-    for i in range(len(regions)):
-        table = pa.concat_tables(t for (j, _, _), t in zip(jobs, tables, strict=True) if j == i)
-        frame = pl.from_arrow(table, rechunk=False)
-        assert isinstance(frame, pl.DataFrame)
-        frames.append(
-            frame.with_columns(
-                extra_json=pl.lit(None, pl.String),
-                source_index=pl.int_range(frame.height, dtype=pl.Int64),
+    return [
+        [part for (j, _, _), parts in zip(jobs, results, strict=True) if j == i for part in parts]
+        for i in range(len(regions))
+    ]
+
+
+def _region_frames(
+    parts: list[Any], sec: Section, name: str, start: int
+) -> tuple[list[pl.DataFrame], int, list[dict[str, Any]]]:
+    """Raw frames of one region's parts (numbered from `start`), its record count and the issues
+    of the records read by the exact path. Consecutive Arrow tables make one frame. Empties
+    `parts` as it goes, so each Arrow table is freed once converted."""
+    frames: list[pl.DataFrame] = []
+    issues: list[dict[str, Any]] = []
+    count, tables = start, []
+    parts.append(None)
+    parts.reverse()
+    while parts:
+        part = parts.pop()
+        if isinstance(part, pa.Table):
+            tables.append(part)
+            continue
+        if tables:
+            frame = pl.from_arrow(pa.concat_tables(tables), rechunk=False)
+            assert isinstance(frame, pl.DataFrame)
+            frames.append(
+                frame.with_columns(
+                    extra_json=pl.lit(None, pl.String),
+                    source_index=pl.int_range(count, count + frame.height, dtype=pl.Int64),
+                )
             )
-        )
-    return frames
+            count, tables = count + frame.height, []
+        if part is not None:  # records Arrow refused: the exact path decides each one
+            frame, found = _raw_from_records(part, sec, name, count)
+            frames.append(frame)
+            issues += found
+            count += len(part)
+    return frames, count - start, issues
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -437,17 +534,14 @@ def _is_utf8(data: bytes) -> bool:
 
 
 def _fast(name: str, data: bytes) -> tuple[_Envelope, list[tuple[Section, pl.DataFrame]]] | None:
-    """The fast read of one compact document, or None when it cannot prove it read everything.
+    """The fast read of one document in any layout, or None when it cannot read it at all.
 
-    The section arrays are cut into pieces at record separators and each piece is parsed as one
-    record per line; the file must have no line break of its own before its end, so every line
-    Arrow sees is one record.
+    The section arrays are cut into pieces at record separators and each piece is parsed by
+    Arrow, one record per line; a span Arrow refuses is read by `json.loads` and the per-record
+    exact path, so a bad record costs the exact path for its few hundred neighbours only.
     """
     if not data.isascii() and not _is_utf8(data):  # Arrow does not check UTF-8: prove it here
         return None
-    newline = data.find(b"\n")
-    if b"\r" in data or (newline != -1 and data[newline:].strip()):
-        return None  # pretty-printed or multi-line: the exact path reads it
     regions = _section_regions(data)
     if not regions:
         return None
@@ -484,18 +578,18 @@ def _fast(name: str, data: bytes) -> tuple[_Envelope, list[tuple[Section, pl.Dat
     offsets: dict[str, int] = {}
     for (key, records), marker in zip(envelope.sections, markers, strict=True):
         sec = SECTIONS[key]
-        start = offsets.get(key, 0)
+        start = offsets.get(key, 0)  # the section's key may come twice (b2b and B2B)
         if marker:
-            frame = parsed[int(marker.rsplit("-", 1)[1])]
-            if start:  # the section's key came twice (b2b and B2B): numbering continues
-                frame = frame.with_columns(pl.col("source_index") + start)
-            frames.append((sec, frame))
-            offsets[key] = start + frame.height
+            parts, count, issues = _region_frames(
+                parsed[int(marker.rsplit("-", 1)[1])], sec, name, start
+            )
+            frames += [(sec, part) for part in parts]
         else:
-            frame, issues = _raw_from_records(records, sec, name, start)
-            envelope.issues += issues
-            frames.append((sec, frame))
-            offsets[key] = start + len(records)
+            part, issues = _raw_from_records(records, sec, name, start)
+            frames.append((sec, part))
+            count = len(records)
+        envelope.issues += issues
+        offsets[key] = start + count
     return envelope, frames
 
 
@@ -672,8 +766,9 @@ def _finish(staged: list[pl.LazyFrame], issues: list[dict[str, Any]]) -> IngestR
             rejects = _wire_names(rejects, combined)
             warnings = _wire_names(warnings, combined)
             order = ordering.result()
-        good = shape(combined, IMS_COLUMNS)[order]
-        del combined  # its wire-text companions are no longer needed
+        good = shape(combined, IMS_COLUMNS)
+        del combined  # its wire-text companions are no longer needed: freed before the gather
+        good = good[order]
         if not keep.all():
             good = good.filter(keep.gather(order))
     else:
@@ -806,10 +901,21 @@ def _read(paths: Sequence[str | Path] | str | Path, max_archive_bytes: int) -> I
         envelope, frames = _read_one(name, data)
         del data
         issues += envelope.issues
-        for sec, frame in frames:  # a big section in slices, staged side by side
-            for start in range(0, max(frame.height, 1), _STAGE_ROWS):
-                part = frame.slice(start, _STAGE_ROWS)
-                staged.append(_stage(part, sec, name, envelope.recipient))
+        staged += _stage_file(frames, name, envelope.recipient)
     if other:
         return IngestResult(*returns.combine(other, with_ims=bool(staged or issues)))
+    # only the staged queries hold the raw frames now: `_finish` frees them once collected
     return _finish(staged, issues)
+
+
+def _stage_file(
+    frames: list[tuple[Section, pl.DataFrame]], name: str, recipient: str | None
+) -> list[pl.LazyFrame]:
+    """The staged queries of one file's raw frames (a big section in slices, staged side by
+    side); empties `frames`, so the caller holds no raw frame of its own."""
+    staged = []
+    while frames:
+        sec, frame = frames.pop(0)
+        for start in range(0, max(frame.height, 1), _STAGE_ROWS):
+            staged.append(_stage(frame.slice(start, _STAGE_ROWS), sec, name, recipient))
+    return staged

@@ -113,18 +113,20 @@ def test_fast_path_reads_big_compact_file_and_agrees_with_exact_path(tmp_path, m
         {"val": "@123456789012345678.5@"},  # beyond Decimal(18,2)
     ],
 )
-def test_fast_path_declines_what_it_cannot_prove_and_exact_path_decides(tmp_path, change):
+def test_records_arrow_refuses_are_decided_by_the_exact_path_alone(tmp_path, monkeypatch, change):
     rec = wire(number="X", **change)
     text = json.dumps({"b2b": [wire(number="A"), rec]}, separators=(",", ":"))
     text = text.replace('"@', "").replace('@"', "")
-    data = text.encode()
-    assert reader._fast("x.json", data) is None
-    result = reader._slow("x.json", data)
-    assert (
-        sum(f.height for _, f in result[1])
-        + len([i for i in result[0].issues if i["index"] is not None])
-        == 2
-    )
+    path = tmp_path / "x.json"
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.setattr(reader, "FAST_PATH_MIN_BYTES", 10**15)
+    exact = read([path])
+    monkeypatch.setattr(reader, "FAST_PATH_MIN_BYTES", 0)
+    fast = read([path])
+    for name in ("documents", "rejects", "warnings", "duplicates"):
+        assert_frame_equal(getattr(fast, name), getattr(exact, name))
+    assert fast.documents.height + fast.rejects["index"].n_unique() == 2  # nothing lost
+    assert reader._fast("x.json", text.encode()) is not None  # read, not declined
 
 
 def test_record_fields_map_to_canonical_columns(parser, tmp_path):
@@ -267,20 +269,26 @@ def test_fast_path_cut_into_many_pieces_reads_what_one_piece_reads(tmp_path, mon
     assert late["source_index"].to_list() == [120]  # B2B continues b2b's numbering
 
 
-def test_fast_path_with_many_pieces_declines_a_third_decimal_or_a_cut_inside_text(
+def test_fast_path_with_many_pieces_reads_a_third_decimal_or_a_separator_inside_text_exactly(
     tmp_path, monkeypatch
 ):
     text = json.dumps(_many_records(), separators=(",", ":")).replace('"@', "").replace('@"', "")
-    monkeypatch.setattr(reader, "_PIECE", 300)
-    assert reader._fast("x.json", text.encode()) is None  # INV-40's third decimal
-    text = text.replace("10000.005", "10000.00").replace("Trader 3", "Trader },{ 3")
-    assert reader._fast("x.json", text.encode()) is None  # a separator inside a string
-    path = tmp_path / "x.json"
-    path.write_text(text, encoding="utf-8")
-    monkeypatch.setattr(reader, "FAST_PATH_MIN_BYTES", 0)
-    result = read([path])  # the exact path decides: nothing lost, text kept verbatim
-    assert result.documents.height == 150
-    assert "Trader },{ 3" in result.documents["supplier_name"].to_list()
+    for variant in (
+        text,
+        text.replace("10000.005", "10000.00").replace("Trader 3", "Trader },{ 3"),
+    ):
+        path = tmp_path / "x.json"
+        path.write_text(variant, encoding="utf-8")
+        monkeypatch.setattr(reader, "FAST_PATH_MIN_BYTES", 10**15)
+        exact = read([path])
+        monkeypatch.setattr(reader, "FAST_PATH_MIN_BYTES", 0)
+        monkeypatch.setattr(reader, "_PIECE", 300)
+        monkeypatch.setattr(reader, "_SUB_PIECE", 300)
+        fast = read([path])
+        for name in ("documents", "rejects", "warnings", "duplicates"):
+            assert_frame_equal(getattr(fast, name), getattr(exact, name))
+        assert fast.documents.height + fast.rejects["index"].n_unique() == 150
+    assert "Trader },{ 3" in fast.documents["supplier_name"].to_list()  # text kept verbatim
 
 
 @pytest.mark.parametrize("clean", [True, False], ids=["clean", "with_reject"])

@@ -1,0 +1,138 @@
+"""What users see: `imsdata run` end to end, in every download layout, against the greedy
+first-pair baseline's matching alone, on the same synthetic month.
+
+    .venv/bin/python benchmarks/bench_e2e.py --n 200000 --workdir /tmp/bench-e2e
+
+Writes (once per N) the month with `imsdata.synth` (seed 7) and the download in the three
+layouts of benchmarks/_layouts.py, the same records as NDJSON for the floor. Then, each in a
+fresh process, one after the other (same conditions): `greedy_matching` (the baseline of
+benchmarks/accuracy.py; its frames are built before the clock starts, so only its matching is
+timed), `ingest_floor` (`pl.read_ndjson` of the records, explicit schema) and `run_one_line`,
+`run_per_line`, `run_pretty`: `python -m imsdata run` on that layout, timed from process start
+to exit (imports, every output file, the workspace). Prints one JSON line per stage:
+{"stage", "n", "seconds", "cpu_seconds", "peak_rss_mb"}. Target (issue 17): every run <= 5 s
+at 200k, i.e. >= 3x faster than the baseline's matching alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from _layouts import LAYOUTS, write_layouts
+from _measure import measure_child, peak_rss_mb
+
+HERE = Path(__file__).resolve().parent
+SEED = 7
+NDJSON = "ims_records.ndjson"
+RUNS = {f"run_{layout}": layout for layout in LAYOUTS}
+STAGES = ("greedy_matching", "ingest_floor", *RUNS)
+MONEY_KEYS = {"val", "txval", "iamt", "camt", "samt", "cess", "declIgst", "declCgst", "declSgst",
+              "declCess"}  # fmt: skip
+
+
+def _generate(n: int, workdir: Path) -> None:
+    """The month's files, every layout and the NDJSON records (skipped when present)."""
+    marker = workdir / f".generated-{n}"
+    if marker.exists():
+        return
+    from imsdata import synth
+
+    data = synth.generate(n, seed=SEED)
+    synth.write(data, workdir, pretty=False)
+    write_layouts(data.download, workdir)
+    with open(workdir / NDJSON, "w", encoding="utf-8") as fh:
+        for records in data.download.values():
+            for rec in records:
+                fh.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
+    marker.write_text("ok")
+
+
+def _greedy(n: int) -> dict[str, object]:
+    """The baseline's matching alone, in this (fresh) process."""
+    from accuracy import greedy_baseline, ims_frame_from_download
+
+    from imsdata.synth import generate
+
+    data = generate(n, seed=SEED)  # the same month as the files `imsdata run` reads
+    ims, register = ims_frame_from_download(data), data.register
+    del data
+    start, cpu = time.perf_counter(), time.process_time()
+    greedy_baseline(ims, register)
+    return {"stage": "greedy_matching", "n": n, "seconds": round(time.perf_counter() - start, 3),
+            "cpu_seconds": round(time.process_time() - cpu, 3),
+            "peak_rss_mb": round(peak_rss_mb())}  # fmt: skip
+
+
+def _floor(n: int, workdir: Path) -> dict[str, object]:
+    """`pl.read_ndjson` of the same records, every key typed (money as Float64)."""
+    import polars as pl
+
+    keys: dict[str, None] = {}
+    with open(workdir / NDJSON, encoding="utf-8") as fh:
+        for line in fh:
+            keys.update(dict.fromkeys(json.loads(line)))
+    schema = {k: pl.Float64 if k in MONEY_KEYS else pl.String for k in keys}
+    start, cpu = time.perf_counter(), time.process_time()
+    rows = pl.read_ndjson(workdir / NDJSON, schema=schema).height
+    return {"stage": "ingest_floor", "n": n, "seconds": round(time.perf_counter() - start, 3),
+            "cpu_seconds": round(time.process_time() - cpu, 3),
+            "peak_rss_mb": round(peak_rss_mb()), "rows": rows}  # fmt: skip
+
+
+def _run(stage: str, n: int, workdir: Path) -> dict[str, object]:
+    """`imsdata run` on one layout in a fresh process, timed from start to exit."""
+    out, workspace = workdir / f"out-{stage}", workdir / f"{stage}.duckdb"
+    shutil.rmtree(out, ignore_errors=True)
+    workspace.unlink(missing_ok=True)
+    download = workdir / LAYOUTS[RUNS[stage]]
+    res = measure_child(
+        [sys.executable, "-m", "imsdata", "run", download, "--register",
+         workdir / "purchase_register.csv", "--out", out, "--workspace", workspace],
+    )  # fmt: skip
+    workspace.unlink(missing_ok=True)
+    return {"stage": stage, "n": n, "seconds": round(res["seconds"], 3),
+            "cpu_seconds": round(res["cpu_seconds"], 3), "peak_rss_mb": round(res["peak_rss_mb"]),
+            "file_mb": round(download.stat().st_size / 2**20, 1)}  # fmt: skip
+
+
+def main() -> None:
+    """Generate once, then measure every stage in its own process, one after the other."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=200_000)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/imsdata-bench-e2e"))
+    parser.add_argument("--stage", choices=["generate", "greedy_matching", "ingest_floor"])
+    args = parser.parse_args()
+    sys.path.insert(0, str(HERE))
+    if args.stage == "generate":
+        _generate(args.n, args.workdir)
+        return
+    if args.stage == "greedy_matching":
+        print(json.dumps(_greedy(args.n)), flush=True)
+        return
+    if args.stage == "ingest_floor":
+        print(json.dumps(_floor(args.n, args.workdir)), flush=True)
+        return
+    me = [sys.executable, __file__, "--n", str(args.n), "--workdir", str(args.workdir)]
+    measure_child([*me, "--stage", "generate"])
+    rows = {}
+    for stage in STAGES:
+        if stage in RUNS:
+            row = _run(stage, args.n, args.workdir)
+        else:
+            res = measure_child([*me, "--stage", stage])
+            row = json.loads(res["stdout"].strip().splitlines()[-1])
+            row["peak_rss_mb"] = round(res["peak_rss_mb"])
+        rows[stage] = row
+        print(json.dumps(row), flush=True)
+    greedy = rows["greedy_matching"]["seconds"]
+    print(json.dumps({"n": args.n, **{f"greedy/{s}": round(greedy / rows[s]["seconds"], 2)
+                                      for s in RUNS}, "target": 3.0}), flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
