@@ -22,7 +22,7 @@ def batch_command(
 ) -> None:
     """Run every client-month of a manifest like `imsdata run`, then one summary across clients.
 
-    Each row's outputs go to OUT/<gstin>_<period>/; OUT/summary.parquet and OUT/summary.html
+    Each row's outputs go to OUT/GSTIN_PERIOD/; OUT/summary.parquet and OUT/summary.html
     list documents, matched %, ITC by action and ITC at risk per client. A client that fails is
     listed with its error and does not stop the others (exit code 1 if any failed).
 
