@@ -65,6 +65,11 @@ DOC_VALUE_TOLERANCE = Decimal("1.00")
 #: GST rule 46: a document number has at most 16 characters: letters, digits, '/' and '-'.
 #: An IMS record breaking it is rejected (the portal cannot hold it); a register row is warned.
 DOC_NUMBER_PATTERN = r"^[A-Za-z0-9/-]{1,16}$"
+#: What a supplier GSTIN from a download must be to be loaded: a state code and 13 letters or
+#: digits (keys, PAN and state work). The registered-taxpayer pattern of `imsdata.gstin` is only
+#: a warning: the portal is the authority on the GSTINs it sends (a record is never dropped
+#: because its registration type is one the pattern does not know).
+GSTIN_SHAPE = r"^\d{2}[0-9A-Z]{13}$"
 DOC_NUMBER_RULE = (
     "document number breaks the GST limit (at most 16 characters: letters, digits, '/' and '-')"
 )
@@ -187,7 +192,8 @@ def error_rules(columns: set[str]) -> list[Rule]:
         ),
         Rule(
             "gstin_format", "supplier_gstin",
-            pl.col("supplier_gstin").is_null() | gst.format_expr(pl.col("supplier_gstin")),
+            pl.col("supplier_gstin").is_null()
+            | pl.col("supplier_gstin").str.contains(GSTIN_SHAPE),
             "supplier GSTIN is not a valid GSTIN (15 characters, ims-spec §4)",
         ),
     ]  # fmt: skip
@@ -222,6 +228,12 @@ def warning_rules(columns: set[str], bad_check: pl.Series) -> list[Rule]:
             ~g.is_in(pl.lit(bad_check, pl.String).implode()).fill_null(False),
             "supplier GSTIN check character is wrong (ims-spec §4: loaded, please verify)",
             suspect=pl.lit(bad_check.len() > 0),
+        ),
+        Rule(
+            "gstin_pattern", "supplier_gstin",
+            ~g.str.contains(GSTIN_SHAPE).fill_null(False) | gst.format_expr(g),
+            "supplier GSTIN does not follow the registered-taxpayer pattern (ims-spec §4):"
+            " loaded as the portal sent it, please verify",
         ),
         Rule(
             "pos_known", "pos",
