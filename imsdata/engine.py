@@ -150,9 +150,11 @@ class DuckDBEngine:
 
 
 _LITERAL = re.compile(r"'(?:[^']|'')*'")
-#: Table functions and statements that reach outside the query's own tables.
+#: Table functions and statements that reach outside the query's own tables; on Spark (issue 16)
+#: also the functions that call Java methods and the one naming the input file.
 _REACH_WORDS = re.compile(
-    r"\b(read_\w+|\w+_scan|glob|sniff_csv|query|query_table|getenv)\s*\(|"
+    r"\b(read_\w+|\w+_scan|glob|sniff_csv|query|query_table|getenv|"
+    r"reflect|try_reflect|java_method|input_file_\w+)\s*\(|"
     r"\b(ATTACH|DETACH|COPY|INSTALL|LOAD|EXPORT|IMPORT|PRAGMA|SET|RESET|CALL|CHECKPOINT)\b",
     re.IGNORECASE,
 )

@@ -94,6 +94,10 @@ def test_sealed_engine_still_opens_its_own_file_and_spills(tmp_path):
         ("supplier_name <> 'http://127.0.0.1:8765/x'", "'http://127.0.0.1:8765/x'"),
         ("(SELECT count(*) FROM parquet_scan(supplier_name)) > 0", "parquet_scan("),
         ("true) IS NOT NULL; ATTACH 'x' AS y; SELECT (1", "ATTACH"),
+        # Spark (issue 16): a rule run there could call Java or read files
+        ("java_method('java.lang.System', 'getProperty', 'user.home') IS NOT NULL", "java_method("),
+        ("reflect('java.lang.System', 'getenv', 'HOME') <> ''", "reflect("),
+        ("(SELECT count(*) FROM read_files(doc_number)) > 0", "read_files("),
     ],
 )
 def test_external_reference_names_what_a_rule_would_reach(sql, named):
