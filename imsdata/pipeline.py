@@ -22,6 +22,7 @@ from imsdata import outdir, upload_log
 from imsdata import reconcile as rec
 from imsdata import report as rpt
 from imsdata import rules as rl
+from imsdata.engines import Engine
 from imsdata.errors import GuardError, InputError
 from imsdata.fileio import write_frame
 from imsdata.portal import read as portal_read
@@ -88,6 +89,8 @@ class RunResult:
     conflicts: pl.DataFrame = field(default_factory=lambda: pl.DataFrame())
     #: sanity warnings about the inputs, shown in the summary (no exit code of their own)
     upload_warnings: list[str] = field(default_factory=list)
+    #: the report's headline figures (documents, ITC by action, ITC at risk): batch summaries
+    headline: dict[str, object] = field(default_factory=dict)
 
 
 def _total_tax(prefix: str = "") -> pl.Expr:
@@ -231,6 +234,7 @@ def run(
     review_all: bool = False,
     allow_empty_register: bool = False,
     step: Callable[[str], contextlib.AbstractContextManager] = _noop_step,
+    engine: Engine | None = None,
 ) -> RunResult:
     """The whole month: read, reconcile, suggest, and write every file of the run contract.
 
@@ -238,7 +242,8 @@ def run(
     first up to `review_limit` rows (None: no limit); `RunResult.review` says what was left out.
     The upload goes through `imsdata.decisions` (the same path as `imsdata export`): only what
     differs from the portal's last known state. A register with no in-scope rows writes no
-    upload (a problem: exit 1) unless `allow_empty_register`.
+    upload (a problem: exit 1) unless `allow_empty_register`. `engine` (e.g. a Spark engine,
+    `imsdata.engines`) runs the reconciliation and the rules; default a DuckDB one each.
     """
     out = Path(out_dir)
     output = outdir.begin(out)  # checked before any state is written; never the user's files
@@ -271,7 +276,7 @@ def run(
                     _import_inputs, ws, ims, register, ims_paths, register_path, book_period
                 )
                 matches = rec.reconcile(
-                    ims, books, tolerances=tol, period=book_period, claimed=claimed
+                    ims, books, tolerances=tol, period=book_period, claimed=claimed, engine=engine
                 )
                 ims_import = imported.result()
             ws.save_matches(matches)
@@ -279,7 +284,7 @@ def run(
             resolved = rl.resolve_period(ims, period)
             # the portal's last known state: the download plus the uploads it has processed
             ims = dec.portal_state(ims, ws.decision_log(), import_id=ims_import)
-            suggestions = rl.suggest(ims, matches, rules=rule_set, period=resolved)
+            suggestions = rl.suggest(ims, matches, rules=rule_set, period=resolved, engine=engine)
             ws.store_suggestions(suggestions)
             decisions = ws.current_decisions()
             previous = _previous_ims(ws)
@@ -452,6 +457,7 @@ def _write_outputs(
             period=result.period or "",
             register=result.register,
         )
+        result.headline = dict(built.headline)
         return [
             rpt.write_html(built, out / "report.html"),
             rpt.write_excel(built, out / "report.xlsx"),
