@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
+SPARKSTAMP := $(VENV)/.installed-spark
 
-.PHONY: demo lab test bench lint format clean
+.PHONY: demo lab test test-spark bench lint format clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -45,12 +46,22 @@ format: $(DEVSTAMP)
 test: lint
 	$(BIN)/python scripts/run_notebooks.py
 	$(BIN)/python -m pytest
+	$(MAKE) test-spark
+
+# The Spark engine's tests (issue 16): pyspark in local mode, Java 17; skipped without java.
+$(SPARKSTAMP): pyproject.toml | $(DEVSTAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,spark]"
+	touch $@
+
+test-spark: $(SPARKSTAMP)
+	$(BIN)/python -m pytest tests/engines -m spark
 
 # make bench: every stage at 10k/100k/1M, then imsdata run end to end per layout vs the greedy
 # baseline at 200k. BENCH_QUICK=1 make bench: 10k and 100k, end to end at 50k (a few minutes).
 bench: $(DEVSTAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python scripts/update_readme.py
+	$(BIN)/python benchmarks/bench_batch.py --clients 200 --docs 5000
 
 clean:
 	rm -rf $(VENV) demo-out imsdata-out .pytest_cache .ruff_cache

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from imsdata.dialects import DUCKDB, Dialect
 from imsdata.errors import SQLError, UsageError
 
 #: DuckDB's buffer pool per engine. Its default (80% of RAM) lets one run hold most of the
@@ -38,9 +39,13 @@ SEALED_CONFIG: dict[str, ConfigValue] = {
 
 
 class DuckDBEngine:
-    """DuckDB in-process: an in-memory database, or the workspace file when a path is given."""
+    """DuckDB in-process: an in-memory database, or the workspace file when a path is given.
 
-    dialect = "duckdb"
+    It always owns (and seals) its connection; a caller's engine is borrowed at the engine level
+    (`imsdata.engines.engine_scope`), never a raw connection that could be unsealed.
+    """
+
+    dialect: Dialect = DUCKDB
 
     def __init__(
         self,
@@ -90,9 +95,36 @@ class DuckDBEngine:
         except duckdb.Error as exc:
             raise SQLError(step, sql, exc) from exc
 
+    def scalar(self, sql: str, *, step: str = "scalar") -> object:
+        """The first column of the first row of a query (None when it has no rows)."""
+        row = self.execute(sql, step=step).fetchone()
+        return None if row is None else row[0]
+
+    def append(self, name: str, sql: str) -> None:
+        """Add the rows of a query to the table `name` (made by `materialise`)."""
+        self.execute(f"INSERT INTO {name} {sql}", step=name)
+
+    def view(self, name: str, sql: str) -> None:
+        """A named query, not stored: read where it is used (cheap when read once)."""
+        self._replace("VIEW", "TABLE", name, sql)
+
     def materialise(self, name: str, sql: str) -> None:
         """Run a named step into a temp table called `name` (breaks lineage, reused cheaply)."""
-        self.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", step=name)
+        self._replace("TABLE", "VIEW", name, sql)
+
+    def _replace(self, kind: str, other: str, name: str, sql: str) -> None:
+        """CREATE OR REPLACE; a temp relation of the other kind with that name (one engine used
+        by suggest, then check) is dropped first."""
+        statement = f"CREATE OR REPLACE TEMP {kind} {name} AS {sql}"
+        try:
+            self.con.execute(statement)
+        except duckdb.CatalogException as exc:
+            if f"is of type {other.title()}" not in str(exc):
+                raise SQLError(name, statement, exc) from exc
+            self.execute(f"DROP {other} temp.main.{name}", step=name)
+            self.execute(statement, step=name)
+        except duckdb.Error as exc:
+            raise SQLError(name, statement, exc) from exc
 
     def run_steps(self, steps: Sequence[tuple[str, str]]) -> pl.DataFrame:
         """Materialise each (name, sql) step in order and return the last one as a frame."""
@@ -121,9 +153,11 @@ class DuckDBEngine:
 
 
 _LITERAL = re.compile(r"'(?:[^']|'')*'")
-#: Table functions and statements that reach outside the query's own tables.
+#: Table functions and statements that reach outside the query's own tables; on Spark (issue 16)
+#: also the functions that call Java methods and the one naming the input file.
 _REACH_WORDS = re.compile(
-    r"\b(read_\w+|\w+_scan|glob|sniff_csv|query|query_table|getenv)\s*\(|"
+    r"\b(read_\w+|\w+_scan|glob|sniff_csv|query|query_table|getenv|"
+    r"reflect|try_reflect|java_method|input_file_\w+)\s*\(|"
     r"\b(ATTACH|DETACH|COPY|INSTALL|LOAD|EXPORT|IMPORT|PRAGMA|SET|RESET|CALL|CHECKPOINT)\b",
     re.IGNORECASE,
 )

@@ -22,6 +22,7 @@ from imsdata import outdir, upload_log
 from imsdata import reconcile as rec
 from imsdata import report as rpt
 from imsdata import rules as rl
+from imsdata.engines import Engine
 from imsdata.errors import GuardError, InputError
 from imsdata.fileio import write_frame
 from imsdata.options import RunOptions
@@ -91,6 +92,8 @@ class RunResult:
     conflicts: pl.DataFrame = field(default_factory=lambda: pl.DataFrame())
     #: sanity warnings about the inputs, shown in the summary (no exit code of their own)
     upload_warnings: list[str] = field(default_factory=list)
+    #: the report's headline figures (documents, ITC by action, ITC at risk): batch summaries
+    headline: dict[str, object] = field(default_factory=dict)
 
 
 def reconciliation_frame(
@@ -214,6 +217,7 @@ def run(
     options: RunOptions | None = None,
     *,
     step: Step = no_progress,
+    engine: Engine | None = None,
     **changes: Any,
 ) -> RunResult:
     """The whole month: read, reconcile, suggest, and write every file of the run contract.
@@ -223,7 +227,9 @@ def run(
     biggest ITC first up to `review_limit` rows (None: no limit); `RunResult.review` says what
     was left out. The upload goes through `imsdata.decisions` (the same path as `imsdata
     export`): only what differs from the portal's last known state. A register with no in-scope
-    rows writes no upload (a problem: exit 1) unless `allow_empty_register`.
+    rows writes no upload (a problem: exit 1) unless `allow_empty_register`. `engine` (e.g. a
+    Spark engine, `imsdata.engines`) runs the reconciliation and the rules; default a DuckDB one
+    each.
     """
     opts = dataclasses.replace(options or RunOptions(), **changes)
     out = Path(opts.out_dir)
@@ -257,6 +263,7 @@ def run(
             tolerances=tol,
             period=opts.period,
             step=step,
+            engine=engine,
         )
         previous = _previous_ims(ws)
     ims, matches, suggestions = done.ims, done.matches, done.suggestions
@@ -403,6 +410,7 @@ def _write_outputs(
             period=result.period or "",
             register=result.register,
         )
+        result.headline = dict(built.headline)
         return [
             rpt.write_html(built, out / "report.html", generated_at=generated_at),
             rpt.write_excel(built, out / "report.xlsx", created=generated_at),

@@ -19,6 +19,7 @@ import polars as pl
 from imsdata import decisions as dec
 from imsdata import reconcile as rec
 from imsdata import rules as rl
+from imsdata.engines import Engine
 from imsdata.workspace import ImportInfo, Workspace, files_hash
 
 #: A progress hook: a context manager per named step (the CLI shows a bar; the library none).
@@ -57,12 +58,13 @@ def reconcile_and_suggest(
     period: str | None = None,
     labels: tuple[str, str] = ("ims", "register"),
     step: Step = no_progress,
+    engine: Engine | None = None,
 ) -> Suggested:
     """Import both inputs into `ws`, reconcile, save the matches, suggest and log the suggestions.
 
     `ims` carries our GSTIN already (`decisions.with_recipient`). The imports run beside the
-    reconciliation (its own in-memory engine). The matches are always saved: the same files
-    reconciled with other tolerances give other matches.
+    reconciliation (its own in-memory engine, or `engine`, which also runs the rules). The matches
+    are always saved: the same files reconciled with other tolerances give other matches.
     """
     resolved = rl.resolve_period(ims, period)
     with step("reconcile"):
@@ -78,12 +80,13 @@ def reconcile_and_suggest(
                 tolerances=tolerances or rec.Tolerances(),
                 period=resolved,
                 claimed=claimed,
+                engine=engine,
             )
             ims_import, register_import = imported.result()
         ws.save_matches(matches)
     with step("suggest"):
         state = dec.portal_state(ims, ws.decision_log(), import_id=ims_import.import_id)
-        suggestions = rl.suggest(state, matches, rules=rules, period=resolved)
+        suggestions = rl.suggest(state, matches, rules=rules, period=resolved, engine=engine)
         stored = ws.store_suggestions(suggestions)
         decisions = ws.current_decisions()
     return Suggested(

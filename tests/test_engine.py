@@ -94,6 +94,10 @@ def test_sealed_engine_still_opens_its_own_file_and_spills(tmp_path):
         ("supplier_name <> 'http://127.0.0.1:8765/x'", "'http://127.0.0.1:8765/x'"),
         ("(SELECT count(*) FROM parquet_scan(supplier_name)) > 0", "parquet_scan("),
         ("true) IS NOT NULL; ATTACH 'x' AS y; SELECT (1", "ATTACH"),
+        # Spark (issue 16): a rule run there could call Java or read files
+        ("java_method('java.lang.System', 'getProperty', 'user.home') IS NOT NULL", "java_method("),
+        ("reflect('java.lang.System', 'getenv', 'HOME') <> ''", "reflect("),
+        ("(SELECT count(*) FROM read_files(doc_number)) > 0", "read_files("),
     ],
 )
 def test_external_reference_names_what_a_rule_would_reach(sql, named):
@@ -110,3 +114,24 @@ def test_external_reference_names_what_a_rule_would_reach(sql, named):
 )
 def test_external_reference_leaves_ordinary_rules_alone(sql):
     assert external_reference(sql) is None
+
+
+def test_append_adds_rows_and_scalar_reads_one_value():
+    with DuckDBEngine() as eng:
+        eng.materialise("t", "SELECT 1 AS x")
+        eng.append("t", "SELECT 2 AS x")
+        assert eng.scalar("SELECT count(*) FROM t") == 2
+        assert eng.scalar("SELECT x FROM t WHERE x > 5") is None
+
+
+def test_engine_scope_borrows_a_given_engine_and_closes_its_own():
+    from imsdata.engines import Engine, engine_scope
+
+    with DuckDBEngine() as mine:
+        with engine_scope(mine) as eng:
+            assert eng is mine
+        assert mine.scalar("SELECT 1") == 1  # still open: borrowed
+    with engine_scope() as own:
+        assert isinstance(own, Engine)
+    with pytest.raises(Exception, match="closed"):
+        own.scalar("SELECT 1")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from imsdata import gstin as gst
-from imsdata.engine import DuckDBEngine
+from imsdata.engines import Engine, engine_scope
 from imsdata.errors import NotFoundError
 from imsdata.reconcile import sql
 from imsdata.reconcile.match import glued_rows, keyed_register, load, reconcile
@@ -49,7 +49,7 @@ def explain(
     ims: pl.DataFrame,
     register: pl.DataFrame,
     *,
-    engine: DuckDBEngine | None = None,
+    engine: Engine | None = None,
     tolerances: Tolerances | None = None,
     limit: int = 5,
     matches: pl.DataFrame | None = None,
@@ -61,9 +61,7 @@ def explain(
     """
     tol = tolerances or Tolerances()
     chosen = find_documents(doc, ims)
-    own = engine is None
-    eng = engine or DuckDBEngine()
-    try:
+    with engine_scope(engine) as eng:
         if matches is None:
             matches = reconcile(ims, register, engine=eng, tolerances=tol)
         load(eng, ims, register)
@@ -74,14 +72,12 @@ def explain(
         eng.register("rec_reg_glued", glued_rows(rows))
         eng.register("rec_explain_docs", chosen.select("doc_key"))
         eng.register("rec_matches", matches)
-        eng.materialise("rec_explain_cand", sql.explain_candidates())
+        eng.materialise("rec_explain_cand", sql.explain_candidates(eng.dialect))
         eng.materialise(
-            "rec_features", sql.pair_features(tol, source="rec_explain_cand", admitted_only=False)
+            "rec_features",
+            sql.pair_features(tol, eng.dialect, source="rec_explain_cand", admitted_only=False),
         )
         out = eng.query(sql.explain_tests(tol), step="explain")
-    finally:
-        if own:
-            eng.close()
     ranked = out.sort(
         by=[
             pl.col("doc_key"),

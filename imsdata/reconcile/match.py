@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import polars as pl
 
 from imsdata import gstin as gst
-from imsdata.engine import DuckDBEngine
+from imsdata.engines import Engine, engine_scope
 from imsdata.errors import InputError
 from imsdata.reconcile import periods, sql
 from imsdata.reconcile.numbers import numeric_core_expr, with_number_keys
@@ -130,7 +130,7 @@ def keyed_register(rows: pl.DataFrame, *extra: str) -> pl.DataFrame:
     return keyed.with_columns(_block(), _has_letters())
 
 
-def load(engine: DuckDBEngine, ims: pl.DataFrame, register: pl.DataFrame) -> None:
+def load(engine: Engine, ims: pl.DataFrame, register: pl.DataFrame) -> None:
     """Register the prepared inputs (ims_docs, ims_keys, reg_rows) with the engine."""
     # Each side's number keys are one chain of regexes on one core: the sides share the cores.
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -143,31 +143,40 @@ def load(engine: DuckDBEngine, ims: pl.DataFrame, register: pl.DataFrame) -> Non
     engine.register("rec_reg_glued", glued_rows(rows))
 
 
-def score_candidates(engine: DuckDBEngine, tolerances: Tolerances) -> None:
+def score_candidates(engine: Engine, tolerances: Tolerances) -> None:
     """Steps rec_superseded, rec_live_keys, rec_cand, rec_scored: every admissible pair with its
     status, score and reasons."""
     for name, step in (
         ("rec_superseded", sql.SUPERSEDED),
         ("rec_live_keys", sql.LIVE_KEYS),
-        ("rec_cand", sql.candidate_pairs(tolerances)),
-        ("rec_scored", sql.pair_features(tolerances)),
+        ("rec_cand", sql.candidate_pairs(tolerances, engine.dialect)),
+        ("rec_scored", sql.pair_features(tolerances, engine.dialect)),
     ):
         engine.materialise(name, step)
 
 
-def assign(engine: DuckDBEngine) -> int:
+def assign(engine: Engine) -> int:
     """Mutual-best rounds over `rec_ranked` into `rec_pairs`; returns the number of rounds."""
     engine.materialise("rec_ranked", sql.RANKED)
     engine.materialise("rec_pairs", "SELECT * FROM rec_ranked WHERE FALSE")
     engine.materialise("rec_live", "SELECT * FROM rec_ranked")
     for rounds in range(1, MAX_ROUNDS + 1):
         engine.materialise("rec_round_pairs", sql.ROUND_PAIRS)
-        found = engine.execute(
-            "SELECT count(*) FROM rec_round_pairs", step="round_pairs"
-        ).fetchone()
-        if not found or found[0] == 0:
+        found = engine.scalar("SELECT count(*) FROM rec_round_pairs", step="round_pairs")
+        if not found:
+            # the per-PAN rank (sql.RANKED) relies on each row's candidates sharing one PAN
+            twice = engine.scalar(
+                "SELECT count(*) FROM (SELECT r_id FROM rec_pairs GROUP BY r_id "
+                "HAVING count(*) > 1)",
+                step="pairs_check",
+            )
+            if twice:
+                raise InputError(
+                    f"{twice} register row(s) paired twice: supplier_pan disagrees with the "
+                    "PAN inside supplier_gstin; leave supplier_pan empty to derive it"
+                )
             return rounds
-        engine.execute("INSERT INTO rec_pairs SELECT * FROM rec_round_pairs", step="pairs")
+        engine.append("rec_pairs", "SELECT * FROM rec_round_pairs")
         engine.materialise("rec_live", sql.REMAINING)
     raise RuntimeError(f"reconciliation did not settle after {MAX_ROUNDS} assignment rounds")
 
@@ -176,7 +185,7 @@ def reconcile(
     ims: pl.DataFrame,
     register: pl.DataFrame,
     *,
-    engine: DuckDBEngine | None = None,
+    engine: Engine | None = None,
     tolerances: Tolerances | None = None,
     period: str | None = None,
     claimed: pl.DataFrame | None = None,
@@ -189,17 +198,12 @@ def reconcile(
     latest); `claimed` lists bookings already paired and accepted in an earlier period.
     """
     tol = tolerances or Tolerances()
-    own = engine is None
-    eng = engine or DuckDBEngine()
-    try:
+    with engine_scope(engine) as eng:
         load(eng, ims, register)
         score_candidates(eng, tol)
         assign(eng)
         eng.materialise("rec_paired", sql.PAIRED)
         eng.materialise("rec_duplicates", sql.DUPLICATES)
         out = eng.query(sql.RESULT, step="result")
-    finally:
-        if own:
-            eng.close()
     out = periods.apply_periods(out, register, periods.current_period(register, period), claimed)
     return conform(out, MATCH_COLUMNS)  # sorted by the SQL: IMS rows by doc_key, then books

@@ -12,9 +12,9 @@ block, so numbers whose serials (numeric cores) differ never meet.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 
+from imsdata.dialects import DUCKDB, Dialect
 from imsdata.reconcile.tolerances import Tolerances
 from imsdata.schemas import (
     AMOUNT_HEADS,
@@ -63,22 +63,9 @@ W_SAME_PARTIES = 5
 P_OTHER_CLASS = 30
 
 
-@dataclass(frozen=True)
-class Dialect:
-    """The few engine-specific SQL expressions (splink style); DuckDB is the reference."""
-
-    name: str = "duckdb"
-
-    def similarity(self, a: str, b: str) -> str:
-        """String similarity 0..1 of two SQL string expressions."""
-        return f"jaro_winkler_similarity({a}, {b})"
-
-    def money_text(self, expr: str) -> str:
-        """A DECIMAL as text with thousands separators and 2 decimals ('10,012.40')."""
-        return f"format('{{:,.2f}}', {expr})"
-
-
-DUCKDB = Dialect()
+# The engine-specific expressions live in `imsdata.dialects` (one class per engine); re-exported
+# here for callers that import them from the SQL module.
+__all__ = ["DUCKDB", "Dialect"]
 
 
 def _lit(value: Decimal) -> str:
@@ -219,10 +206,27 @@ def pair_features(
     )
     money_sql = ",\n    ".join(money_reasons)
     days = tol.date_days
+    # DuckDB rounds a fractional number cast to INTEGER, Spark truncates: the dialect rounds.
+    raw_score = dialect.to_int(f"""(
+    CASE number_level WHEN 'raw' THEN {W_NUMBER_RAW} WHEN 'normalised' THEN {W_NUMBER_NORMALISED}
+         WHEN 'fuzzy' THEN {W_NUMBER_FUZZY_BASE} + round({W_NUMBER_FUZZY_SIMILARITY} * similarity)
+         ELSE round({W_NUMBER_DIFFERENT_SIMILARITY} * similarity) END
+    - CASE WHEN variant = 'original' THEN {P_ORIGINAL_NUMBER} ELSE 0 END
+    + CASE WHEN tier >= 1 THEN {W_AMOUNTS} * (CAST(ok_taxable_value AS INTEGER)
+                                    + CAST(ok_total_tax AS INTEGER)) / 2
+           ELSE {W_AMOUNTS} * ({n_ok}) / {len(AMOUNT_HEADS) + 1} END
+    - CASE WHEN amount_gap > 0 THEN {P_ANY_AMOUNT_GAP} ELSE 0 END
+    + CASE WHEN diff_days = 0 THEN {W_DATE_SAME}
+           WHEN ok_date
+           THEN {W_DATE_IN_WINDOW} - round({W_DATE_DECAY}.0 * abs(diff_days) / greatest({days}, 1))
+           ELSE greatest(0, {W_DATE_FAR} - floor(abs(diff_days) / 30.0)) END
+    + CASE WHEN other_recipient OR tier >= 1 THEN 0 ELSE {W_SAME_PARTIES} END
+    - CASE WHEN ims_doc_type <> reg_doc_type THEN {P_OTHER_CLASS} ELSE 0 END
+  )""")
     return f"""
 WITH diffs AS (
   SELECT c.*, i.doc_key, r.register_id,
-  i.supplier_gstin AS ims_gstin, r.supplier_gstin AS reg_gstin,
+  i.supplier_gstin AS ims_gstin, r.supplier_gstin AS reg_gstin, i.supplier_pan AS ims_pan,
   i.recipient_gstin AS ims_recipient, r.recipient_gstin AS reg_recipient,
   r.doc_number AS reg_number, r.doc_date AS reg_date,
   i.doc_type AS ims_doc_type, r.doc_type AS reg_doc_type, r.num_core AS reg_core,
@@ -264,22 +268,7 @@ WITH diffs AS (
        ELSE '{MatchStatus.MISMATCH}' END AS status,
   CASE WHEN tier = 1 THEN 'pan_' ELSE 'gstin_' END || number_level
     || CASE WHEN variant = 'original' THEN '_original' ELSE '' END AS match_pass,
-  CAST(
-    CASE number_level WHEN 'raw' THEN {W_NUMBER_RAW} WHEN 'normalised' THEN {W_NUMBER_NORMALISED}
-         WHEN 'fuzzy' THEN {W_NUMBER_FUZZY_BASE} + round({W_NUMBER_FUZZY_SIMILARITY} * similarity)
-         ELSE round({W_NUMBER_DIFFERENT_SIMILARITY} * similarity) END
-    - CASE WHEN variant = 'original' THEN {P_ORIGINAL_NUMBER} ELSE 0 END
-    + CASE WHEN tier >= 1 THEN {W_AMOUNTS} * (CAST(ok_taxable_value AS INTEGER)
-                                    + CAST(ok_total_tax AS INTEGER)) / 2
-           ELSE {W_AMOUNTS} * ({n_ok}) / {len(AMOUNT_HEADS) + 1} END
-    - CASE WHEN amount_gap > 0 THEN {P_ANY_AMOUNT_GAP} ELSE 0 END
-    + CASE WHEN diff_days = 0 THEN {W_DATE_SAME}
-           WHEN ok_date
-           THEN {W_DATE_IN_WINDOW} - round({W_DATE_DECAY}.0 * abs(diff_days) / greatest({days}, 1))
-           ELSE greatest(0, {W_DATE_FAR} - floor(abs(diff_days) / 30.0)) END
-    + CASE WHEN other_recipient OR tier >= 1 THEN 0 ELSE {W_SAME_PARTIES} END
-    - CASE WHEN ims_doc_type <> reg_doc_type THEN {P_OTHER_CLASS} ELSE 0 END
-    AS INTEGER) AS raw_score
+  {raw_score} AS raw_score
   FROM judged {"WHERE admitted" if admitted_only else ""}
 )
 SELECT *,
@@ -319,9 +308,13 @@ FROM statused
 #: ids (assigned in doc_key / register_id order) make it a total order.
 CANDIDATE_ORDER = "tier, score DESC, amount_gap, abs(diff_days), similarity DESC, r_id, i_id"
 
-#: The candidates' rank in that order, as a narrow table the assignment rounds work on.
+#: The candidates' rank in that order, as a narrow table the assignment rounds work on. The rank
+#: is only ever compared among candidates of one document or of one register row, and those all
+#: share the supplier's PAN (tier 0: same GSTIN, tier 1: same PAN; PANs come from the GSTIN), so
+#: it is numbered per PAN: on Spark the ranking runs in parallel instead of in one partition.
 RANKED = f"""
-SELECT row_number() OVER (ORDER BY {CANDIDATE_ORDER}) AS ord, i_id, r_id FROM rec_scored
+SELECT row_number() OVER (PARTITION BY ims_pan ORDER BY {CANDIDATE_ORDER}) AS ord, i_id, r_id
+FROM rec_scored
 """
 
 #: One round: the pairs that are the best open candidate of both their document and their row.

@@ -2,7 +2,7 @@
 
 A rule file (TOML) holds ordered `[[suggest]]` rules (first match wins) and `[[guard]]` entries
 (the portal's rules and ours). Both are SQL boolean expressions over the decision view
-(`imsdata.rules.view`). Everything runs as set-based SQL in `imsdata.engine.DuckDBEngine`:
+(`imsdata.rules.view`). Everything runs as set-based SQL in an engine (`imsdata.engines`):
 no Python loop over documents. Suggest, manual decisions, Excel imports and export all call it.
 """
 
@@ -19,7 +19,8 @@ import duckdb
 import polars as pl
 
 from imsdata.decisions import CONFLICT_PREFIX, PORTAL_LABELS
-from imsdata.engine import DuckDBEngine, external_reference
+from imsdata.engine import external_reference
+from imsdata.engines import Engine, engine_scope
 from imsdata.errors import InputError, SQLError
 from imsdata.rules import view as v
 from imsdata.schemas import (
@@ -217,7 +218,7 @@ def _bind_error(where: str, label: str, field: str, exc: Exception) -> InputErro
 
 
 def _bind(
-    engine: DuckDBEngine,
+    engine: Engine,
     relation: str,
     expr: str,
     where: str,
@@ -308,9 +309,15 @@ def _parse_policy(entry: object, source: str) -> Policy:
     return Policy(**entry)
 
 
-def _bind_all(rules: tuple[SuggestRule, ...], guards: tuple[Guard, ...], source: str) -> None:
-    """Bind every expression and template against an empty decision view."""
-    with DuckDBEngine() as eng:
+def _bind_all(
+    rules: tuple[SuggestRule, ...],
+    guards: tuple[Guard, ...],
+    source: str,
+    engine: Engine | None = None,
+) -> None:
+    """Bind every expression and template against an empty decision view (in `engine`, or a
+    throw-away DuckDB one)."""
+    with engine_scope(engine) as eng:
         v.register_views(eng, empty(IMS_COLUMNS), empty(MATCH_COLUMNS))
         for r in rules:
             label = f"suggest rule '{r.id}'"
@@ -328,6 +335,12 @@ def _bind_all(rules: tuple[SuggestRule, ...], guards: tuple[Guard, ...], source:
                     _bind(eng, v.BASE_VIEW, expr, source, label, name, numeric=True)
         for g in guards:
             _bind(eng, v.FULL_VIEW, g.forbid, source, f"guard '{g.id}'", "forbid")
+
+
+def validate_rules(rules: RuleSet, engine: Engine) -> None:
+    """Bind a rule set's expressions on the engine it will run on (e.g. Spark): a function or
+    type that engine lacks is one InputError naming the rule, before any client's data runs."""
+    _bind_all(rules.suggest, rules.guards, rules.source, engine)
 
 
 def load_rules(path: str | Path | None = None) -> RuleSet:
@@ -492,7 +505,7 @@ def suggest(
     *,
     rules: RuleSet | str | Path | None = None,
     period: str | None = None,
-    engine: DuckDBEngine | None = None,
+    engine: Engine | None = None,
 ) -> pl.DataFrame:
     """Propose an action for every IMS document: first rule whose proposal no guard forbids.
 
@@ -500,14 +513,9 @@ def suggest(
     reaches get no_action from the built-in fallback, so every document has an action.
     """
     ruleset = _as_ruleset(rules)
-    own = engine is None
-    eng = engine or DuckDBEngine()
-    try:
+    with engine_scope(engine) as eng:
         v.register_views(eng, ims, matches, period=period)
         out = eng.run_steps(suggest_steps(ruleset))
-    finally:
-        if own:
-            eng.close()
     return out.select(pl.col(n).cast(t) for n, t in SUGGESTION_COLUMNS.items())
 
 
@@ -518,7 +526,7 @@ def check(
     *,
     rules: RuleSet | str | Path | None = None,
     period: str | None = None,
-    engine: DuckDBEngine | None = None,
+    engine: Engine | None = None,
 ) -> pl.DataFrame:
     """Judge decisions (DECISION_COLUMNS; missing columns null) against every guard.
 
@@ -527,9 +535,7 @@ def check(
     an overridable guard is `overridden` when a manual or Excel decision carries a reason.
     """
     ruleset = _as_ruleset(rules)
-    own = engine is None
-    eng = engine or DuckDBEngine()
-    try:
+    with engine_scope(engine) as eng:
         # the base view is read once, by rules_judged: a plain view, not a second copy
         v.register_views(eng, ims, matches, period=period, materialise=False)
         v.register_decisions(eng, decisions)
@@ -568,9 +574,6 @@ def check(
             + "\n) ORDER BY doc_key, decision_row, _order",
             step="rules_check",
         )
-    finally:
-        if own:
-            eng.close()
     return out.select(pl.col(n).cast(t) for n, t in VIOLATION_COLUMNS.items())
 
 

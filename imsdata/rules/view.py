@@ -12,7 +12,8 @@ import re
 
 import polars as pl
 
-from imsdata.engine import DuckDBEngine
+from imsdata.dialects import DUCKDB, Dialect
+from imsdata.engines import Engine, engine_scope
 from imsdata.errors import UsageError
 from imsdata.portal.sections import ACTION_CODES, SECTIONS
 from imsdata.schemas import (
@@ -172,7 +173,7 @@ def _period_bounds(period: str | None) -> tuple[dt.date | None, dt.date | None]:
     return start, nxt - dt.timedelta(days=1)
 
 
-def base_view_sql(period: str | None) -> str:
+def base_view_sql(period: str | None, dialect: Dialect = DUCKDB) -> str:
     """SQL of the decision view without the proposal, over the registered IMS and matches."""
     start, end = _period_bounds(period)
     sections = ", ".join(
@@ -207,7 +208,7 @@ SELECT
   i.doc_key, i.section, i.doc_type, coalesce(i.is_amendment, false) AS is_amendment,
   i.supplier_gstin, i.supplier_pan, i.supplier_name, i.doc_number, i.doc_date,
   i.orig_doc_number, i.orig_doc_date, i.supply_type, i.source_form, i.supplier_period,
-  CAST(try_strptime('01' || i.supplier_period, '%d%m%Y') AS DATE) AS supplier_period_start,
+  {dialect.parse_date("'01' || i.supplier_period", "%d%m%Y")} AS supplier_period_start,
   i.supplier_filing_status, coalesce(i.supplier_filed, false) AS supplier_filed,
   i.doc_value, i.taxable_value, i.igst, i.cgst, i.sgst, i.cess,
   CAST({total_tax} AS DECIMAL(18, 2)) AS total_tax, i.pos,
@@ -239,7 +240,7 @@ SELECT
   {_date_lit(end)} AS period_end,
   coalesce(i.doc_date > {_date_lit(end)}, false) AS doc_after_period,
   coalesce(
-    CAST(try_strptime('01' || i.supplier_period, '%d%m%Y') AS DATE) > {_date_lit(end)},
+    {dialect.parse_date("'01' || i.supplier_period", "%d%m%Y")} > {_date_lit(end)},
     i.doc_date > {_date_lit(end)}, false) AS later_period
 FROM {IMS_TABLE} i
 LEFT JOIN sec ON sec.section = i.section
@@ -294,7 +295,7 @@ def _null_proposal_sql() -> str:
 
 
 def register_views(
-    engine: DuckDBEngine,
+    engine: Engine,
     ims: pl.DataFrame,
     matches: pl.DataFrame,
     *,
@@ -308,20 +309,14 @@ def register_views(
     engine.register(IMS_TABLE, ims)
     engine.register(MATCHES_TABLE, conform(matches, MATCH_COLUMNS, defaults=MATCH_DEFAULTS))
     if materialise:
-        engine.materialise(BASE_VIEW, base_view_sql(used))
+        engine.materialise(BASE_VIEW, base_view_sql(used, engine.dialect))
     else:
-        engine.execute(
-            f"CREATE OR REPLACE TEMP VIEW {BASE_VIEW} AS {base_view_sql(used)}", step=BASE_VIEW
-        )
-    engine.execute(
-        f"CREATE OR REPLACE TEMP VIEW {FULL_VIEW} AS "
-        f"SELECT b.*, {_null_proposal_sql()} FROM {BASE_VIEW} b",
-        step=FULL_VIEW,
-    )
+        engine.view(BASE_VIEW, base_view_sql(used, engine.dialect))
+    engine.view(FULL_VIEW, f"SELECT b.*, {_null_proposal_sql()} FROM {BASE_VIEW} b")
     return used
 
 
-def register_decisions(engine: DuckDBEngine, decisions: pl.DataFrame) -> None:
+def register_decisions(engine: Engine, decisions: pl.DataFrame) -> None:
     """Register decisions (DECISION_COLUMNS, missing ones null) with their 0-based row number."""
     frame = conform(decisions, DECISION_COLUMNS, defaults=DECISION_DEFAULTS).with_row_index("_row")
     engine.register(DECISIONS_TABLE, frame)
@@ -345,16 +340,14 @@ def decision_view(
     decisions: pl.DataFrame | None = None,
     *,
     period: str | None = None,
-    engine: DuckDBEngine | None = None,
+    engine: Engine | None = None,
 ) -> pl.DataFrame:
     """The decision view as a frame (one row per document, sorted), for notebooks and debugging.
 
     With `decisions`, the proposal columns hold each document's current decision
     (`imsdata.decisions.latest`).
     """
-    own = engine is None
-    eng = engine or DuckDBEngine()
-    try:
+    with engine_scope(engine) as eng:
         register_views(eng, ims, matches, period=period)
         if decisions is None:
             sql = f"SELECT * FROM {FULL_VIEW}"
@@ -367,9 +360,6 @@ def decision_view(
                 f"FROM {BASE_VIEW} b LEFT JOIN {DECISIONS_TABLE} d ON d.doc_key = b.doc_key"
             )
         return eng.query(f"{sql} ORDER BY doc_key", step="decision_view")
-    finally:
-        if own:
-            eng.close()
 
 
 def columns_markdown() -> str:
