@@ -81,7 +81,9 @@ def register_similarity(spark: Any) -> None:
     """Register the Arrow UDF that stands in for DuckDB's jaro_winkler_similarity."""
     from pyspark.sql.functions import arrow_udf
 
-    spark.udf.register(SPARK_SIMILARITY_UDF, arrow_udf(_jaro_winkler, "double"))
+    # pyspark's stubs (present only with the spark extra) have no overload for a DDL return type
+    udf = arrow_udf(_jaro_winkler, "double")  # type: ignore[call-overload, unused-ignore]
+    spark.udf.register(SPARK_SIMILARITY_UDF, udf)
 
 
 def _arrow_ready(frame: pl.DataFrame) -> pl.DataFrame:
