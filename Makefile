@@ -37,6 +37,7 @@ lab: $(LABSTAMP)
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(DEVSTAMP)
 	$(BIN)/ruff format .

@@ -292,8 +292,8 @@ def run_batch(
                     return run_client(item, out_root, engine=eng)
 
             todo = [(i, it) for i, it in enumerate(items) if it.rules not in bad]
-            with ThreadPoolExecutor(n) as pool:  # Spark schedules the clients' jobs together
-                futures = {pool.submit(one, it): i for i, it in todo}
+            with ThreadPoolExecutor(n) as threads:  # Spark schedules the clients' jobs together
+                futures = {threads.submit(one, it): i for i, it in todo}
                 for future, i in futures.items():
                     done(i, future.result())
     summary = pl.DataFrame(

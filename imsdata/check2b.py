@@ -15,7 +15,7 @@ from __future__ import annotations
 import polars as pl
 
 from imsdata.portal.sections import ACTION_CODES
-from imsdata.schemas import MONEY
+from imsdata.schemas import ITC_TAKEN, MONEY, TAX_HEADS, Action
 
 #: One row per difference found.
 DIFFERENCE_COLUMNS: dict[str, pl.DataType] = {
@@ -46,8 +46,6 @@ DIFFERENCES: dict[str, str] = {
     "again and decide it (nothing to do for reverse-charge documents)",
 }
 
-_HEADS = ("igst", "cgst", "sgst", "cess")
-
 
 def check_2b(
     gstr2b: pl.DataFrame, ims: pl.DataFrame, decisions: pl.DataFrame, *, period: str | None
@@ -61,17 +59,17 @@ def check_2b(
     """
     extra = pl.col("extra_json").fill_null("{}")
     b2b = gstr2b.select(
-        "doc_key", *_HEADS,
+        "doc_key", *TAX_HEADS,
         itc_available=extra.str.json_path_match("$.itcavl").str.to_uppercase(),
         itc_reason=extra.str.json_path_match("$.rsn"),
         reverse=extra.str.json_path_match("$.rev").str.to_uppercase() == "Y",
         in_2b=pl.lit(True),
-    ).rename({h: f"b_{h}" for h in _HEADS})  # fmt: skip
+    ).rename({h: f"b_{h}" for h in TAX_HEADS})  # fmt: skip
     chosen = decisions.select(
         "doc_key",
         pl.col("action").alias("decided"),
         pl.col("itc_reduction").alias("decided_reduction"),
-        *(pl.col(f"declared_{h}").alias(f"d_{h}") for h in _HEADS),
+        *(pl.col(f"declared_{h}").alias(f"d_{h}") for h in TAX_HEADS),
     )
     docs = ims
     if period and "supplier_period" in ims.columns:
@@ -81,18 +79,18 @@ def check_2b(
     docs = docs.join(chosen, on="doc_key", how="left").with_columns(
         ims_action=pl.coalesce(
             "decided",
-            pl.col("portal_action").replace_strict(ACTION_CODES, default="no_action"),
+            pl.col("portal_action").replace_strict(ACTION_CODES, default=Action.NO_ACTION.value),
         ),
         reduction=pl.coalesce("decided_reduction", "itc_reduction"),
     )
     both = docs.join(b2b, on="doc_key", how="left").with_columns(pl.col("in_2b").fill_null(False))
     action, in_2b = pl.col("ims_action"), pl.col("in_2b")
-    expected = action.is_in(["accept", "no_action"])
-    declared = [pl.coalesce(f"d_{h}", f"declared_{h}") for h in _HEADS]
-    pairs = list(zip(declared, _HEADS, strict=True))
+    expected = action.is_in(ITC_TAKEN)
+    declared = [pl.coalesce(f"d_{h}", f"declared_{h}") for h in TAX_HEADS]
+    pairs = list(zip(declared, TAX_HEADS, strict=True))
     reduction_off = pl.any_horizontal((d.is_not_null() & (pl.col(f"b_{h}") != d)) for d, h in pairs)
     shown = pl.concat_str(
-        *(pl.format(f"{h.upper()} {{}}", pl.col(f"b_{h}")) for h in _HEADS), separator=", "
+        *(pl.format(f"{h.upper()} {{}}", pl.col(f"b_{h}")) for h in TAX_HEADS), separator=", "
     )
     want = pl.concat_str(
         *(pl.format(f"{h.upper()} {{}}", d.fill_null(0)) for d, h in pairs), separator=", "
@@ -100,9 +98,9 @@ def check_2b(
     difference = (
         pl.when(expected & ~in_2b)
         .then(pl.lit("accepted_not_in_2b"))
-        .when((action == "reject") & in_2b)
+        .when((action == Action.REJECT) & in_2b)
         .then(pl.lit("rejected_in_2b"))
-        .when((action == "pending") & in_2b)
+        .when((action == Action.PENDING) & in_2b)
         .then(pl.lit("pending_in_2b"))
         .when(expected & (pl.col("reduction") == "Y") & reduction_off)
         .then(pl.lit("itc_reduction_not_applied"))
@@ -137,7 +135,7 @@ def check_2b(
     out = pl.concat([found.select(columns), unknown.select(columns)], how="vertical_relaxed")
     return (
         out.with_columns(to_do=pl.col("difference").replace_strict(DIFFERENCES))
-        .cast(DIFFERENCE_COLUMNS)
+        .cast(pl.Schema(DIFFERENCE_COLUMNS))
         .sort("difference", "supplier_gstin", "doc_date", "doc_number", "doc_key")
     )
 
@@ -146,5 +144,5 @@ def decisions_of(current: pl.DataFrame) -> pl.DataFrame:
     """The columns `check_2b` reads from a workspace's current decisions (money as Decimal)."""
     return current.select(
         "doc_key", "action", "itc_reduction",
-        *(pl.col(f"declared_{h}").cast(MONEY) for h in _HEADS),
+        *(pl.col(f"declared_{h}").cast(MONEY) for h in TAX_HEADS),
     )  # fmt: skip

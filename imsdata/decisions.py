@@ -29,15 +29,25 @@ import polars as pl
 from imsdata import gstin as gst
 from imsdata.errors import UsageError
 from imsdata.portal.sections import ACTION_WORDS
-from imsdata.schemas import DECISION_COLUMNS, MATCH_COLUMNS, conform, empty
+from imsdata.schemas import (
+    DECISION_COLUMNS,
+    DECISION_DEFAULTS,
+    MATCH_COLUMNS,
+    Action,
+    DecisionSource,
+    conform,
+    empty,
+)
+from imsdata.schemas import HUMAN_SOURCES as HUMAN_SOURCES  # a person's decision
 
 if TYPE_CHECKING:
     from imsdata.portal.write import ExportResult
     from imsdata.rules import RuleSet
     from imsdata.workspace import Workspace
 
-#: Decision sources that are a person's decision (the notebooks record theirs as manual).
-HUMAN_SOURCES: tuple[str, ...] = ("manual", "excel")
+
+#: The actions that change the portal (a conflict's suggestion is one of them), as a regex group.
+_ACTED = "|".join(a for a in Action if a != Action.NO_ACTION)
 #: The reason of a rule decision withheld because the portal holds a person's other action.
 CONFLICT_PREFIX = "Conflict with the portal"
 #: Portal action codes in words for messages: A -> Accepted ...
@@ -123,11 +133,19 @@ def latest(decisions: pl.DataFrame) -> pl.DataFrame:
     A frame already holding one decision per document (the workspace's current decisions) is
     returned as it is (sorted), keeping its extra columns such as the carry-over `status`.
     """
-    keys = decisions["doc_key"] if "doc_key" in decisions.columns else pl.Series([], dtype=str)
+    keys = (
+        decisions["doc_key"] if "doc_key" in decisions.columns else pl.Series([], dtype=pl.String)
+    )
     if keys.null_count() == 0 and keys.is_unique().all():
-        frame = decisions if "action" in decisions.columns else conform(decisions, DECISION_COLUMNS)
+        frame = (
+            decisions
+            if "action" in decisions.columns
+            else conform(decisions, DECISION_COLUMNS, defaults=DECISION_DEFAULTS)
+        )
         return frame if _ascending(frame["doc_key"]) else frame.sort("doc_key")
-    frame = conform(decisions, DECISION_COLUMNS).with_row_index("_order")
+    frame = conform(decisions, DECISION_COLUMNS, defaults=DECISION_DEFAULTS).with_row_index(
+        "_order"
+    )
     return (
         frame.sort(["decided_at", "_order"], nulls_last=False)
         .unique("doc_key", keep="last", maintain_order=True)
@@ -149,8 +167,11 @@ def portal_state(ims: pl.DataFrame, log: pl.DataFrame, *, import_id: str | None)
         return ims
     portal = latest(
         conform(
-            log.filter((pl.col("source") == "portal") & (pl.col("import_id") == import_id)),
+            log.filter(
+                (pl.col("source") == DecisionSource.PORTAL) & (pl.col("import_id") == import_id)
+            ),
             DECISION_COLUMNS,
+            defaults=DECISION_DEFAULTS,
         )
     ).select(
         "doc_key",
@@ -177,11 +198,11 @@ def conflicts(ims: pl.DataFrame, decided: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame(schema=CONFLICT_COLUMNS)
     else:
         found = decided.filter(
-            (pl.col("source") == "rule")
+            (pl.col("source") == DecisionSource.RULE)
             & pl.col("reason").str.starts_with(CONFLICT_PREFIX).fill_null(False)
         ).select(
             "doc_key",
-            pl.col("reason").str.extract(r"suggests (accept|reject|pending)", 1).alias("suggested"),
+            pl.col("reason").str.extract(f"suggests ({_ACTED})", 1).alias("suggested"),
             "rule_id",
             "reason",
         )
@@ -213,9 +234,9 @@ def sendable(
     portal = ims.select("doc_key", pl.col("portal_action").alias("_portal"))
     target = pl.col("action").replace_strict(ACTION_WORDS, default=None, return_dtype=pl.String)
     flips = (
-        (pl.col("source") == "rule")
+        (pl.col("source") == DecisionSource.RULE)
         & pl.col("_portal").is_in(["A", "R"])
-        & (pl.col("action") != "no_action")
+        & (pl.col("action") != Action.NO_ACTION)
         & target.ne_missing(pl.col("_portal"))
     ).fill_null(False)
     return frame.join(portal, on="doc_key", how="left").filter(~flips).drop("_portal")

@@ -28,7 +28,10 @@ TEMP_DIRECTORY = Path(tempfile.gettempdir()) / "imsdata-duckdb"
 #: Every connection is sealed (issue 15): no file, URL or extension is reachable from SQL (a rule
 #: file's `when` is SQL), and the configuration is locked so no statement can undo it. The
 #: database file given to `connect` and the spill folder stay usable.
-SEALED_CONFIG: dict[str, object] = {
+#: DuckDB settings: the value types `duckdb.connect(config=...)` takes.
+ConfigValue = str | bool | int | float | list[str]
+
+SEALED_CONFIG: dict[str, ConfigValue] = {
     "enable_external_access": False,
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
@@ -55,7 +58,7 @@ class DuckDBEngine:
         limit = memory_limit or os.environ.get("IMSDATA_DUCKDB_MEMORY") or DEFAULT_MEMORY_LIMIT
         # DuckDB applies these in order: sealed first (a spill folder set before
         # enable_external_access=false is refused), the lock last.
-        config: dict[str, object] = {
+        config: dict[str, ConfigValue] = {
             **SEALED_CONFIG,
             "memory_limit": limit,
             "temp_directory": str(TEMP_DIRECTORY),

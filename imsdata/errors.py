@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import polars as pl
+
 
 class ImsdataError(Exception):
     """Base for every error a user may see; the message is one line naming file, record, reason."""
@@ -32,6 +37,8 @@ class GuardError(ImsdataError):
     """A decision or export was refused by a portal guard of the rule engine."""
 
     exit_code = 1
+    #: every refusal (guard, document, message) when the caller has them all
+    violations: pl.DataFrame | None = None
 
 
 class SQLError(ImsdataError):

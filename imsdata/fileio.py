@@ -236,7 +236,10 @@ def check_workbook(path: str | os.PathLike[str], what: str = "workbook") -> None
                                 a + b for a, b in _DIMENSION.findall(window)
                             ]
                             for ref in odd:
-                                letters, number = _SPLIT_REF.fullmatch(ref).groups()
+                                split = _SPLIT_REF.fullmatch(ref)
+                                if split is None:  # _ODD_REF and _DIMENSION find only refs
+                                    continue
+                                letters, number = split.groups()
                                 wide.append(_column_number(letters))
                                 found.append(int(number))
                             rows = max(rows, *found) if found else rows

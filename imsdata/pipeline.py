@@ -7,13 +7,13 @@ folder. Each step is a library call; this module only wires them and reports pro
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
+import datetime as dt
 import shutil
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -25,11 +25,14 @@ from imsdata import rules as rl
 from imsdata.engines import Engine
 from imsdata.errors import GuardError, InputError
 from imsdata.fileio import write_frame
+from imsdata.options import RunOptions
 from imsdata.portal import read as portal_read
 from imsdata.portal import returns
 from imsdata.register import read_register
 from imsdata.review import DEFAULT_REVIEW_LIMIT, ReviewScope, write_review
-from imsdata.workspace import Workspace, file_hash
+from imsdata.schemas import MONEY, Action, MatchStatus, itc_sign, total_tax
+from imsdata.steps import Step, no_progress, reconcile_and_suggest
+from imsdata.workspace import Workspace
 
 #: Columns of reconciliation.csv/.parquet, in order (IMS side, books side, outcome, decision).
 RECONCILIATION_COLUMNS: dict[str, pl.DataType] = {
@@ -39,15 +42,15 @@ RECONCILIATION_COLUMNS: dict[str, pl.DataType] = {
     "supplier_name": pl.String(),
     "doc_number": pl.String(),
     "doc_date": pl.Date(),
-    "taxable_value": pl.Decimal(18, 2),
-    "total_tax": pl.Decimal(18, 2),
+    "taxable_value": MONEY,
+    "total_tax": MONEY,
     "portal_action": pl.String(),
     "register_id": pl.String(),
     "register_supplier_gstin": pl.String(),
     "register_doc_number": pl.String(),
     "register_doc_date": pl.Date(),
-    "register_taxable_value": pl.Decimal(18, 2),
-    "register_total_tax": pl.Decimal(18, 2),
+    "register_taxable_value": MONEY,
+    "register_total_tax": MONEY,
     "match_status": pl.String(),
     "match_score": pl.Int32(),
     "reasons": pl.String(),
@@ -93,10 +96,6 @@ class RunResult:
     headline: dict[str, object] = field(default_factory=dict)
 
 
-def _total_tax(prefix: str = "") -> pl.Expr:
-    return pl.sum_horizontal(pl.col(f"{prefix}{h}") for h in ("igst", "cgst", "sgst", "cess"))
-
-
 def reconciliation_frame(
     ims: pl.DataFrame,
     register: pl.DataFrame,
@@ -107,7 +106,7 @@ def reconciliation_frame(
     """One row per IMS document and per unmatched register row: both sides, outcome, decision."""
     docs = ims.select(
         "doc_key", "section", "doc_type", "supplier_gstin", "supplier_name", "doc_number",
-        "doc_date", "taxable_value", _total_tax().alias("total_tax"), "portal_action",
+        "doc_date", "taxable_value", total_tax().alias("total_tax"), "portal_action",
     )  # fmt: skip
     books = register.select(
         "register_id",
@@ -115,7 +114,7 @@ def reconciliation_frame(
         pl.col("doc_number").alias("register_doc_number"),
         pl.col("doc_date").alias("register_doc_date"),
         pl.col("taxable_value").alias("register_taxable_value"),
-        _total_tax().alias("register_total_tax"),
+        total_tax().alias("register_total_tax"),
         pl.col("doc_type").alias("register_doc_type"),
     )
     sugg = suggestions.select(
@@ -137,7 +136,7 @@ def reconciliation_frame(
     out_of_scope = register.filter(~pl.col("in_scope")).select(
         pl.lit(None, pl.String).alias("doc_key"),
         "register_id",
-        pl.lit("missing_in_ims").alias("match_status"),
+        pl.lit(MatchStatus.MISSING_IN_IMS).alias("match_status"),
         pl.lit(0, pl.Int32).alias("match_score"),
         pl.concat_str(pl.lit("out of IMS scope: "), pl.col("scope_reason")).alias("reasons"),
         pl.lit(True).alias("_out_of_scope"),
@@ -159,7 +158,7 @@ def reconciliation_frame(
         .with_columns(
             doc_type=pl.coalesce("doc_type", "register_doc_type"),
             suggested_action=pl.when(books_only)
-            .then(pl.lit("no_action"))
+            .then(pl.lit(Action.NO_ACTION))
             .otherwise("suggested_action"),
             rule_id=pl.when(pl.col("_out_of_scope"))
             .then(pl.lit(OUT_OF_SCOPE_RULE))
@@ -212,48 +211,37 @@ def _rejects(
     return pl.concat([ims_part, reg_part], how="vertical_relaxed")
 
 
-@contextlib.contextmanager
-def _noop_step(name: str) -> Iterator[None]:
-    yield
-
-
 def run(
     ims_paths: Sequence[str | Path],
     register_path: str | Path,
+    options: RunOptions | None = None,
     *,
-    gstin: str | None = None,
-    rules: str | Path | None = None,
-    register_id: str | None = None,
-    out_dir: str | Path = "imsdata-out",
-    workspace: str | Path = "imsdata.duckdb",
-    period: str | None = None,
-    tolerances: str | Path | None = None,
-    mapping: str | Path | None = None,
-    preset: str | None = None,
-    review_limit: int | None = DEFAULT_REVIEW_LIMIT,
-    review_all: bool = False,
-    allow_empty_register: bool = False,
-    step: Callable[[str], contextlib.AbstractContextManager] = _noop_step,
+    step: Step = no_progress,
     engine: Engine | None = None,
+    **changes: Any,
 ) -> RunResult:
     """The whole month: read, reconcile, suggest, and write every file of the run contract.
 
-    review.xlsx holds the documents needing attention (`review_all`: every one), biggest ITC
-    first up to `review_limit` rows (None: no limit); `RunResult.review` says what was left out.
-    The upload goes through `imsdata.decisions` (the same path as `imsdata export`): only what
-    differs from the portal's last known state. A register with no in-scope rows writes no
-    upload (a problem: exit 1) unless `allow_empty_register`. `engine` (e.g. a Spark engine,
-    `imsdata.engines`) runs the reconciliation and the rules; default a DuckDB one each.
+    `options` (`RunOptions`; keywords of the same names override its fields, a misspelt one is a
+    TypeError). review.xlsx holds the documents needing attention (`review_all`: every one),
+    biggest ITC first up to `review_limit` rows (None: no limit); `RunResult.review` says what
+    was left out. The upload goes through `imsdata.decisions` (the same path as `imsdata
+    export`): only what differs from the portal's last known state. A register with no in-scope
+    rows writes no upload (a problem: exit 1) unless `allow_empty_register`. `engine` (e.g. a
+    Spark engine, `imsdata.engines`) runs the reconciliation and the rules; default a DuckDB one
+    each.
     """
-    out = Path(out_dir)
+    opts = dataclasses.replace(options or RunOptions(), **changes)
+    out = Path(opts.out_dir)
     output = outdir.begin(out)  # checked before any state is written; never the user's files
-    rule_set = rl.load_rules(rules)
-    tol = rec.Tolerances.from_toml(tolerances) if tolerances else rec.Tolerances()
+    workspace = opts.workspace
+    rule_set = rl.load_rules(opts.rules)
+    tol = rec.Tolerances.from_toml(opts.tolerances) if opts.tolerances else rec.Tolerances()
     with step("ingest"):
         ims_result = portal_read.read(list(ims_paths))
     with step("register"):
         reg_result = read_register(
-            register_path, mapping=mapping, preset=preset, id_column=register_id
+            register_path, mapping=opts.mapping, preset=opts.preset, id_column=opts.register_id
         )
     ims, register = ims_result.documents, reg_result.documents
     if ims.is_empty():
@@ -261,33 +249,25 @@ def run(
     source = str(ims["source"][0]) if "source" in ims.columns else "ims"
     if source != "ims":  # a GSTR-2B/2A: reconciled against the books, nothing kept or uploaded
         workspace = ":memory:"
-    recipient = dec.recipient_gstin(gstin, ims, register)
+    recipient = dec.recipient_gstin(opts.gstin, ims, register)
     # A bare download names no recipient: the documents are the recipient's own.
     ims = dec.with_recipient(ims, recipient)
     with Workspace(workspace) as ws:
-        with step("reconcile"):
-            # Books of every month imported before (issue 14): read before the imports start.
-            book_period = rl.resolve_period(ims, period)
-            books, claimed = _books_of_every_period(ws, register, book_period)
-            # The workspace imports (DuckDB, the workspace file) run beside the reconciliation
-            # (its own in-memory engine, closed when done: its temp tables are throw-away).
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                imported = pool.submit(
-                    _import_inputs, ws, ims, register, ims_paths, register_path, book_period
-                )
-                matches = rec.reconcile(
-                    ims, books, tolerances=tol, period=book_period, claimed=claimed, engine=engine
-                )
-                ims_import = imported.result()
-            ws.save_matches(matches)
-        with step("suggest"):
-            resolved = rl.resolve_period(ims, period)
-            # the portal's last known state: the download plus the uploads it has processed
-            ims = dec.portal_state(ims, ws.decision_log(), import_id=ims_import)
-            suggestions = rl.suggest(ims, matches, rules=rule_set, period=resolved, engine=engine)
-            ws.store_suggestions(suggestions)
-            decisions = ws.current_decisions()
-            previous = _previous_ims(ws)
+        done = reconcile_and_suggest(
+            ws,
+            ims,
+            register,
+            ims_paths=ims_paths,
+            register_path=register_path,
+            rules=rule_set,
+            tolerances=tol,
+            period=opts.period,
+            step=step,
+            engine=engine,
+        )
+        previous = _previous_ims(ws)
+    ims, matches, suggestions = done.ims, done.matches, done.suggestions
+    decisions, resolved = done.decisions, done.period
     # The workspace is closed before writing: its buffer pool (up to the engine's memory limit)
     # is freed for the export, report and review.
     with step("write"), output.writing() as staging:
@@ -312,45 +292,17 @@ def run(
             result,
             rule_set,
             previous=previous,
-            review_limit=review_limit,
-            review_all=review_all,
-            allow_empty_register=allow_empty_register,
+            review_limit=opts.review_limit,
+            review_all=opts.review_all,
+            allow_empty_register=opts.allow_empty_register,
             workspace=workspace,
+            generated_at=opts.generated_at,
             into=staging,
         )
     if any(p.parent.name == "upload" for p in result.files) and source == "ims":
         with Workspace(workspace) as ws:  # the upload files are in place: confirm their rows
             upload_log.reconcile(ws)
     return result
-
-
-def _import_inputs(
-    ws: Workspace,
-    ims: pl.DataFrame,
-    register: pl.DataFrame,
-    ims_paths: Sequence[str | Path],
-    register_path: str | Path,
-    book_period: str | None = None,
-) -> str:
-    """Store both snapshots in the workspace (by content hash: the same files again are no-ops);
-    returns the IMS import's id."""
-    info = ws.import_ims(ims, source_hash=dec.files_hash(list(ims_paths)), label="ims")
-    ws.import_register(
-        register, source_hash=file_hash(register_path), label="register", period=book_period
-    )
-    return info.import_id
-
-
-def _books_of_every_period(
-    ws: Workspace, register: pl.DataFrame, period: str | None
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(this month's register plus the other months' books in the workspace, the bookings
-    already claimed in other months): what `reconcile` needs to look across months."""
-    earlier = ws.books_of_other_periods(period)
-    if earlier.is_empty():
-        return register, ws.claimed_bookings(period)
-    books = rec.periods.combine_books(rec.periods.with_book_period(register, period), earlier)
-    return books, ws.claimed_bookings(period)
 
 
 def _previous_ims(ws: Workspace) -> pl.DataFrame | None:
@@ -367,7 +319,8 @@ def _write_outputs(
     review_limit: int | None = DEFAULT_REVIEW_LIMIT,
     review_all: bool = False,
     allow_empty_register: bool = False,
-    workspace: str | Path | None = None,
+    workspace: str | Path,
+    generated_at: dt.datetime | None = None,
     into: Path | None = None,
 ) -> None:
     """Write the contract's files into `into` (the output folder's staging copy; default the
@@ -459,8 +412,8 @@ def _write_outputs(
         )
         result.headline = dict(built.headline)
         return [
-            rpt.write_html(built, out / "report.html"),
-            rpt.write_excel(built, out / "report.xlsx"),
+            rpt.write_html(built, out / "report.html", generated_at=generated_at),
+            rpt.write_excel(built, out / "report.xlsx", created=generated_at),
         ]
 
     def review() -> ReviewScope:
@@ -474,6 +427,7 @@ def _write_outputs(
             period=result.period or "",
             limit=review_limit,
             all_documents=review_all,
+            created=generated_at,
         )
 
     # the reconciliation frame is built last: the report's and review's peaks come without it
@@ -495,16 +449,12 @@ def summary_tables(result: RunResult) -> dict[str, pl.DataFrame]:
     )
     itc = (
         result.ims.join(result.decisions.select("doc_key", "action"), on="doc_key", how="left")
-        .with_columns(pl.col("action").fill_null("no_action"))
+        .with_columns(pl.col("action").fill_null(Action.NO_ACTION))
         .group_by("action")
         .agg(
             pl.len().alias("documents"),
             # credit notes reduce ITC: they count negative
-            pl.when(pl.col("doc_type") == "CN")
-            .then(-_total_tax())
-            .otherwise(_total_tax())
-            .sum()
-            .alias("itc"),
+            (itc_sign() * total_tax()).sum().alias("itc"),
         )
         .sort("action")
     )

@@ -20,6 +20,7 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
+from polars.datatypes import DataTypeClass
 
 from imsdata.dialects import SPARK, SPARK_SIMILARITY_UDF, Dialect
 from imsdata.errors import SQLError, UsageError
@@ -80,18 +81,25 @@ def register_similarity(spark: Any) -> None:
     """Register the Arrow UDF that stands in for DuckDB's jaro_winkler_similarity."""
     from pyspark.sql.functions import arrow_udf
 
-    spark.udf.register(SPARK_SIMILARITY_UDF, arrow_udf(_jaro_winkler, "double"))
+    # pyspark's stubs (present only with the spark extra) have no overload for a DDL return type
+    udf = arrow_udf(_jaro_winkler, "double")  # type: ignore[call-overload, unused-ignore]
+    spark.udf.register(SPARK_SIMILARITY_UDF, udf)
 
 
 def _arrow_ready(frame: pl.DataFrame) -> pl.DataFrame:
     """Types Spark reads from Arrow: unsigned integers widened to signed (Spark has none)."""
-    unsigned = {pl.UInt8: pl.Int16, pl.UInt16: pl.Int32, pl.UInt32: pl.Int64, pl.UInt64: pl.Int64}
+    unsigned: dict[DataTypeClass, DataTypeClass] = {
+        pl.UInt8: pl.Int16,
+        pl.UInt16: pl.Int32,
+        pl.UInt32: pl.Int64,
+        pl.UInt64: pl.Int64,
+    }
     casts = {
         name: unsigned[dtype.base_type()]
         for name, dtype in frame.schema.items()
         if dtype.base_type() in unsigned
     }
-    return frame.cast(casts) if casts else frame
+    return frame.cast(pl.Schema(casts)) if casts else frame
 
 
 class SparkEngine:

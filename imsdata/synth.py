@@ -442,7 +442,8 @@ def generate(
     truth = _truth(ims, register)
     register_raw = _register_raw(register)
     download = _download(ims, seed)
-    books = conform(register, REGISTER_COLUMNS)
+    # the synth books are one row per document, tax heads split: no source_rows, tax_heads
+    books = conform(register, REGISTER_COLUMNS, defaults={"source_rows": None, "tax_heads": None})
     if months > 1:
         books = books.with_columns(_book_period(register, period_start, months))
     return SynthData(

@@ -82,7 +82,12 @@ def ims_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
         full.append(r)
     if not full:
         return empty(IMS_COLUMNS)
-    frame = conform(pl.DataFrame(full, infer_schema_length=None), IMS_COLUMNS)
+    # a test row gives only the fields it is about: the rest are null on purpose
+    frame = conform(
+        pl.DataFrame(full, infer_schema_length=None),
+        IMS_COLUMNS,
+        defaults=dict.fromkeys(IMS_COLUMNS),
+    )
     return frame.with_columns(doc_key=pl.coalesce(pl.col("doc_key"), doc_key_expr()))
 
 
@@ -115,4 +120,14 @@ def register_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
         full.append(r)
     if not full:
         return empty(REGISTER_COLUMNS)
-    return conform(pl.DataFrame(full, infer_schema_length=None), REGISTER_COLUMNS)
+    return conform(
+        pl.DataFrame(full, infer_schema_length=None),
+        REGISTER_COLUMNS,
+        defaults=dict.fromkeys(REGISTER_COLUMNS),
+    )
+
+
+def complete(frame: pl.DataFrame, columns: dict[str, pl.DataType]) -> pl.DataFrame:
+    """A frame a test builds by hand, completed to a contract: the columns it leaves out are
+    null (on purpose: `schemas.conform` itself refuses a missing column)."""
+    return conform(frame, columns, defaults=dict.fromkeys(columns))

@@ -16,18 +16,23 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
+from polars.datatypes import DataTypeClass
 
 from imsdata.errors import GuardError, InputError, UsageError
 from imsdata.rules import RuleSet, blocking, check
 from imsdata.schemas import (
     ACTIONS,
     DECISION_COLUMNS,
+    DECISION_DEFAULTS,
     DECISION_SOURCES,
     IMS_COLUMNS,
     MATCH_COLUMNS,
+    MATCH_DEFAULTS,
     REGISTER_COLUMNS,
+    DecisionSource,
     conform,
     empty,
 )
@@ -73,13 +78,13 @@ PORTAL_ERROR_COLUMNS: dict[str, pl.DataType] = {
 }
 
 
-def _sql_type(dtype: pl.DataType) -> str:
+def _sql_type(dtype: pl.DataType | DataTypeClass) -> str:
     """The DuckDB column type for a contract dtype."""
     if isinstance(dtype, pl.Decimal):
         return f"DECIMAL({dtype.precision}, {dtype.scale})"
     if isinstance(dtype, pl.List):
         return f"{_sql_type(dtype.inner)}[]"
-    simple = {
+    simple: dict[DataTypeClass, str] = {
         pl.String: "VARCHAR",
         pl.Boolean: "BOOLEAN",
         pl.Date: "DATE",
@@ -249,7 +254,7 @@ class Workspace:
     def _query(self, sql: str, step: str = "workspace") -> pl.DataFrame:
         return self.engine.query(self._qualify(sql), step=step)
 
-    def _scalar(self, sql: str, params: Sequence[object] | None = None) -> object:
+    def _scalar(self, sql: str, params: Sequence[object] | None = None) -> Any:
         rows = self._rows(sql, params)
         return rows[0][0] if rows else None
 
@@ -405,7 +410,7 @@ class Workspace:
 
     def save_matches(self, frame: pl.DataFrame, run_id: str | None = None) -> str:
         """Store a reconciliation run (MATCH_COLUMNS) against the latest imports; returns its id."""
-        frame = conform(frame, MATCH_COLUMNS)
+        frame = conform(frame, MATCH_COLUMNS, defaults=MATCH_DEFAULTS)
         generated, seq = self._next_id("match_runs", "run")
         run_id = run_id or generated
         if self._scalar("SELECT count(*) FROM match_runs WHERE run_id = ?", [run_id]):
@@ -463,7 +468,7 @@ class Workspace:
         """Append decisions to the log; returns the first decision id given (read nothing back)."""
         if source not in DECISION_SOURCES:
             raise UsageError(f"source '{source}' must be one of {', '.join(DECISION_SOURCES)}")
-        frame = conform(frame, DECISION_COLUMNS)
+        frame = conform(frame, DECISION_COLUMNS, defaults=DECISION_DEFAULTS)
         bad = frame.filter(pl.col("doc_key").is_null() | ~pl.col("action").is_in(ACTIONS))
         if bad.height:
             row = bad.row(0, named=True)
@@ -565,15 +570,15 @@ class Workspace:
             *(pl.col(c).alias(f"cur_{c}") for c in compare),
         )
         joined = (
-            conform(suggestions, DECISION_COLUMNS)
+            conform(suggestions, DECISION_COLUMNS, defaults=DECISION_DEFAULTS)
             .drop("source")
             .join(cur, on="doc_key", how="left")
         )
         no_decision = pl.col("cur_source").is_null()
         supplier_changed = (pl.col("cur_status") != "valid").fill_null(False)
-        same_rule = (pl.col("cur_source") == "rule").fill_null(False) & pl.all_horizontal(
-            pl.col(c).eq_missing(pl.col(f"cur_{c}")) for c in compare
-        )
+        same_rule = (pl.col("cur_source") == DecisionSource.RULE).fill_null(
+            False
+        ) & pl.all_horizontal(pl.col(c).eq_missing(pl.col(f"cur_{c}")) for c in compare)
         human = (pl.col("cur_source").is_in(HUMAN_KEEP) & ~supplier_changed).fill_null(False)
         joined = joined.with_columns(
             _append=no_decision | supplier_changed | (~human & ~same_rule),
@@ -587,7 +592,7 @@ class Workspace:
             "kept_human": joined.filter(~pl.col("_append") & pl.col("_human")).height,
         }
         if to_add.height:
-            self._append(to_add, source="rule", user=user or "imsdata")
+            self._append(to_add, source=DecisionSource.RULE, user=user or "imsdata")
         return counts
 
     def check_decisions(
@@ -606,7 +611,7 @@ class Workspace:
         itc_reduction: str | None = None,
         declared: dict[str, object] | None = None,
         user: str | None = None,
-        source: str = "manual",
+        source: str = DecisionSource.MANUAL,
         rules: RuleSet | str | Path | None = None,
     ) -> pl.DataFrame:
         """Record manual decisions (a frame, or one doc_key with `action`) after the guards
@@ -622,7 +627,7 @@ class Workspace:
                 "itc_reduction": itc_reduction,
                 **{f"declared_{k}": val for k, val in (declared or {}).items()},
             }
-            frame = conform(pl.DataFrame([row]), DECISION_COLUMNS)
+            frame = conform(pl.DataFrame([row]), DECISION_COLUMNS, defaults=DECISION_DEFAULTS)
         else:
             frame = decisions
         frame = frame.with_columns(source=pl.lit(source))
@@ -683,7 +688,7 @@ class Workspace:
 
 
 #: Decision sources a rule suggestion never overrides while the document is unchanged.
-HUMAN_KEEP: tuple[str, ...] = tuple(s for s in DECISION_SOURCES if s != "rule")
+HUMAN_KEEP: tuple[str, ...] = tuple(s for s in DECISION_SOURCES if s != DecisionSource.RULE)
 
 
 def _str_or_null(text: str | None) -> str:

@@ -57,7 +57,7 @@ def _no_type_for_flags(self: TyperOption, ctx: typer.Context) -> str | None:
     return None if self.is_flag else _display_type_rich(self, ctx)
 
 
-TyperOption.display_type_rich = _no_type_for_flags  # type: ignore[method-assign]
+TyperOption.display_type_rich = _no_type_for_flags  # type: ignore[method-assign, assignment]
 
 
 def _debug_anywhere(args: list[str]) -> list[str]:

@@ -162,6 +162,8 @@ def report_command(
 
 
 def _summary(report: Report) -> None:
+    from decimal import Decimal
+
     from rich.table import Table
 
     from imsdata.report.inr import format_count, format_inr
@@ -170,7 +172,8 @@ def _summary(report: Report) -> None:
     table = Table(title=f"{report.gstin} · {report.period_label}")
     table.add_column("figure")
     table.add_column("₹ / count", justify="right")
-    table.add_row("documents", format_count(h["documents"]))
+    documents = h["documents"]  # headline values are Decimal money and int counts
+    table.add_row("documents", format_count(documents if isinstance(documents, int) else None))
     for key, label in [
         ("itc_available", "ITC available (accepted + deemed)"),
         ("itc_accepted", "accepted"),
@@ -179,7 +182,8 @@ def _summary(report: Report) -> None:
         ("itc_rejected", "rejected"),
         ("itc_at_risk", "at risk"),
     ]:
-        table.add_row(label, format_inr(h[key]))
+        value = h[key]
+        table.add_row(label, format_inr(value if isinstance(value, Decimal | int) else None))
     out.print(table)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +13,8 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from imsdata.cli._common import err, frame_table, out
 from imsdata.errors import InputError
-from imsdata.review import DEFAULT_REVIEW_LIMIT
+from imsdata.options import RunOptions
+from imsdata.review import DEFAULT_REVIEW_LIMIT, row_limit
 
 STEP_LABELS = {
     "ingest": "Reading the IMS download",
@@ -46,22 +48,17 @@ def _progress() -> Iterator:
         yield step
 
 
-def _run(
-    ims_paths: list[Path], register: Path, *, review_limit: int | None = None, **options: object
-) -> None:
+def _run(ims_paths: list[Path], register: Path, options: RunOptions) -> None:
     """Run the pipeline with progress bars, print the summary; exit 1 on rejects or refusals."""
     from imsdata.outdir import begin
     from imsdata.pipeline import run, summary_tables
-    from imsdata.review import row_limit
     from imsdata.workspace_file import check_path
 
     # a refused --out or --workspace is one line, before any progress or state
-    begin(options["out_dir"])
-    check_path(Path(options["workspace"]))
+    begin(options.out_dir)
+    check_path(Path(options.workspace))
     with _progress() as step:
-        result = run(
-            ims_paths, register, review_limit=row_limit(review_limit), step=step, **options
-        )
+        result = run(ims_paths, register, options, step=step)
     tables = summary_tables(result)
     out.print(
         f"[bold]imsdata run[/bold]: {result.ims.height} IMS documents, "
@@ -148,6 +145,14 @@ def run_command(
             help="Write the upload even when the register has no in-scope rows.",
         ),
     ] = False,
+    generated_at: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            "--generated-at",
+            hidden=True,
+            help="Time (UTC) written into the report and workbooks; fixed: reproducible bytes.",
+        ),
+    ] = None,
 ) -> None:
     """The month in one command: ingest, register, reconcile, suggest, and write
     reconciliation.csv/.parquet, upload/, report.html and review.xlsx into --out.
@@ -161,9 +166,7 @@ def run_command(
     missing = [p for p in [*ims, register] if not p.exists()]
     if missing:
         raise InputError(f"{missing[0]}: no such file or folder")
-    _run(
-        ims,
-        register,
+    options = RunOptions(
         gstin=gstin,
         rules=rules,
         register_id=register_id,
@@ -173,10 +176,12 @@ def run_command(
         tolerances=tolerances,
         mapping=mapping,
         preset=preset,
-        review_limit=review_limit,
+        review_limit=row_limit(review_limit),
         review_all=review_all,
         allow_empty_register=allow_empty_register,
+        generated_at=generated_at.replace(tzinfo=dt.UTC) if generated_at else None,
     )
+    _run(ims, register, options)
 
 
 def demo_command(
@@ -195,7 +200,7 @@ def demo_command(
     # the out folder is checked and swapped by the pipeline (imsdata.outdir): the user's files
     # in it, and the demo's own workspace, are kept
     ws = out_dir / "imsdata.duckdb"
-    _run([paths["ims"]], paths["register"], out_dir=out_dir, workspace=ws)
+    _run([paths["ims"]], paths["register"], RunOptions(out_dir=out_dir, workspace=ws))
     out.print(
         "\n[bold]Next:[/bold]\n"
         f"  open {out_dir / 'report.html'} in a browser (the period-end report)\n"

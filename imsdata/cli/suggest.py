@@ -45,31 +45,27 @@ def suggest_command(
     Example: `imsdata suggest --ims ims.json --register purchases.csv --period 112025`
     """
     from imsdata import decisions as dec
-    from imsdata.cli.reconcile import load_ims, load_register
-    from imsdata.reconcile import reconcile
-    from imsdata.rules import load_rules, resolve_period, suggest
+    from imsdata.cli.reconcile import load_month
+    from imsdata.rules import load_rules
+    from imsdata.steps import reconcile_and_suggest
 
     ruleset = load_rules(rules)  # fail on a bad rule file before any work
-    ims = load_ims(ims_paths)
-    reg = load_register(register)
-    # the same recipient, matches and portal state as `imsdata run` (imsdata.decisions)
-    ims = dec.with_recipient(ims, dec.recipient_gstin(gstin, ims, reg))
-    used_period = resolve_period(ims, period)
-    matches = reconcile(ims, reg)
+    # the same recipient, imports, matches and portal state as `imsdata run` (imsdata.steps)
+    ims, reg = load_month(ims_paths, register, gstin)
     with Workspace(workspace) as ws:
-        labels = ", ".join(p.name for p in ims_paths)
-        info = ws.import_ims(ims, source_hash=dec.files_hash(ims_paths), label=labels)
-        err.print(f"IMS: {info.message}")
-        rinfo = ws.import_register(reg, source_hash=dec.files_hash([register]), label=register.name)
-        err.print(f"register: {rinfo.message}")
-        if info.new or rinfo.new:
-            ws.save_matches(matches)
-        ims = dec.portal_state(ims, ws.decision_log(), import_id=info.import_id)
-        suggestions = suggest(ims, matches, rules=ruleset, period=used_period)
-        stored = ws.store_suggestions(suggestions)
+        labels = (", ".join(p.name for p in ims_paths), register.name)
+        done = reconcile_and_suggest(
+            ws, ims, reg, ims_paths=ims_paths, register_path=register, rules=ruleset,
+            period=period, labels=labels,
+        )  # fmt: skip
         changes = ws.changes_since_previous()
         has_previous = ws.imports().filter(pl.col("kind") == "ims").height > 1
-    conflicts = dec.conflicts(ims, suggestions)
+    info, suggestions, used_period, stored = (
+        done.ims_import, done.suggestions, done.period, done.stored
+    )  # fmt: skip
+    err.print(f"IMS: {info.message}")
+    err.print(f"register: {done.register_import.message}")
+    conflicts = dec.conflicts(done.ims, suggestions)
     title = f"Period {used_period or '?'}: {suggestions.height} documents"
     out.print(frame_table(_counts(suggestions, "action"), title=title))
     out.print(frame_table(_counts(suggestions, "rule_id"), title="By rule"))
@@ -118,7 +114,9 @@ def _resolve_doc(ws: Workspace, doc: str) -> str:
     raise UsageError(f"'{doc}' matches {len(keys)} documents, give the doc_key: {keys[:3]}")
 
 
-def _declaration(flag: str | None, amounts: dict[str, str | None]) -> dict[str, object]:
+def _declaration(
+    flag: str | None, amounts: dict[str, str | None]
+) -> tuple[str | None, dict[str, object] | None]:
     """`decide`'s declaration options as Workspace.decide arguments; UsageError when malformed
     (the portal guards judge the values: Y/N, with accept, within the document's tax, R5-R7)."""
     from decimal import Decimal, InvalidOperation
@@ -134,8 +132,7 @@ def _declaration(flag: str | None, amounts: dict[str, str | None]) -> dict[str, 
         if not value.is_finite() or value != value.quantize(Decimal("0.01")):
             raise UsageError(f"--declared-{head} '{text}' must have at most 2 decimals")
         declared[head] = value
-    value = flag.strip().upper() if flag else None
-    return {"itc_reduction": value, "declared": declared or None}
+    return (flag.strip().upper() if flag else None), (declared or None)
 
 
 def decide_command(
@@ -182,7 +179,7 @@ def decide_command(
     """
     if action not in ACTIONS:
         raise UsageError(f"--action must be one of {', '.join(ACTIONS)}")
-    declaration = _declaration(
+    itc_code, declared = _declaration(
         itc_reduction,
         {"igst": declared_igst, "cgst": declared_cgst, "sgst": declared_sgst,
          "cess": declared_cess},
@@ -192,8 +189,9 @@ def decide_command(
     with Workspace(workspace) as ws:
         key = _resolve_doc(ws, doc)
         row = ws.decide(
-            key, action, reason=reason, remarks=remarks, user=user, rules=rules, **declaration
-        )
+            key, action, reason=reason, remarks=remarks, user=user, rules=rules,
+            itc_reduction=itc_code, declared=declared,
+        )  # fmt: skip
     decided = row.row(0, named=True)
     out.print(f"{key}: {action} (decision {decided['decision_id']}, by {decided['user']})")
 

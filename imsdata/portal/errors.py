@@ -15,7 +15,14 @@ import polars as pl
 from imsdata.errors import InputError
 from imsdata.fileio import read_json
 from imsdata.portal.sections import ACTION_CODES, SECTIONS
-from imsdata.schemas import DECISION_COLUMNS, conform, empty
+from imsdata.schemas import (
+    DECISION_COLUMNS,
+    DECISION_DEFAULTS,
+    Action,
+    DecisionSource,
+    conform,
+    empty,
+)
 
 #: One row per reported error (per document when the entry lists documents).
 ERROR_COLUMNS: dict[str, pl.DataType] = {
@@ -371,18 +378,18 @@ def portal_decisions(
         concerned = matched.select(pl.col("related").explode().alias("doc_key")).drop_nulls()
         named = pl.concat([named, concerned])
     failed = named.unique()
-    no_action = next(code for code, word in ACTION_CODES.items() if word == "no_action")
+    no_action = next(code for code, word in ACTION_CODES.items() if word == Action.NO_ACTION)
     accepted = uploaded.join(failed, on="doc_key", how="anti").select(
         "doc_key",
         pl.col("action")
         .fill_null(no_action)
         .replace_strict(ACTION_CODES, return_dtype=pl.String)
         .alias("action"),
-        source=pl.lit("portal"),
+        source=pl.lit(DecisionSource.PORTAL),
         reason=pl.lit("processed by the portal without error"),
         user=pl.lit(user),
     )
-    return conform(accepted.sort("doc_key"), DECISION_COLUMNS)
+    return conform(accepted.sort("doc_key"), DECISION_COLUMNS, defaults=DECISION_DEFAULTS)
 
 
 def to_fix(matched: pl.DataFrame) -> pl.DataFrame:
@@ -411,7 +418,7 @@ def open_failures(portal_errors: pl.DataFrame, log: pl.DataFrame) -> list[str]:
         .agg(pl.col("received").max())
     )
     later = (
-        log.filter(pl.col("source") == "portal")
+        log.filter(pl.col("source") == DecisionSource.PORTAL)
         .group_by("doc_key")
         .agg(pl.col("decided_at").max().alias("processed"))
     )

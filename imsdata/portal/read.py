@@ -30,6 +30,7 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from decimal import Decimal
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
@@ -145,7 +146,7 @@ def _zip_members(path: Path, cap: int) -> Iterator[tuple[str, bytes]]:
             yield f"{path}::{info.filename}", buf.getvalue()
 
 
-def _sources(paths: Sequence[str | Path], cap: int) -> Iterator[tuple[str, bytes]]:
+def _sources(paths: Sequence[str | Path] | str | Path, cap: int) -> Iterator[tuple[str, bytes]]:
     """(name, bytes) of every JSON document behind the given files, archives and folders."""
     if isinstance(paths, (str, Path)):
         paths = [paths]
@@ -343,6 +344,24 @@ _WORKERS = max(1, min(os.cpu_count() or 1, 8))
 _STAGE_ROWS = 250_000
 
 
+@dataclass(frozen=True)
+class ReaderOptions:
+    """The reader's tuning, passed down explicitly (the result is the same for any values; only
+    the speed and memory change). The defaults are the module's constants as they are when the
+    options are made."""
+
+    #: files at least this big try the fast (Arrow) path first; smaller ones use json.loads
+    fast_path_min_bytes: int = dataclass_field(default_factory=lambda: FAST_PATH_MIN_BYTES)
+    #: bytes of a section array parsed as one piece (pieces are parsed concurrently)
+    piece_bytes: int = dataclass_field(default_factory=lambda: _PIECE)
+    #: bytes of a span re-tried on its own when Arrow refuses its piece
+    sub_piece_bytes: int = dataclass_field(default_factory=lambda: _SUB_PIECE)
+    #: rows staged as one part (the parts of a big section are finished concurrently)
+    stage_rows: int = dataclass_field(default_factory=lambda: _STAGE_ROWS)
+    #: threads parsing pieces
+    workers: int = dataclass_field(default_factory=lambda: _WORKERS)
+
+
 def _arrow_schema(sec: Section) -> pa.Schema:
     """Every known key of the section: amounts as exact decimals, everything else as text.
 
@@ -434,7 +453,9 @@ def _negative(table: pa.Table) -> bool:
     return False
 
 
-def _parse_piece(data: bytes, start: int, end: int, schema: pa.Schema) -> list[Any] | None:
+def _parse_piece(
+    data: bytes, start: int, end: int, schema: pa.Schema, sub_piece: int
+) -> list[Any] | None:
     """The records of one piece, in order: Arrow tables for what Arrow proves, and lists of
     `json.loads` records for the small spans it refuses (only those go through the exact,
     per-record path). None when a refused span is not valid JSON on its own: the whole file is
@@ -443,7 +464,7 @@ def _parse_piece(data: bytes, start: int, end: int, schema: pa.Schema) -> list[A
     table = _arrow_table(data, start, end, schema)
     if table is not None:
         return [table]
-    spans = _pieces(data, start, end, _SUB_PIECE)
+    spans = _pieces(data, start, end, sub_piece)
     parts: list[Any] = []
     refused = 0
     for s, e in spans:
@@ -468,20 +489,30 @@ def _parse_piece(data: bytes, start: int, end: int, schema: pa.Schema) -> list[A
     return parts
 
 
-def _parse_regions(data: bytes, regions: list[tuple[str, int, int]]) -> list[list[Any]] | None:
+def _parse_regions(
+    data: bytes, regions: list[tuple[str, int, int]], opts: ReaderOptions
+) -> list[list[Any]] | None:
     """The parts of every region (see `_parse_piece`), its pieces parsed concurrently (Arrow
     releases the GIL); None when a piece cannot be read at all."""
     jobs = [
         (i, span, _arrow_schema(SECTIONS[key]))
         for i, (key, begin, end) in enumerate(regions)
-        for span in _pieces(data, begin + 1, end)
+        for span in _pieces(data, begin + 1, end, opts.piece_bytes)
     ]
-    with ThreadPoolExecutor(_WORKERS) as pool:
-        results = list(pool.map(lambda job: _parse_piece(data, *job[1], job[2]), jobs))
-    if any(r is None for r in results):
-        return None
+    with ThreadPoolExecutor(opts.workers) as pool:
+        results = list(
+            pool.map(
+                lambda job: _parse_piece(data, job[1][0], job[1][1], job[2], opts.sub_piece_bytes),
+                jobs,
+            )
+        )
+    read: list[list[Any]] = []
+    for r in results:
+        if r is None:
+            return None
+        read.append(r)
     return [
-        [part for (j, _, _), parts in zip(jobs, results, strict=True) if j == i for part in parts]
+        [part for (j, _, _), parts in zip(jobs, read, strict=True) if j == i for part in parts]
         for i in range(len(regions))
     ]
 
@@ -533,7 +564,9 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
-def _fast(name: str, data: bytes) -> tuple[_Envelope, list[tuple[Section, pl.DataFrame]]] | None:
+def _fast(
+    name: str, data: bytes, opts: ReaderOptions | None = None
+) -> tuple[_Envelope, list[tuple[Section, pl.DataFrame]]] | None:
     """The fast read of one document in any layout, or None when it cannot read it at all.
 
     The section arrays are cut into pieces at record separators and each piece is parsed by
@@ -571,7 +604,7 @@ def _fast(name: str, data: bytes) -> tuple[_Envelope, list[tuple[Section, pl.Dat
     used = sorted(int(m.rsplit("-", 1)[1]) for m in markers if m)
     if used != list(range(len(regions))):
         return None
-    parsed = _parse_regions(data, regions)
+    parsed = _parse_regions(data, regions, opts or ReaderOptions())
     if parsed is None:
         return None
     frames: list[tuple[Section, pl.DataFrame]] = []
@@ -728,8 +761,10 @@ def _record_hash(frame: pl.DataFrame) -> pl.DataFrame:
 # ------------------------------------------------------------------------------ public
 
 
-def _read_one(name: str, data: bytes) -> tuple[_Envelope, list[tuple[Section, pl.DataFrame]]]:
-    result = _fast(name, data) if len(data) >= FAST_PATH_MIN_BYTES else None
+def _read_one(
+    name: str, data: bytes, opts: ReaderOptions
+) -> tuple[_Envelope, list[tuple[Section, pl.DataFrame]]]:
+    result = _fast(name, data, opts) if len(data) >= opts.fast_path_min_bytes else None
     return result if result is not None else _slow(name, data)
 
 
@@ -879,17 +914,23 @@ def _read_payload(obj: Any, source_file: str) -> IngestResult:
 
 
 def read(
-    paths: Sequence[str | Path] | str | Path, *, max_archive_bytes: int = 2 * 1024**3
+    paths: Sequence[str | Path] | str | Path,
+    *,
+    max_archive_bytes: int = 2 * 1024**3,
+    options: ReaderOptions | None = None,
 ) -> IngestResult:
     """Read IMS downloads (.json, .zip of .json, folders of them) into one validated frame.
 
     Raises InputError, naming the file and the problem, when a file cannot be read at all.
+    `options`: the reader's tuning (`ReaderOptions`); the result does not depend on it.
     """
     with _in_memory():
-        return _read(paths, max_archive_bytes)
+        return _read(paths, max_archive_bytes, options or ReaderOptions())
 
 
-def _read(paths: Sequence[str | Path] | str | Path, max_archive_bytes: int) -> IngestResult:
+def _read(
+    paths: Sequence[str | Path] | str | Path, max_archive_bytes: int, opts: ReaderOptions
+) -> IngestResult:
     staged: list[pl.LazyFrame] = []
     issues: list[dict[str, Any]] = []
     other: list[returns.ReturnRead] = []  # GSTR-2B / 2A files (issue 13)
@@ -898,10 +939,10 @@ def _read(paths: Sequence[str | Path] | str | Path, max_archive_bytes: int) -> I
         if kind is not None:
             other.append(returns.read_return(name, data, kind))
             continue
-        envelope, frames = _read_one(name, data)
+        envelope, frames = _read_one(name, data, opts)
         del data
         issues += envelope.issues
-        staged += _stage_file(frames, name, envelope.recipient)
+        staged += _stage_file(frames, name, envelope.recipient, opts.stage_rows)
     if other:
         return IngestResult(*returns.combine(other, with_ims=bool(staged or issues)))
     # only the staged queries hold the raw frames now: `_finish` frees them once collected
@@ -909,13 +950,13 @@ def _read(paths: Sequence[str | Path] | str | Path, max_archive_bytes: int) -> I
 
 
 def _stage_file(
-    frames: list[tuple[Section, pl.DataFrame]], name: str, recipient: str | None
+    frames: list[tuple[Section, pl.DataFrame]], name: str, recipient: str | None, rows: int
 ) -> list[pl.LazyFrame]:
     """The staged queries of one file's raw frames (a big section in slices, staged side by
     side); empties `frames`, so the caller holds no raw frame of its own."""
     staged = []
     while frames:
         sec, frame = frames.pop(0)
-        for start in range(0, max(frame.height, 1), _STAGE_ROWS):
-            staged.append(_stage(frame.slice(start, _STAGE_ROWS), sec, name, recipient))
+        for start in range(0, max(frame.height, 1), rows):
+            staged.append(_stage(frame.slice(start, rows), sec, name, recipient))
     return staged

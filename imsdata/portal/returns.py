@@ -121,7 +121,7 @@ def combine(
         file="source_file", section="section", index="source_index",
         key=pl.lit("doc_key"), value="doc_key",
         reason=pl.lit("the same document again: kept its first copy"),
-    ).cast(ISSUE_COLUMNS)  # fmt: skip
+    ).cast(pl.Schema(ISSUE_COLUMNS))  # fmt: skip
     documents = documents.join(later, on=["source_file", "source_index", "section"], how="anti")
     return (
         documents.sort("section", "supplier_gstin", "doc_date", "doc_number", "source_file"),

@@ -9,6 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from imsdata.schemas.vocab import Action, DocType
+
+INV, DN, CN = DocType.INV, DocType.DN, DocType.CN
+
 
 @dataclass(frozen=True)
 class Section:
@@ -17,7 +21,7 @@ class Section:
     key: str  # lowercase JSON key, e.g. "b2bcn"
     api_param: str  # GET section= parameter, e.g. "CN"
     title: str
-    doc_type: str  # INV / DN / CN
+    doc_type: DocType
     is_amendment: bool
     number_key: str  # inum / nt_num
     date_key: str  # idt / nt_dt
@@ -37,7 +41,7 @@ class Section:
     @property
     def identity_keys(self) -> tuple[str, ...]:
         """Keys that identify a record on the wire: supplier, number, date, original document."""
-        keys = ("stin", self.number_key, self.date_key)
+        keys: tuple[str, ...] = ("stin", self.number_key, self.date_key)
         if self.orig_number_key and self.orig_date_key:
             keys += (self.orig_number_key, self.orig_date_key)
         return keys
@@ -56,25 +60,25 @@ DECLARED_KEYS: tuple[str, ...] = ("declIgst", "declCgst", "declSgst", "declCess"
 #: Keys we do not know stay in extra_json. Amendments are read as documents of their own (the
 #: original's keys are unknown). Accept or Pending only; never uploaded until the keys are
 #: confirmed.
-BOE = "BOE"
+BOE = DocType.BOE
 _BOE_REQUIRED = ("doc_number", "doc_date", "taxable_value", "igst")
 _BOE_ALIASES = (("igst", "igst"), ("cess", "csamt"), ("supplier_gstin", "ctin"))
 
 SECTIONS: dict[str, Section] = {
     s.key: s
     for s in (
-        Section("b2b", "B2B", "Invoices", "INV", False, "inum", "idt", None, None, False),
-        Section("b2ba", "B2BA", "Amended invoices", "INV", True, "inum", "idt", "oinum", "oidt",
+        Section("b2b", "B2B", "Invoices", INV, False, "inum", "idt", None, None, False),
+        Section("b2ba", "B2BA", "Amended invoices", INV, True, "inum", "idt", "oinum", "oidt",
                 True),
-        Section("b2bdn", "DN", "Debit notes", "DN", False, "nt_num", "nt_dt", None, None, False),
-        Section("b2bdna", "DNA", "Amended debit notes", "DN", True, "nt_num", "nt_dt", "ont_num",
+        Section("b2bdn", "DN", "Debit notes", DN, False, "nt_num", "nt_dt", None, None, False),
+        Section("b2bdna", "DNA", "Amended debit notes", DN, True, "nt_num", "nt_dt", "ont_num",
                 "ont_dt", True),
-        Section("b2bcn", "CN", "Credit notes", "CN", False, "nt_num", "nt_dt", None, None, True),
-        Section("b2bcna", "CNA", "Amended credit notes", "CN", True, "nt_num", "nt_dt", "ont_num",
+        Section("b2bcn", "CN", "Credit notes", CN, False, "nt_num", "nt_dt", None, None, True),
+        Section("b2bcna", "CNA", "Amended credit notes", CN, True, "nt_num", "nt_dt", "ont_num",
                 "ont_dt", True),
-        Section("ecom", "ECOM", "E-commerce operator documents", "INV", False, "inum", "idt", None,
+        Section("ecom", "ECOM", "E-commerce operator documents", INV, False, "inum", "idt", None,
                 None, False),
-        Section("ecoma", "ECOMA", "Amended e-commerce operator documents", "INV", True, "inum",
+        Section("ecoma", "ECOMA", "Amended e-commerce operator documents", INV, True, "inum",
                 "idt", "oinum", "oidt", True),
         *(
             Section(key, key.upper(), title, BOE, False, "boenum", "boedt", None, None, False,
@@ -91,7 +95,12 @@ SECTIONS: dict[str, Section] = {
 }  # fmt: skip
 
 #: Action codes on the wire and their words (ims-spec.md §4).
-ACTION_CODES: dict[str, str] = {"N": "no_action", "A": "accept", "R": "reject", "P": "pending"}
+ACTION_CODES: dict[str, str] = {
+    "N": Action.NO_ACTION.value,
+    "A": Action.ACCEPT.value,
+    "R": Action.REJECT.value,
+    "P": Action.PENDING.value,
+}
 ACTION_WORDS: dict[str, str] = {v: k for k, v in ACTION_CODES.items()}
 
 

@@ -34,8 +34,10 @@ from imsdata.portal.sections import (
 from imsdata.schemas import (
     ACTIONS,
     DECISION_COLUMNS,
+    DECISION_DEFAULTS,
     MATCH_COLUMNS,
     MONEY,
+    Action,
     conform,
     doc_key_expr,
     empty,
@@ -105,7 +107,7 @@ def _frame(payloads: Payloads, kind: str) -> pl.DataFrame:
 
 def current_decisions(decisions: pl.DataFrame) -> pl.DataFrame:
     """The latest decision per doc_key, as DECISION_COLUMNS (`imsdata.decisions.latest`)."""
-    return conform(latest(decisions), DECISION_COLUMNS)
+    return conform(latest(decisions), DECISION_COLUMNS, defaults=DECISION_DEFAULTS)
 
 
 #: Why a decision on a bill of entry is not in the upload file (ims-spec.md §6.11).
@@ -135,7 +137,7 @@ def _changed(ims: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
     dec = current.rename({c: f"d_{c}" for c in current.columns if c != "doc_key"})
     human = pl.col("d_source").is_in(HUMAN_SOURCES).fill_null(False)
     joined = ims.join(dec, on="doc_key", how="inner").with_columns(
-        d_remarks=pl.when(human | (pl.col("d_action") != "accept")).then(pl.col("d_remarks"))
+        d_remarks=pl.when(human | (pl.col("d_action") != Action.ACCEPT)).then(pl.col("d_remarks"))
     )
     target = pl.col("d_action").replace_strict(ACTION_WORDS, return_dtype=pl.String)
     remarks_changed = pl.col("d_remarks").is_not_null() & pl.col("d_remarks").ne_missing(
@@ -148,7 +150,7 @@ def _changed(ims: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
         decl_changed = decl_changed | (
             pl.col(f"d_{col}").is_not_null() & pl.col(f"d_{col}").ne_missing(pl.col(col))
         )
-    held = [code for code in ACTION_CODES if code != ACTION_WORDS["no_action"]]
+    held = [code for code in ACTION_CODES if code != ACTION_WORDS[Action.NO_ACTION]]
     return joined.with_columns(target=target).with_columns(
         kind=pl.when(
             pl.col("target").is_in(held)
@@ -160,7 +162,7 @@ def _changed(ims: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
         )
         .then(pl.lit("save"))
         .when(
-            (pl.col("target") == ACTION_WORDS["no_action"])
+            (pl.col("target") == ACTION_WORDS[Action.NO_ACTION])
             & pl.col("portal_action").is_in(held)
             & human
         )

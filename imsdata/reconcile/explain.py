@@ -96,7 +96,7 @@ def explain(
         pl.lit("no register row of this supplier's PAN or with this number").alias("verdict"),
     )
     result = pl.concat([ranked, empty_rows], how="diagonal_relaxed")
-    cast = {"rank": pl.Int32(), "closeness": pl.Int32()}
+    cast: dict[str, pl.DataType] = {"rank": pl.Int32(), "closeness": pl.Int32()}
     cast |= {c: REGISTER_COLUMNS[c] for c in ("doc_date", "taxable_value", "doc_value")}
     return result.select(
         (pl.col(c) if c in result.columns else pl.lit(None)).cast(cast.get(c, pl.String())).alias(c)

@@ -17,10 +17,10 @@ from imsdata.engines import Engine, engine_scope
 from imsdata.errors import InputError
 from imsdata.reconcile import periods, sql
 from imsdata.reconcile.numbers import numeric_core_expr, with_number_keys
-from imsdata.reconcile.tolerances import HEADS, Tolerances
-from imsdata.schemas import IMS_COLUMNS, MATCH_COLUMNS, REGISTER_COLUMNS, conform
+from imsdata.reconcile.tolerances import Tolerances
+from imsdata.schemas import AMOUNT_HEADS, IMS_COLUMNS, MATCH_COLUMNS, REGISTER_COLUMNS, conform
 
-AMOUNTS: tuple[str, ...] = (*HEADS, "doc_value")
+AMOUNTS: tuple[str, ...] = (*AMOUNT_HEADS, "doc_value")
 #: Safety stop for the assignment rounds (each round pairs at least one candidate).
 MAX_ROUNDS = 10_000
 

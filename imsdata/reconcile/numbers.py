@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 import polars as pl
+from polars.expr.whenthen import ChainedThen, Then
 
 #: Characters that may separate the two years of an FY token ("2025-26", "2025/26", "25 26").
 FY_SEPARATOR = r"[-/_. ]?"
@@ -107,7 +108,7 @@ def _per_year(value: pl.Expr, fy: pl.Expr, years: list[int], make: Callable) -> 
     """`make(value, year)` for the row's own FY among `years`; `value` for any other year."""
     if not years:
         return value
-    chain = pl.when(fy == years[0]).then(make(value, years[0]))
+    chain: Then | ChainedThen = pl.when(fy == years[0]).then(make(value, years[0]))
     for year in years[1:]:
         chain = chain.when(fy == year).then(make(value, year))
     return chain.otherwise(value)

@@ -98,4 +98,6 @@ def apply_periods(
         ).drop("_claimed_doc", "_claimed_period")
     if "already_claimed" not in out.columns:
         out = out.with_columns(already_claimed=pl.lit(False))
+    if "booked_period" not in out.columns:  # books of one month: no book period to name
+        out = out.with_columns(booked_period=pl.lit(None, pl.String))
     return out

@@ -15,10 +15,15 @@ from __future__ import annotations
 from decimal import Decimal
 
 from imsdata.dialects import DUCKDB, Dialect
-from imsdata.reconcile.tolerances import HEADS, Tolerances
-
-#: Heads a register with only a total GST column cannot give (issue 13): compared as a total.
-SPLIT_HEADS = ("igst", "cgst", "sgst")
+from imsdata.reconcile.tolerances import Tolerances
+from imsdata.schemas import (
+    AMOUNT_HEADS,
+    SPLIT_HEADS,
+    TAX_HEADS,
+    MatchStatus,
+    sql_in,
+    total_tax_sql,
+)
 
 #: Words for each amount field in reasons.
 LABELS: dict[str, str] = {
@@ -70,10 +75,6 @@ def _lit(value: Decimal) -> str:
 def within(diff: str, ims_value: str, abs_tol: Decimal, pct_tol: Decimal) -> str:
     """SQL boolean: |diff| within max(absolute, percent of the IMS value)."""
     return f"(abs({diff}) <= greatest({_lit(abs_tol)}, {_lit(pct_tol)} / 100 * abs({ims_value})))"
-
-
-#: The tax heads (the total tax at PAN level is their sum).
-TAX_HEADS: tuple[str, ...] = tuple(h for h in HEADS if h != "taxable_value")
 
 
 def total_within(tol: Tolerances, diff: str, ims_value: str, heads: tuple[str, ...]) -> str:
@@ -160,33 +161,35 @@ def pair_features(
     `admitted_only=False` keeps every candidate with its `admitted` flag (used by explain).
     """
     diffs = ",\n  ".join(
-        f"coalesce(i.{h}, 0) - coalesce(r.{h}, 0) AS diff_{h}" for h in (*HEADS, "doc_value")
+        f"coalesce(i.{h}, 0) - coalesce(r.{h}, 0) AS diff_{h}" for h in (*AMOUNT_HEADS, "doc_value")
     )
-    tax = " + ".join(f"coalesce({{t}}.{h}, 0)" for h in ("igst", "cgst", "sgst", "cess"))
+    tax = total_tax_sql("{t}")
     oks = []
     total_ok = total_within(tol, "diff_total_tax", "i_total_tax", TAX_HEADS)
-    for h in HEADS:
+    for h in AMOUNT_HEADS:
         a, p = tol.head(h)
         ok = within(f"diff_{h}", f"coalesce(i_{h}, 0)", a, p)
         if h in SPLIT_HEADS:  # books with only a total GST: the heads stand or fall with it
             ok = f"CASE WHEN heads_unknown THEN {total_ok} ELSE {ok} END"
         oks.append(f"{ok} AS ok_{h}")
-    oks.append(f"{total_within(tol, 'diff_doc_value', 'i_doc_value', HEADS)} AS ok_doc_value")
+    oks.append(
+        f"{total_within(tol, 'diff_doc_value', 'i_doc_value', AMOUNT_HEADS)} AS ok_doc_value"
+    )
     oks.append(f"{total_ok} AS ok_total_tax")
     band = tol.corroboration_pct
     oks.append(
         f"({within('diff_taxable_value', 'coalesce(i_taxable_value, 0)', Decimal(0), band)} OR "
         f"{within('diff_doc_value', 'coalesce(i_doc_value, 0)', Decimal(0), band)}) AS ok_band"
     )
-    ok_heads = " AND ".join(f"ok_{h}" for h in (*HEADS, "doc_value"))
-    n_ok = " + ".join(f"CAST(ok_{h} AS INTEGER)" for h in (*HEADS, "doc_value"))
-    gap = " + ".join(f"abs(diff_{h})" for h in (*HEADS, "doc_value"))
+    ok_heads = " AND ".join(f"ok_{h}" for h in (*AMOUNT_HEADS, "doc_value"))
+    n_ok = " + ".join(f"CAST(ok_{h} AS INTEGER)" for h in (*AMOUNT_HEADS, "doc_value"))
+    gap = " + ".join(f"abs(diff_{h})" for h in (*AMOUNT_HEADS, "doc_value"))
     money = dialect.money_text
     money_reasons = []
-    for h in (*HEADS, "doc_value"):
+    for h in (*AMOUNT_HEADS, "doc_value"):
         money_reasons.append(
             f"CASE WHEN diff_{h} <> 0 AND (tier = 0 OR '{h}' IN ('taxable_value', 'doc_value')) "
-            f"AND NOT (heads_unknown AND '{h}' IN {SPLIT_HEADS}) "
+            f"AND NOT (heads_unknown AND '{h}' IN {sql_in(SPLIT_HEADS)}) "
             f"THEN '{LABELS[h]} differs by Rs ' || {money(f'abs(diff_{h})')} || ' (IMS ' || "
             f"{money(f'coalesce(i_{h}, 0)')} || ', books ' || {money(f'coalesce(r_{h}, 0)')} || ')'"
             f" || CASE WHEN ok_{h} THEN '' ELSE ', beyond tolerance' END END"
@@ -211,7 +214,7 @@ def pair_features(
     - CASE WHEN variant = 'original' THEN {P_ORIGINAL_NUMBER} ELSE 0 END
     + CASE WHEN tier >= 1 THEN {W_AMOUNTS} * (CAST(ok_taxable_value AS INTEGER)
                                     + CAST(ok_total_tax AS INTEGER)) / 2
-           ELSE {W_AMOUNTS} * ({n_ok}) / {len(HEADS) + 1} END
+           ELSE {W_AMOUNTS} * ({n_ok}) / {len(AMOUNT_HEADS) + 1} END
     - CASE WHEN amount_gap > 0 THEN {P_ANY_AMOUNT_GAP} ELSE 0 END
     + CASE WHEN diff_days = 0 THEN {W_DATE_SAME}
            WHEN ok_date
@@ -227,7 +230,7 @@ WITH diffs AS (
   i.recipient_gstin AS ims_recipient, r.recipient_gstin AS reg_recipient,
   r.doc_number AS reg_number, r.doc_date AS reg_date,
   i.doc_type AS ims_doc_type, r.doc_type AS reg_doc_type, r.num_core AS reg_core,
-  {", ".join(f"i.{h} AS i_{h}, r.{h} AS r_{h}" for h in (*HEADS, "doc_value"))},
+  {", ".join(f"i.{h} AS i_{h}, r.{h} AS r_{h}" for h in (*AMOUNT_HEADS, "doc_value"))},
   {tax.format(t="i")} AS i_total_tax, {tax.format(t="r")} AS r_total_tax,
   {diffs},
   ({tax.format(t="i")}) - ({tax.format(t="r")}) AS diff_total_tax,
@@ -256,13 +259,13 @@ WITH diffs AS (
   FROM tests
 ), statused AS (
   SELECT *,
-  CASE WHEN tier >= 1 THEN 'pan_match'
-       WHEN other_recipient THEN 'mismatch'
+  CASE WHEN tier >= 1 THEN '{MatchStatus.PAN_MATCH}'
+       WHEN other_recipient THEN '{MatchStatus.MISMATCH}'
        WHEN number_level = 'raw' AND variant = 'current' AND diff_days = 0 AND amount_gap = 0
-            THEN 'exact'
-       WHEN ok_amounts AND ok_date AND number_level = 'fuzzy' THEN 'probable'
-       WHEN ok_amounts AND ok_date THEN 'within_tolerance'
-       ELSE 'mismatch' END AS status,
+            THEN '{MatchStatus.EXACT}'
+       WHEN ok_amounts AND ok_date AND number_level = 'fuzzy' THEN '{MatchStatus.PROBABLE}'
+       WHEN ok_amounts AND ok_date THEN '{MatchStatus.WITHIN_TOLERANCE}'
+       ELSE '{MatchStatus.MISMATCH}' END AS status,
   CASE WHEN tier = 1 THEN 'pan_' ELSE 'gstin_' END || number_level
     || CASE WHEN variant = 'original' THEN '_original' ELSE '' END AS match_pass,
   {raw_score} AS raw_score
@@ -350,10 +353,10 @@ SELECT r_id, duplicate_of, duplicate_doc FROM extra
 QUALIFY row_number() OVER (PARTITION BY r_id ORDER BY ord) = 1
 """
 
-RESULT = """
+RESULT = f"""
 WITH ims_side AS (
   SELECT d.doc_key, p.register_id,
-    coalesce(p.status, 'missing_in_register') AS match_status,
+    coalesce(p.status, '{MatchStatus.MISSING_IN_REGISTER}') AS match_status,
     coalesce(p.score, 0) AS match_score,
     p.match_pass,
     CASE WHEN p.i_id IS NOT NULL THEN p.reasons
@@ -368,7 +371,8 @@ WITH ims_side AS (
   LEFT JOIN rec_paired p ON p.i_id = d.i_id
   LEFT JOIN rec_superseded s ON s.i_id = d.i_id
 ), books_side AS (
-  SELECT CAST(NULL AS VARCHAR) AS doc_key, r.register_id, 'missing_in_ims' AS match_status,
+  SELECT CAST(NULL AS VARCHAR) AS doc_key, r.register_id,
+    '{MatchStatus.MISSING_IN_IMS}' AS match_status,
     0 AS match_score, CAST(NULL AS VARCHAR) AS match_pass,
     CASE WHEN u.duplicate_of IS NOT NULL
          THEN 'booked twice: the IMS document ' || u.duplicate_doc
@@ -430,7 +434,7 @@ def explain_tests(tol: Tolerances) -> str:
     beyond = ",\n    ".join(
         f"CASE WHEN NOT ok_{h} AND (tier = 0 OR '{h}' IN ('taxable_value', 'doc_value')) "
         f"THEN '{LABELS[h]} beyond tolerance' END"
-        for h in (*HEADS, "doc_value")
+        for h in (*AMOUNT_HEADS, "doc_value")
     )
     return f"""
 SELECT f.doc_key, f.register_id, f.score AS closeness,

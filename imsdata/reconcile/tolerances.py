@@ -35,9 +35,7 @@ from typing import Any
 
 from imsdata.errors import InputError
 from imsdata.fileio import read_toml
-
-#: The amount fields compared head by head (IMS and register column names).
-HEADS: tuple[str, ...] = ("taxable_value", "igst", "cgst", "sgst", "cess")
+from imsdata.schemas import AMOUNT_HEADS
 
 
 @dataclass(frozen=True)
@@ -78,9 +76,9 @@ class Tolerances:
             object.__setattr__(self, name, int(value))
         if self.candidate_days < self.date_days:
             raise InputError("tolerance candidate_days must be at least date_days")
-        unknown = sorted(set(self.heads) - set(HEADS))
+        unknown = sorted(set(self.heads) - set(AMOUNT_HEADS))
         if unknown:
-            raise InputError(f"unknown tolerance head(s) {unknown}; known: {list(HEADS)}")
+            raise InputError(f"unknown tolerance head(s) {unknown}; known: {list(AMOUNT_HEADS)}")
 
     def head(self, name: str) -> tuple[Decimal, Decimal]:
         """(absolute Rs, percent) for one head, the override if set else the default."""

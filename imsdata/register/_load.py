@@ -13,6 +13,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -95,13 +96,13 @@ def _header_line(lines: list[str], is_header: Callable[[str], bool]) -> tuple[st
                 continue
             score = sum(is_header(c) for c in cells)
             best = max(best, (score, -i, -rank, delim))
-    score, line, _, delim = best
+    score, neg_index, _, delim = best
     if score == 0:  # nothing recognised: first non-empty line, most frequent delimiter
-        line = next((i for i, text in enumerate(lines) if text.strip()), 0)
-        first = lines[line] if lines else ""
+        index = next((i for i, text in enumerate(lines) if text.strip()), 0)
+        first = lines[index] if lines else ""
         delim = max(DELIMITERS, key=first.count)
-        return delim, line, 0
-    return delim, -line, score
+        return delim, index, 0
+    return delim, -neg_index, score
 
 
 def _csv(path: Path, is_header: Callable[[str], bool]) -> RawTable:
@@ -134,7 +135,7 @@ def _csv(path: Path, is_header: Callable[[str], bool]) -> RawTable:
 
 def _excel(path: Path, sheet: str | None, is_header: Callable[[str], bool]) -> RawTable:
     check_workbook(path, "register workbook")  # bounded before the Excel engine reads it
-    options = {
+    options: dict[str, Any] = {
         "has_header": False,
         "infer_schema_length": 0,  # every cell as text; real dates come as 'yyyy-mm-dd 00:00:00'
         "drop_empty_rows": False,
@@ -179,7 +180,8 @@ def _has_values(frame: pl.DataFrame) -> bool:
 
 def _first_non_empty(grid: pl.DataFrame) -> int:
     flags = grid.select(pl.any_horizontal(pl.all().is_not_null()))
-    return int(flags.to_series().arg_true().first() or 0)
+    first = flags.to_series().arg_true().first()
+    return int(first) if isinstance(first, int) else 0
 
 
 # --- Parquet -------------------------------------------------------------------------------------

@@ -91,8 +91,8 @@ def add_amounts(
     for f in fields:
         shape, places, noisy = (pl.col(f"__{k}_{f}") for k in ("shape", "places", "noise"))
         exact = pl.when(shape & (places <= 2)).then(pl.col(mag(f))).str.to_decimal(scale=2)
-        rounded = pl.when(shape & (places > 2) & noisy).then(pl.col(mag(f)))
-        rounded = rounded.str.to_decimal(scale=_NOISE_SCALE).round(2)
+        noisy_text = pl.when(shape & (places > 2) & noisy).then(pl.col(mag(f)))
+        rounded = noisy_text.str.to_decimal(scale=_NOISE_SCALE).round(2)
         value = pl.coalesce(exact.cast(MONEY), rounded.cast(MONEY))
         out += [
             pl.when(pl.col(f"__neg_{f}")).then(-value).otherwise(value).alias(f"_v_{f}"),

@@ -14,12 +14,12 @@ from functools import cache
 import polars as pl
 
 from imsdata.register._parse import key, key_expr, payment_mode_keys, spellings
-from imsdata.schemas import REGISTER_COLUMNS
+from imsdata.schemas import AMOUNT_HEADS, REGISTER_COLUMNS
 from imsdata.schemas.register import WARNING_COLUMNS
 
 #: What identifies one document among its lines.
 DOCUMENT = ("supplier_gstin", "doc_type", "doc_number", "doc_date")
-_SUMMED = ("taxable_value", "igst", "cgst", "sgst", "cess")
+_SUMMED = AMOUNT_HEADS
 #: Lines of documents set aside because one of their lines was rejected.
 SET_ASIDE: dict[str, pl.DataType] = {
     "source_row": pl.Int64(), "register_id": pl.String(), "doc_number": pl.String(),
@@ -90,7 +90,7 @@ def aggregate_line_items(
             .alias("source_rows"),
         )
         .select(list(REGISTER_COLUMNS))
-        .cast(REGISTER_COLUMNS)
+        .cast(pl.Schema(REGISTER_COLUMNS))
     )
     note = (
         f"line-item register: {frame.height} row(s) read as {out.height} document(s), "
@@ -122,7 +122,7 @@ def aggregate_line_items(
                 ).alias("reason"),
             ).explode("source_row")
             out = out.join(lost, on=["supplier_gstin", "doc_number"], how="anti")
-    return out, [note], aside.cast(SET_ASIDE)
+    return out, [note], aside.cast(pl.Schema(SET_ASIDE))
 
 
 def payment_mode_warnings(
@@ -158,5 +158,5 @@ def payment_mode_warnings(
                 "doc_type",
             ),
         )
-        .cast(WARNING_COLUMNS)
+        .cast(pl.Schema(WARNING_COLUMNS))
     )

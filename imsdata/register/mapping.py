@@ -14,11 +14,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 from imsdata.errors import InputError, UsageError
 from imsdata.fileio import read_toml
 from imsdata.register._parse import key, spellings
+from imsdata.schemas import AMOUNT_HEADS, REGISTER_DOC_TYPES, SPLIT_HEADS
 
 #: Source fields a register file can provide, in the order the summary shows them.
 FIELDS: tuple[str, ...] = (
@@ -29,10 +30,9 @@ FIELDS: tuple[str, ...] = (
 MONEY_FIELDS: tuple[str, ...] = (
     "taxable_value", "igst", "cgst", "sgst", "cess", "doc_value", "total_tax",
 )  # fmt: skip
-TAX_HEADS: tuple[str, ...] = ("igst", "cgst", "sgst")
 #: Amount fields whose columns are summed when a file splits them by rate or a mapping file
 #: lists several ("Input CGST 9%" + "Input CGST 2.5%"); other fields take one column.
-SUMMED_FIELDS: tuple[str, ...] = ("taxable_value", "igst", "cgst", "sgst", "cess")
+SUMMED_FIELDS: tuple[str, ...] = AMOUNT_HEADS
 #: Fields that must be found; a date may come from doc_date or, failing that, voucher_date.
 REQUIRED: tuple[str, ...] = ("supplier_gstin", "doc_number", "doc_date", "taxable_value")
 SIGN_CONVENTIONS: dict[str, str] = {
@@ -44,6 +44,14 @@ _OPTIONS = {
     "date_format", "date_formats", "sign_convention", "default_doc_type", "decimal_comma",
     "line_items",
 }  # fmt: skip
+
+
+_T = TypeVar("_T")
+
+
+def _pick(mine: _T, base: _T) -> _T:
+    """An option layered over its base: this one unless unset (None or empty)."""
+    return mine if mine not in (None, ()) else base
 
 
 @dataclass(frozen=True)
@@ -78,19 +86,15 @@ class Mapping:
     def over(self, base: Mapping) -> Mapping:
         """This mapping layered over `base`: this one wins field by field and option by option."""
 
-        def pick(name: str) -> object:
-            mine = getattr(self, name)
-            return mine if mine not in (None, ()) else getattr(base, name)
-
         return replace(
             base,
             columns={**base.columns, **self.columns},
             strict=base.strict | self.strict,
-            date_formats=pick("date_formats"),
-            sign_convention=pick("sign_convention"),
-            default_doc_type=pick("default_doc_type"),
-            decimal_comma=pick("decimal_comma"),
-            line_items=pick("line_items"),
+            date_formats=_pick(self.date_formats, base.date_formats),
+            sign_convention=_pick(self.sign_convention, base.sign_convention),
+            default_doc_type=_pick(self.default_doc_type, base.default_doc_type),
+            decimal_comma=_pick(self.decimal_comma, base.decimal_comma),
+            line_items=_pick(self.line_items, base.line_items),
             name=f"{self.name} over {base.name}",
         )
 
@@ -125,7 +129,7 @@ def _from_toml(data: dict[str, Any], origin: str, *, strict: bool) -> Mapping:
     if sign is not None and sign not in SIGN_CONVENTIONS:
         raise InputError(f"{origin}: sign_convention must be one of {list(SIGN_CONVENTIONS)}")
     default_type = options.get("default_doc_type")
-    if default_type is not None and str(default_type).upper() not in ("INV", "DN", "CN"):
+    if default_type is not None and str(default_type).upper() not in REGISTER_DOC_TYPES:
         raise InputError(f"{origin}: default_doc_type must be INV, DN or CN")
     comma = options.get("decimal_comma")
     if comma is not None and not isinstance(comma, bool):
@@ -278,22 +282,22 @@ def resolve(
     for position, header in enumerate(headers):
         if header in taken:
             continue
-        hits = [spelling_table()[k] for k in _header_keys(header) if k in spelling_table()]
-        for name, rank in hits[:1]:
+        known = [spelling_table()[k] for k in _header_keys(header) if k in spelling_table()]
+        for name, rank in known[:1]:
             if name not in used and (name not in best or (rank, position) < best[name][:2]):
                 best[name] = (rank, position, header)
-        if not hits and (split := rate_split_field(header)) is not None:
+        if not known and (split := rate_split_field(header)) is not None:
             by_rate.setdefault(split, []).append(header)
     for name, (_, _, header) in best.items():
         used[name] = header
     for name, columns in by_rate.items():
         if name not in used:  # a plain column of the head, when present, is its total
             used[name], parts[name] = columns[0], tuple(columns)
-    total_only = not any(used.get(h) for h in TAX_HEADS) and bool(used.get("total_tax"))
+    total_only = not any(used.get(h) for h in SPLIT_HEADS) and bool(used.get("total_tax"))
     missing = [f for f in REQUIRED if not used.get(f)]
     if "doc_date" in missing and used.get("voucher_date"):
         missing.remove("doc_date")
-    if not any(used.get(h) for h in TAX_HEADS) and not total_only:
+    if not any(used.get(h) for h in SPLIT_HEADS) and not total_only:
         missing.append("igst/cgst/sgst (at least one) or a total GST column")
     if missing:
         raise InputError(_missing_message(origin, headers, missing, mapping))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pandera.polars as pa
@@ -25,7 +26,6 @@ from imsdata.register.lines import aggregate_line_items, payment_mode_warnings
 from imsdata.register.mapping import (
     FIELDS,
     MONEY_FIELDS,
-    TAX_HEADS,
     Mapping,
     Resolved,
     load_mapping,
@@ -33,7 +33,7 @@ from imsdata.register.mapping import (
     recognised,
     resolve,
 )
-from imsdata.schemas import REGISTER_COLUMNS, conform
+from imsdata.schemas import AMOUNT_HEADS, REGISTER_COLUMNS, TAX_HEADS, conform
 from imsdata.schemas.register import (
     REJECT_COLUMNS,
     WARNING_COLUMNS,
@@ -122,7 +122,7 @@ def read_register(
                 value="doc_number",
                 reason="reason",
                 record=pl.lit(None, pl.String),
-            ).cast(REJECT_COLUMNS),
+            ).cast(pl.Schema(REJECT_COLUMNS)),
         ]
     )
     warnings = pl.concat([warnings, payment_mode_warnings(good, documents, source.name)])
@@ -253,14 +253,11 @@ def _parse_columns(staged: pl.DataFrame, mapping: Mapping, resolved: Resolved) -
     and a negative document value). Blank tax heads and cess count as zero.
     """
     dates = [
-        _by_distinct(staged, f, lambda lf, f=f: parse.add_dates(lf, [f], mapping.date_formats))
+        _by_distinct(staged, f, partial(_dates, field=f, formats=mapping.date_formats))
         for f in ("doc_date", "voucher_date")
     ]
     words = [
-        _by_distinct(
-            staged, f, lambda lf, f=f, fn=fn: lf.with_columns(fn(pl.col(f)).alias(f"_v_{f}"))
-        )
-        for f, fn in _WORDS.items()
+        _by_distinct(staged, f, partial(_words, field=f, convert=fn)) for f, fn in _WORDS.items()
     ]
     extra = _extra_parts(resolved)
     frame = parse.add_amounts(
@@ -272,19 +269,27 @@ def _parse_columns(staged: pl.DataFrame, mapping: Mapping, resolved: Resolved) -
         any_read = pl.any_horizontal(p.is_not_null() for p in parts)
         summed[f"_v_{name}"] = pl.when(any_read).then(pl.sum_horizontal(parts))
     frame = frame.with_columns(**summed)
-    frame = frame.with_columns(pl.col(f"_v_{f}").fill_null(0) for f in (*TAX_HEADS, "cess"))
+    frame = frame.with_columns(pl.col(f"_v_{f}").fill_null(0) for f in TAX_HEADS)
     taxable, total = pl.col("_v_taxable_value").fill_null(0), pl.col("_v_doc_value").fill_null(0)
     return frame.with_columns(_negative=(taxable < 0) | ((taxable == 0) & (total < 0))).collect()
+
+
+def _dates(lf: pl.LazyFrame, *, field: str, formats: tuple[str, ...]) -> pl.LazyFrame:
+    return parse.add_dates(lf, [field], formats)
+
+
+def _words(lf: pl.LazyFrame, *, field: str, convert: Callable[[pl.Expr], pl.Expr]) -> pl.LazyFrame:
+    return lf.with_columns(convert(pl.col(field)).alias(f"_v_{field}"))
 
 
 # --- validation of the text cells ----------------------------------------------------------------
 
 
-def _check(failing: Callable[[], pl.Expr], reason: str, *, row_level: bool = False) -> pa.Check:
-    """A pandera check failing the rows where `failing()` is True (cells, or whole rows)."""
+def _check(failing: pl.Expr, reason: str, *, row_level: bool = False) -> pa.Check:
+    """A pandera check failing the rows where `failing` is True (cells, or whole rows)."""
 
     def check(data: pa.PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(~failing().fill_null(False))
+        return data.lazyframe.select(~failing.fill_null(False))
 
     return pa.Check(check, name=reason, ignore_na=not row_level)
 
@@ -300,18 +305,18 @@ def _staging_schema(mapping: Mapping, resolved: Resolved) -> pa.DataFrameSchema:
     checks: dict[str, list[pa.Check]] = {name: [] for name in (*FIELDS, *extra)}
     for name in (*MONEY_FIELDS, *extra):
         for reason in ("unparseable amount", "more than 2 decimals"):
-            checks[name].append(_check(lambda n=name, r=reason: pl.col(f"_p_{n}") == r, reason))
+            checks[name].append(_check(pl.col(f"_p_{name}") == reason, reason))
     for name in ("doc_date", "voucher_date"):
-        checks[name].append(_check(lambda n=name: _unread(n), "unparseable date"))
+        checks[name].append(_check(_unread(name), "unparseable date"))
     for name in ("supplier_gstin", "recipient_gstin"):
-        bad = lambda n=name: ~gst.format_expr(pl.col(f"_v_{n}")) & pl.col(f"_v_{n}").is_not_null()  # noqa: E731
+        bad = ~gst.format_expr(pl.col(f"_v_{name}")) & pl.col(f"_v_{name}").is_not_null()
         checks[name].append(_check(bad, "bad GSTIN format"))
     for name, reason in (
         ("doc_type", "unknown document type"),
         ("reverse_charge", "not a yes/no value"),
         ("pos", "unknown place of supply"),
     ):
-        checks[name].append(_check(lambda n=name: _unread(n), reason))
+        checks[name].append(_check(_unread(name), reason))
     columns = {name: pa.Column(str, nullable=True, checks=checks[name]) for name in checks}
 
     if mapping.sign == "negative_is_credit_note":
@@ -336,7 +341,7 @@ def _staging_schema(mapping: Mapping, resolved: Resolved) -> pa.DataFrameSchema:
             negative_dn
         ),
     }
-    row = [_check(lambda e=e: e, reason, row_level=True) for reason, e in row_checks.items()]
+    row = [_check(e, reason, row_level=True) for reason, e in row_checks.items()]
     return pa.DataFrameSchema(columns, checks=row, strict=False, name="register staging")
 
 
@@ -357,12 +362,12 @@ def _convert(
     if mapping.sign == "negative_is_credit_note":
         neg = pl.col("_negative")
         signed = {f: pl.when(neg).then(-a).otherwise(a) for f, a in amounts.items()}
-        kind = pl.when(neg).then(pl.lit("CN"))
+        kind: pl.Expr = pl.when(neg).then(pl.lit("CN"))
     else:
         signed = {f: a.abs() for f, a in amounts.items()}
         kind = pl.lit(None, dtype=pl.String)
     kind = pl.coalesce(kind, pl.col("_v_doc_type"), pl.lit(mapping.doc_type_default))
-    heads = [signed[f] for f in ("taxable_value", *TAX_HEADS, "cess")]
+    heads = [signed[f] for f in AMOUNT_HEADS]
     total = pl.coalesce(signed["doc_value"], pl.sum_horizontal(heads))
     supplier = pl.col("_v_supplier_gstin")
     reverse = pl.col("_v_reverse_charge").fill_null(False)
@@ -395,7 +400,8 @@ def _convert(
             f"only a total GST column ('{used['total_tax']}'): reconciled on total tax, "
             "IGST/CGST/SGST not compared"
         )
-    return conform(frame, REGISTER_COLUMNS), notes
+    # source_rows: only documents booked as line items have several rows
+    return conform(frame, REGISTER_COLUMNS, defaults={"source_rows": None}), notes
 
 
 def _fallback_notes(staged: pl.DataFrame, used: dict[str, str]) -> list[str]:
@@ -420,7 +426,7 @@ def _fallback_notes(staged: pl.DataFrame, used: dict[str, str]) -> list[str]:
         notes.append("no document value column: document value = taxable value + taxes")
     if "doc_type" in used and counts["kind"]:
         notes.append(f"{counts['kind']} row(s) without a document type: read by sign")
-    missing = [f for f in (*TAX_HEADS, "cess") if f not in used and "total_tax" not in used]
+    missing = [f for f in TAX_HEADS if f not in used and "total_tax" not in used]
     if missing:
         notes.append(f"no column for {', '.join(missing)}: taken as zero")
     return notes

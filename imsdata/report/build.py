@@ -22,11 +22,21 @@ from imsdata.decisions import latest as current_decisions
 from imsdata.errors import InputError, UsageError
 from imsdata.portal.sections import ACTION_CODES, SECTIONS
 from imsdata.report import table4 as t4
-from imsdata.schemas import ACTIONS, IMS_COLUMNS, MATCH_COLUMNS, MATCH_STATUSES, MONEY, conform
+from imsdata.schemas import (
+    ACTIONS,
+    IMS_COLUMNS,
+    ITC_TAKEN,
+    MATCH_COLUMNS,
+    MATCH_DEFAULTS,
+    MATCH_STATUSES,
+    MONEY,
+    conform,
+    itc_sign,
+    total_tax,
+)
+from imsdata.schemas import RISKY as RISKY_STATUSES
+from imsdata.schemas import TAX_HEADS as HEADS
 
-HEADS: tuple[str, ...] = ("igst", "cgst", "sgst", "cess")
-#: Reconciliation outcomes that leave the ITC of an accepted document unsupported by the books.
-RISKY_STATUSES: tuple[str, ...] = ("mismatch", "pan_match", "missing_in_register")
 #: IMS documents with no row in the matches frame.
 NOT_RECONCILED = "not_reconciled"
 AGEING_BUCKETS: tuple[str, ...] = ("0-30 days", "31-60 days", "61-90 days", "90+ days")
@@ -109,11 +119,11 @@ def _require(frame: pl.DataFrame, columns: tuple[str, ...], what: str) -> None:
 
 def _signed(name: str) -> pl.Expr:
     """A money column with credit notes negative (they reduce ITC)."""
-    return pl.when(pl.col("doc_type") == "CN").then(-pl.col(name)).otherwise(pl.col(name))
+    return itc_sign() * pl.col(name)
 
 
 def _tax_total(prefix: str = "") -> pl.Expr:
-    return pl.sum_horizontal([pl.col(f"{prefix}{h}").fill_null(0) for h in HEADS]).cast(MONEY)
+    return total_tax(prefix).cast(MONEY)
 
 
 # --------------------------------------------------------------------------------------------
@@ -154,7 +164,7 @@ def _current_decisions(decisions: pl.DataFrame | None, notes: list[str]) -> pl.D
             f"{decisions.height - latest.height} earlier decision(s) superseded by a later one"
             " for the same document; the latest counts."
         )
-    return conform(latest, cols)
+    return conform(latest, cols, defaults=dict.fromkeys(cols))  # _require checked the rest
 
 
 def _documents(
@@ -346,7 +356,7 @@ def _itc_summary(docs: pl.DataFrame) -> pl.DataFrame:
         2,
         row(
             "ITC available (accepted + deemed)",
-            live.filter(pl.col("action").is_in(["accept", "no_action"])),
+            live.filter(pl.col("action").is_in(ITC_TAKEN)),
         ),
     )
     superseded = signed.filter(pl.col("superseded"))
@@ -397,9 +407,7 @@ def _reconciliation(
         reg = register.with_columns(
             itc=_tax_total() if set(HEADS) <= set(register.columns) else pl.lit(None, MONEY)
         ).with_columns(
-            itc=pl.when(pl.col("doc_type") == "CN").then(-pl.col("itc")).otherwise(pl.col("itc"))
-            if "doc_type" in register.columns
-            else pl.col("itc")
+            itc=itc_sign() * pl.col("itc") if "doc_type" in register.columns else pl.col("itc")
         )
         books = books.join(
             reg.select("register_id", "doc_value", "itc").unique("register_id", keep="first"),
@@ -597,8 +605,9 @@ def build_report(
     _require(ims, ("doc_key", "section", "doc_type", "doc_date", *HEADS), "IMS")
     _require(matches, ("doc_key", "match_status"), "matches")
     # the columns no table uses stay out of the joins (memory at 1M documents)
-    ims = conform(ims, IMS_COLUMNS).drop(_UNUSED_IMS_COLUMNS)
-    matches = conform(matches, MATCH_COLUMNS)
+    # _require named the columns the tables need; the others may be absent (null)
+    ims = conform(ims, IMS_COLUMNS, defaults=dict.fromkeys(IMS_COLUMNS)).drop(_UNUSED_IMS_COLUMNS)
+    matches = conform(matches, MATCH_COLUMNS, defaults=MATCH_DEFAULTS)
     dup = ims.filter(pl.col("doc_key").is_duplicated())
     if dup.height:
         raise InputError(
@@ -615,7 +624,11 @@ def build_report(
     docs = _with_risk(
         _documents(ims, matches, current, notes), as_of, near_deadline_days, frequency, group
     )
-    prev_ims = conform(previous, IMS_COLUMNS) if previous is not None else None
+    prev_ims = (
+        conform(previous, IMS_COLUMNS, defaults=dict.fromkeys(IMS_COLUMNS))
+        if previous is not None
+        else None
+    )
     t4_docs = t4.table4_documents(docs, period, prev_ims)
     due = dl.gstr3b_due(dl.period_start(period), frequency, group)
     window = dl.pending_window_end(period, frequency, group)
@@ -720,7 +733,9 @@ def build_report(
     ]
     if previous is not None:
         _require(previous, ("doc_key", "record_hash"), "previous IMS")
-        summary, detail = _changes(docs, conform(previous, IMS_COLUMNS))
+        summary, detail = _changes(
+            docs, conform(previous, IMS_COLUMNS, defaults=dict.fromkeys(IMS_COLUMNS))
+        )
         tables += [
             ReportTable(
                 "changes",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import xlsxwriter
@@ -14,16 +16,21 @@ from imsdata.report.html import HEADERS
 from imsdata.report.inr import EXCEL_INR_FORMAT, EXCEL_INR_NEGATIVE_FORMAT
 
 
-def write_excel(report: Report, path: str | os.PathLike[str]) -> Path:
+def write_excel(
+    report: Report, path: str | os.PathLike[str], *, created: dt.datetime | None = None
+) -> Path:
     """Write every report table to its own sheet (sheet name = table key), atomically.
 
     Money cells are numbers with the Indian grouping format; the header row is frozen. A first
-    sheet 'about' names the GSTIN, period, as-of date and each table's note.
+    sheet 'about' names the GSTIN, period, as-of date and each table's note. `created` is the
+    workbook's creation time in its properties (default: now); a fixed one gives the same bytes.
     """
     with atomic_path(path) as tmp:
         # text is never a formula or link: written as strings, made formula-safe (safe_text)
         options = {"remove_timezone": True, "strings_to_formulas": False, "strings_to_urls": False}
         wb = xlsxwriter.Workbook(str(tmp), options)
+        if created is not None:
+            wb.set_properties({"created": created})
         try:
             _write(wb, report)
         finally:
@@ -69,6 +76,7 @@ def _write(wb: xlsxwriter.Workbook, report: Report) -> None:
         for c, (name, dtype) in enumerate(frame.schema.items()):
             ws.write(0, c, HEADERS.get(name, name), head)
             values = frame[name]
+            data: list[Any]
             if isinstance(dtype, pl.Decimal):
                 fmt, width = money, 18
                 data = [None if v is None else float(v) for v in values.to_list()]

@@ -190,13 +190,13 @@ def _f(values: list[Decimal | None]) -> list[float]:
     return [float(v or 0) for v in values]
 
 
-def _inr_ticks(values: list[float]) -> dict[str, list[object]]:
+def _inr_ticks(values: list[float]) -> dict[str, list[float] | list[str]]:
     """Axis ticks labelled in lakh/crore (e.g. '₹4.5 L') instead of 450k."""
     top = max([*values, 0.0])
     low = min([*values, 0.0])
     span = top - low
     if span <= 0:
-        return {"tickvals": [0], "ticktext": ["₹0"]}
+        return {"tickvals": [0.0], "ticktext": ["₹0"]}
     raw = span / 4
     magnitude = 10 ** (len(str(int(raw))) - 1) if raw >= 1 else 1
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)

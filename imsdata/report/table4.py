@@ -25,9 +25,8 @@ from decimal import Decimal
 import polars as pl
 
 from imsdata.portal.sections import SECTIONS
-from imsdata.schemas import MONEY
+from imsdata.schemas import ITC_TAKEN, MONEY, TAX_HEADS, DocType, itc_sign
 
-HEADS: tuple[str, ...] = ("igst", "cgst", "sgst", "cess")
 ZERO = Decimal("0.00")
 
 #: Treatments (a document's Table 4 line), in display order, with their reconciling labels.
@@ -48,8 +47,10 @@ MAX_DOCUMENT_ROWS = 1_000_000
 
 
 def _money(frame: pl.DataFrame) -> dict[str, Decimal]:
-    row = frame.select(pl.col(h).sum().fill_null(0).cast(MONEY) for h in HEADS).row(0, named=True)
-    return {h: row[h] if row[h] is not None else ZERO for h in HEADS}
+    row = frame.select(pl.col(h).sum().fill_null(0).cast(MONEY) for h in TAX_HEADS).row(
+        0, named=True
+    )
+    return {h: row[h] if row[h] is not None else ZERO for h in TAX_HEADS}
 
 
 def _original_amounts(
@@ -84,7 +85,7 @@ def _original_amounts(
         prev = previous.select(
             *keys,
             pl.col("portal_action").alias("_prev_action"),
-            *[pl.col(h).fill_null(0).alias(f"_p_{h}") for h in HEADS],
+            *[pl.col(h).fill_null(0).alias(f"_p_{h}") for h in TAX_HEADS],
         ).unique(keys, keep="first")
         found = found.join(
             prev,
@@ -95,7 +96,7 @@ def _original_amounts(
     else:
         found = found.with_columns(
             _prev_action=pl.lit(None, pl.String),
-            **{f"_p_{h}": pl.lit(None, MONEY) for h in HEADS},
+            **{f"_p_{h}": pl.lit(None, MONEY) for h in TAX_HEADS},
         )
     in_prev = pl.col("_p_igst").is_not_null()
     unclaimed = pl.col("_here").fill_null(False) | (in_prev & (pl.col("_prev_action") == "R"))
@@ -104,7 +105,7 @@ def _original_amounts(
         orig_found=unclaimed | in_prev,
         **{
             f"orig_{h}": pl.when(unclaimed).then(pl.lit(0)).otherwise(pl.col(f"_p_{h}")).cast(MONEY)
-            for h in HEADS
+            for h in TAX_HEADS
         },
     )
 
@@ -113,7 +114,7 @@ def _declared_reduction(h: str, reduction: pl.Expr) -> pl.Expr:
     """The ITC reduction of an accepted specified record after its declaration (R5-R7):
     N -> nothing; Y with amounts -> the declared amount (at most the reduction); else all."""
     declared = pl.coalesce(pl.col("dec_itc_reduction"), pl.col("itc_reduction"))
-    amounts = [pl.coalesce(f"dec_declared_{x}", f"declared_{x}") for x in HEADS]
+    amounts = [pl.coalesce(f"dec_declared_{x}", f"declared_{x}") for x in TAX_HEADS]
     has_amounts = pl.any_horizontal([a.is_not_null() for a in amounts])
     amount = pl.coalesce(f"dec_declared_{h}", f"declared_{h}").fill_null(0)
     accepted = pl.col("action") == "accept"
@@ -131,7 +132,7 @@ def table4_documents(
 ) -> pl.DataFrame:
     """One row per accepted / deemed-accepted live document: its treatment, its full signed ITC
     per head (`itc_<head>`) and what it adds to Table 4 per head (`<head>`)."""
-    work = docs.filter(pl.col("action").is_in(["accept", "no_action"]) & ~pl.col("superseded"))
+    work = docs.filter(pl.col("action").is_in(ITC_TAKEN) & ~pl.col("superseded"))
     origin = _original_amounts(work, docs, previous)
     work = work.join(origin, on="doc_key", how="left")
     yyyymm = period[2:] + period[:2]
@@ -139,7 +140,7 @@ def table4_documents(
     sup_yyyymm = pl.when(sup.str.contains(r"^\d{6}$")).then(
         sup.str.slice(2, 4) + sup.str.slice(0, 2)
     )
-    imports = [k for k, s in SECTIONS.items() if s.doc_type == "BOE"]
+    imports = [k for k, s in SECTIONS.items() if s.doc_type == DocType.BOE]
     amended = pl.col("is_amendment").fill_null(False)
     treatment = (
         pl.when(~pl.col("supplier_filed").fill_null(True))
@@ -152,9 +153,9 @@ def table4_documents(
         .then(pl.lit(NO_ORIGINAL))
         .otherwise(pl.lit(COUNTED))
     )
-    sign = pl.when(pl.col("doc_type") == "CN").then(-1).otherwise(1)
+    sign = itc_sign()
     contributions = {}
-    for h in HEADS:
+    for h in TAX_HEADS:
         delta = pl.col(h).fill_null(0) - pl.when(amended).then(pl.col(f"orig_{h}")).otherwise(0)
         signed = sign * delta  # + adds ITC, - reduces it
         reduced = -_declared_reduction(h, -signed)
@@ -169,7 +170,7 @@ def table4_documents(
     return (
         work.with_columns(treatment=treatment)
         .with_columns(
-            **{f"itc_{h}": (sign * pl.col(h).fill_null(0)).cast(MONEY) for h in HEADS},
+            **{f"itc_{h}": (sign * pl.col(h).fill_null(0)).cast(MONEY) for h in TAX_HEADS},
             **contributions,
         )
         .select(
@@ -179,7 +180,7 @@ def table4_documents(
             pl.coalesce(pl.col("dec_itc_reduction"), pl.col("itc_reduction")).alias(
                 "itc_reduction"
             ),
-            *[f"itc_{h}" for h in HEADS], *[f"undeclared_{h}" for h in HEADS], *HEADS,
+            *[f"itc_{h}" for h in TAX_HEADS], *[f"undeclared_{h}" for h in TAX_HEADS], *TAX_HEADS,
         )
         .sort("treatment", "doc_key")
     )  # fmt: skip
@@ -190,24 +191,24 @@ def table4(docs: pl.DataFrame, listed: pl.DataFrame) -> pl.DataFrame:
     counted = listed.filter(pl.col("treatment") == COUNTED)
     imported = listed.filter(pl.col("treatment") == IMPORT)
     net = _money(counted)
-    itc = {h: f"itc_{h}" for h in HEADS}
+    itc = {h: f"itc_{h}" for h in TAX_HEADS}
 
     def full(frame: pl.DataFrame) -> dict[str, Decimal]:
         return _money(frame.select(pl.col(c).alias(h) for h, c in itc.items()))
 
     def minus(values: dict[str, Decimal]) -> dict[str, Decimal]:
-        return {h: -values[h] for h in HEADS}
+        return {h: -values[h] for h in TAX_HEADS}
 
-    contribution = pl.sum_horizontal(pl.col(h) for h in HEADS)
+    contribution = pl.sum_horizontal(pl.col(h) for h in TAX_HEADS)
     gross = counted.filter(contribution >= 0)
     notes = counted.filter(contribution < 0)
     live = ~pl.col("superseded")
     pend = docs.filter((pl.col("action") == "pending") & live)
     rej = docs.filter((pl.col("action") == "reject") & live)
-    sign = pl.when(pl.col("doc_type") == "CN").then(-1).otherwise(1)
+    sign = itc_sign()
 
     def signed(frame: pl.DataFrame) -> dict[str, Decimal]:
-        return _money(frame.select((sign * pl.col(h).fill_null(0)).alias(h) for h in HEADS))
+        return _money(frame.select((sign * pl.col(h).fill_null(0)).alias(h) for h in TAX_HEADS))
 
     available = full(listed)
     counted_full = full(counted)
@@ -215,9 +216,9 @@ def table4(docs: pl.DataFrame, listed: pl.DataFrame) -> pl.DataFrame:
         ("4(A)(1) Import of goods (bills of entry)", _money(imported)),
         ("Invoices, debit notes and upward amendments (this GSTR-2B)", _money(gross)),
         ("Less: credit notes and downward amendments, as declared", _money(notes)),
-        ("4(A)(5) All other ITC (net, where positive)", {h: max(net[h], ZERO) for h in HEADS}),
+        ("4(A)(5) All other ITC (net, where positive)", {h: max(net[h], ZERO) for h in TAX_HEADS}),
         ("4(B)(2) Others (net negative, reported as reversal)",
-         {h: max(-net[h], ZERO) for h in HEADS}),
+         {h: max(-net[h], ZERO) for h in TAX_HEADS}),
         ("Not in Table 4: pending (carried forward)", signed(pend)),
         ("Not in Table 4: rejected", signed(rej)),
         ("Reconciliation: ITC available (accepted + deemed)", available),
@@ -226,22 +227,22 @@ def table4(docs: pl.DataFrame, listed: pl.DataFrame) -> pl.DataFrame:
         rows.append(
             (f"Less: {TREATMENTS[key]}", minus(full(listed.filter(pl.col("treatment") == key))))
         )
-    undeclared = _money(counted.select(pl.col(f"undeclared_{h}").alias(h) for h in HEADS))
+    undeclared = _money(counted.select(pl.col(f"undeclared_{h}").alias(h) for h in TAX_HEADS))
     rows.append(
         (
             "Less: amendments' original amounts (claimed in an earlier GSTR-3B)",
-            {h: undeclared[h] - counted_full[h] for h in HEADS},
+            {h: undeclared[h] - counted_full[h] for h in TAX_HEADS},
         )
     )
     rows.append(
         (
             "Add: ITC not reduced under the ITC-reduction declarations (N or partial)",
-            {h: net[h] - undeclared[h] for h in HEADS},
+            {h: net[h] - undeclared[h] for h in TAX_HEADS},
         )
     )
     rows.append(("Less: import bills of entry (in 4(A)(1))", minus(full(imported))))
     rows.append(("Net ITC of this GSTR-2B: 4(A)(5) less 4(B)(2)", net))
     return pl.DataFrame(
-        {"line": [r[0] for r in rows], **{h: [r[1][h] for r in rows] for h in HEADS}},
-        schema={"line": pl.String(), **dict.fromkeys(HEADS, MONEY)},
-    ).with_columns(total=pl.sum_horizontal(pl.col(h) for h in HEADS).cast(MONEY))
+        {"line": [r[0] for r in rows], **{h: [r[1][h] for r in rows] for h in TAX_HEADS}},
+        schema={"line": pl.String(), **dict.fromkeys(TAX_HEADS, MONEY)},
+    ).with_columns(total=pl.sum_horizontal(pl.col(h) for h in TAX_HEADS).cast(MONEY))

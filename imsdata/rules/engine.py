@@ -23,7 +23,18 @@ from imsdata.engine import external_reference
 from imsdata.engines import Engine, engine_scope
 from imsdata.errors import InputError, SQLError
 from imsdata.rules import view as v
-from imsdata.schemas import ACTIONS, IMS_COLUMNS, MATCH_COLUMNS, MONEY, empty
+from imsdata.schemas import (
+    ACTIONS,
+    HUMAN_SOURCES,
+    IMS_COLUMNS,
+    MATCH_COLUMNS,
+    MATCHED,
+    MONEY,
+    Action,
+    DecisionSource,
+    empty,
+    sql_in,
+)
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("default_rules.toml")
 
@@ -60,8 +71,7 @@ FALLBACK_REASON = (
     "No rule applied (or guards stopped every rule): left for a human; "
     "no action means deemed accepted when GSTR-2B is generated (R1)"
 )
-#: Decision sources that count as a human decision able to override an overridable guard.
-HUMAN_SOURCES: tuple[str, ...] = ("manual", "excel")
+
 
 _ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _COLUMN_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -383,12 +393,13 @@ def policy_action_sql(policy: Policy) -> str:
     """The action sent for a document, from the rule's `raw_action` and the portal's action
     (`portal_word`), as the policy says (see `Policy`). A rule's no_action leaves the document as
     the portal holds it (never a reset)."""
+    none, accept, pending = Action.NO_ACTION, Action.ACCEPT, Action.PENDING
     if policy.rules_override_portal:
-        return "CASE WHEN raw_action = 'no_action' THEN portal_word ELSE raw_action END"
+        return f"CASE WHEN raw_action = '{none}' THEN portal_word ELSE raw_action END"
     return (
-        "CASE WHEN raw_action = 'no_action' THEN portal_word "
-        "WHEN portal_word = 'no_action' THEN raw_action "
-        "WHEN portal_word = 'pending' AND raw_action = 'accept' AND matched THEN 'accept' "
+        f"CASE WHEN raw_action = '{none}' THEN portal_word "
+        f"WHEN portal_word = '{none}' THEN raw_action "
+        f"WHEN portal_word = '{pending}' AND raw_action = '{accept}' AND matched THEN '{accept}' "
         "ELSE portal_word END"
     )
 
@@ -408,7 +419,7 @@ def suggest_steps(rules: RuleSet) -> list[tuple[str, str]]:
                 f"{_lit(label)} AS _label, {_lit(r.action)} AS action, "
                 f"{_lit(r.reason)} AS reason, {remarks} AS remarks, "
                 f"{_lit(r.itc_reduction)} AS itc_reduction, {declared}, "
-                f"'rule' AS decision_source, {_lit(r.reason)} AS decision_reason, "
+                f"'{DecisionSource.RULE}' AS decision_source, {_lit(r.reason)} AS decision_reason, "
                 f"NULL::VARCHAR AS decision_user "
                 f"FROM {v.BASE_VIEW} b WHERE coalesce(({r.when}), false)"
             )
@@ -417,7 +428,8 @@ def suggest_steps(rules: RuleSet) -> list[tuple[str, str]]:
         selects.append(
             "SELECT b.*, 0 AS _seq, NULL::VARCHAR AS rule_id, NULL::VARCHAR AS _label, "
             "NULL::VARCHAR AS action, NULL::VARCHAR AS reason, NULL::VARCHAR AS remarks, "
-            f"NULL::VARCHAR AS itc_reduction, {declared}, 'rule' AS decision_source, "
+            f"NULL::VARCHAR AS itc_reduction, {declared}, "
+            f"'{DecisionSource.RULE}' AS decision_source, "
             "NULL::VARCHAR AS decision_reason, NULL::VARCHAR AS decision_user "
             f"FROM {v.BASE_VIEW} b WHERE false"
         )
@@ -446,9 +458,9 @@ WITH chosen AS (
   GROUP BY doc_key
 ), raw AS (
 SELECT b.doc_key, coalesce(b.portal_action, 'N') AS portal_action,
-       coalesce(b.portal_action_word, 'no_action') AS portal_word,
-       b.match_status IN ('exact', 'within_tolerance') AS matched,
-       coalesce(c.action, 'no_action') AS raw_action,
+       coalesce(b.portal_action_word, '{Action.NO_ACTION}') AS portal_word,
+       b.match_status IN {sql_in(MATCHED)} AS matched,
+       coalesce(c.action, '{Action.NO_ACTION}') AS raw_action,
        coalesce(c.rule_id, {_lit(FALLBACK_RULE_ID)}) AS rule_id,
        coalesce(c.reason, {_lit(FALLBACK_REASON)}) AS raw_reason,
        c.remarks AS raw_remarks, s.stopped_by, c.itc_reduction,
@@ -460,7 +472,7 @@ LEFT JOIN stopped s ON s.doc_key = b.doc_key
 SELECT *, {policy_action_sql(rules.policy)} AS action FROM raw
 )
 SELECT doc_key, action, rule_id,
-       CASE WHEN raw_action <> 'no_action' AND raw_action <> action
+       CASE WHEN raw_action <> '{Action.NO_ACTION}' AND raw_action <> action
               THEN {_lit(CONFLICT_PREFIX + ": the portal holds ")}
                    || {_portal_label_sql("portal_action")}
                    || ' (a person''s decision); rule ' || rule_id || ' suggests ' || raw_action
@@ -470,13 +482,14 @@ SELECT doc_key, action, rule_id,
                    || ': left as it is.'
             ELSE raw_reason END AS reason,
        -- a rule's remarks go only with the action it was written for, never with Accept
-       CASE WHEN action = raw_action AND action <> 'accept'
-                 AND (portal_word = 'no_action' OR {_sql_bool(rules.policy.rules_override_portal)})
+       CASE WHEN action = raw_action AND action <> '{Action.ACCEPT}'
+                 AND (portal_word = '{Action.NO_ACTION}'
+                      OR {_sql_bool(rules.policy.rules_override_portal)})
             THEN raw_remarks END AS remarks,
        stopped_by,
        CASE WHEN action = raw_action THEN itc_reduction END AS itc_reduction,
        {", ".join(f"CASE WHEN action = raw_action THEN {n} END AS {n}" for n in _DECLARED)},
-       CASE WHEN raw_action <> 'no_action' AND raw_action <> action THEN raw_action END
+       CASE WHEN raw_action <> '{Action.NO_ACTION}' AND raw_action <> action THEN raw_action END
          AS conflict
 FROM judged
 ORDER BY doc_key"""
@@ -526,15 +539,15 @@ def check(
         # the base view is read once, by rules_judged: a plain view, not a second copy
         v.register_views(eng, ims, matches, period=period, materialise=False)
         v.register_decisions(eng, decisions)
-        human = ", ".join(_lit(s) for s in HUMAN_SOURCES)
-        actions = ", ".join(_lit(a) for a in ACTIONS)
+        human = sql_in(HUMAN_SOURCES)
+        actions = sql_in(ACTIONS)
         checks = [
             ("unknown_document", "no such document in the IMS download", False, "NOT _known"),
             (
                 "unknown_action",
                 f"action must be one of {', '.join(ACTIONS)}",
                 False,
-                f"action IS NULL OR action NOT IN ({actions})",
+                f"action IS NULL OR action NOT IN {actions}",
             ),
             *((g.id, g.message, g.overridable, f"_known AND ({g.forbid})") for g in ruleset.guards),
         ]
@@ -548,7 +561,7 @@ def check(
             f"SELECT _doc_key, action, _row, _human_reason, {flags} FROM ("
             f"SELECT b.*, {v.proposal_from_decisions_sql()}, d._row AS _row, "
             f"b.doc_key IS NOT NULL AS _known, d.doc_key AS _doc_key, "
-            f"d.source IN ({human}) AND trim(coalesce(d.reason, '')) <> '' AS _human_reason "
+            f"d.source IN {human} AND trim(coalesce(d.reason, '')) <> '' AS _human_reason "
             f"FROM {v.DECISIONS_TABLE} d LEFT JOIN {v.BASE_VIEW} b ON b.doc_key = d.doc_key)",
         )
         parts = [

@@ -16,7 +16,19 @@ from imsdata.dialects import DUCKDB, Dialect
 from imsdata.engines import Engine, engine_scope
 from imsdata.errors import UsageError
 from imsdata.portal.sections import ACTION_CODES, SECTIONS
-from imsdata.schemas import DECISION_COLUMNS, IMS_COLUMNS, MATCH_COLUMNS, conform
+from imsdata.schemas import (
+    AMOUNT_HEADS,
+    DECISION_COLUMNS,
+    DECISION_DEFAULTS,
+    IMS_COLUMNS,
+    IMS_PROVENANCE_DEFAULTS,
+    MATCH_COLUMNS,
+    MATCH_DEFAULTS,
+    TAX_HEADS,
+    MatchStatus,
+    conform,
+    total_tax_sql,
+)
 
 #: Names of the relations the rule engine creates in its DuckDB connection (temp, per connection).
 IMS_TABLE = "rules_ims"
@@ -26,7 +38,7 @@ BASE_VIEW = "rules_base"
 FULL_VIEW = "rules_full"
 
 _PERIOD_RE = re.compile(r"^(0[1-9]|1[0-2])(\d{4})$")
-_HEADS = ("igst", "cgst", "sgst", "cess")
+
 
 #: The documented columns of the decision view, in order: name -> what it means.
 #: Suggestion rules see the document, match and period columns; guards also see the proposal.
@@ -169,10 +181,10 @@ def base_view_sql(period: str | None, dialect: Dialect = DUCKDB) -> str:
         for s in SECTIONS.values()
     )
     words = " ".join(f"WHEN {_str_lit(c)} THEN {_str_lit(w)}" for c, w in ACTION_CODES.items())
-    diffs = ", ".join(f"m.diff_{h}" for h in ("taxable_value", *_HEADS, "doc_value"))
-    total_tax = " + ".join(f"coalesce(i.{h}, 0)" for h in _HEADS)
-    diff_tax = " + ".join(f"coalesce(m.diff_{h}, 0)" for h in _HEADS)
-    portal_declared = ", ".join(f"i.declared_{h} AS portal_declared_{h}" for h in _HEADS)
+    diffs = ", ".join(f"m.diff_{h}" for h in (*AMOUNT_HEADS, "doc_value"))
+    total_tax = total_tax_sql("i")
+    diff_tax = total_tax_sql("m", "diff_")
+    portal_declared = ", ".join(f"i.declared_{h} AS portal_declared_{h}" for h in TAX_HEADS)
     return f"""
 WITH sec(section, reject_allowed, itc_reduction_allowed) AS (VALUES {sections}),
 m AS (
@@ -208,7 +220,7 @@ SELECT
   i.record_hash, i.recipient_gstin,
   coalesce(sec.reject_allowed, true) AS reject_allowed,
   coalesce(sec.itc_reduction_allowed, false) AS itc_reduction_allowed,
-  coalesce(m.match_status, 'missing_in_register') AS match_status,
+  coalesce(m.match_status, '{MatchStatus.MISSING_IN_REGISTER}') AS match_status,
   coalesce(m.match_score, 0) AS match_score, m.match_pass, m.reasons AS match_reasons,
   m.register_id, m.register_id IS NOT NULL AS has_register, {diffs},
   CASE WHEN m.register_id IS NOT NULL THEN CAST({diff_tax} AS DECIMAL(18, 2)) END
@@ -292,10 +304,10 @@ def register_views(
 ) -> str | None:
     """Register the inputs and the base view in `engine` (materialised for callers that read it
     several times; a plain view when read once); returns the period used."""
-    ims = conform(ims, IMS_COLUMNS)
+    ims = conform(ims, IMS_COLUMNS, defaults=IMS_PROVENANCE_DEFAULTS)
     used = resolve_period(ims, period)
     engine.register(IMS_TABLE, ims)
-    engine.register(MATCHES_TABLE, conform(matches, MATCH_COLUMNS))
+    engine.register(MATCHES_TABLE, conform(matches, MATCH_COLUMNS, defaults=MATCH_DEFAULTS))
     if materialise:
         engine.materialise(BASE_VIEW, base_view_sql(used, engine.dialect))
     else:
@@ -306,13 +318,13 @@ def register_views(
 
 def register_decisions(engine: Engine, decisions: pl.DataFrame) -> None:
     """Register decisions (DECISION_COLUMNS, missing ones null) with their 0-based row number."""
-    frame = conform(decisions, DECISION_COLUMNS).with_row_index("_row")
+    frame = conform(decisions, DECISION_COLUMNS, defaults=DECISION_DEFAULTS).with_row_index("_row")
     engine.register(DECISIONS_TABLE, frame)
 
 
 def proposal_from_decisions_sql(alias: str = "d") -> str:
     """Proposal columns taken from a registered decisions relation."""
-    own = ("action", "remarks", "itc_reduction", *(f"declared_{h}" for h in _HEADS))
+    own = ("action", "remarks", "itc_reduction", *(f"declared_{h}" for h in TAX_HEADS))
     cols = [f"{alias}.{c} AS {c}" for c in own]
     cols += [
         f"{alias}.source AS decision_source",

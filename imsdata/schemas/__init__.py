@@ -6,15 +6,41 @@ Every module builds and consumes frames with exactly these columns; the Pandera 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import polars as pl
 
+from imsdata.schemas.vocab import (
+    ACTION,
+    AMOUNT_HEADS,
+    DECISION_SOURCE,
+    DOC_TYPE,
+    HUMAN_SOURCES,
+    ITC_TAKEN,
+    MATCH_STATUS,
+    MATCHED,
+    REGISTER_DOC_TYPES,
+    RISKY,
+    SPLIT_HEADS,
+    TAX_HEADS,
+    Action,
+    DecisionSource,
+    DocType,
+    MatchStatus,
+    itc_sign,
+    sql_in,
+    total_tax,
+    total_tax_sql,
+)
+
+#: Every money amount: Decimal, 18 digits, 2 decimals (paise). The one place this dtype is written.
 MONEY = pl.Decimal(18, 2)
 
 #: One row per IMS document (DESIGN.md, "Canonical IMS document frame").
 IMS_COLUMNS: dict[str, pl.DataType] = {
     "doc_key": pl.String(),  # section|supplier_gstin|doc_number|doc_date ISO: stable identity
     "section": pl.String(),  # registry key: b2b, b2ba, ...
-    "doc_type": pl.String(),  # INV / DN / CN
+    "doc_type": pl.String(),  # DocType: INV / DN / CN
     "is_amendment": pl.Boolean(),
     "supplier_gstin": pl.String(),
     "supplier_pan": pl.String(),
@@ -82,10 +108,7 @@ REGISTER_COLUMNS: dict[str, pl.DataType] = {
 }
 
 #: Reconciliation output: one row per IMS document and one per register row left unmatched.
-MATCH_STATUSES: tuple[str, ...] = (
-    "exact", "within_tolerance", "probable", "mismatch", "pan_match",
-    "missing_in_register", "missing_in_ims",
-)  # fmt: skip
+MATCH_STATUSES: tuple[str, ...] = tuple(m.value for m in MatchStatus)
 MATCH_COLUMNS: dict[str, pl.DataType] = {
     "doc_key": pl.String(),  # null for missing_in_ims
     "register_id": pl.String(),  # null for missing_in_register
@@ -107,8 +130,8 @@ MATCH_COLUMNS: dict[str, pl.DataType] = {
 }
 
 #: Actions in words (the wire codes live in imsdata.portal.sections.ACTION_CODES).
-ACTIONS: tuple[str, ...] = ("accept", "reject", "pending", "no_action")
-DECISION_SOURCES: tuple[str, ...] = ("rule", "manual", "excel", "portal")
+ACTIONS: tuple[str, ...] = tuple(m.value for m in Action)
+DECISION_SOURCES: tuple[str, ...] = tuple(m.value for m in DecisionSource)
 
 #: One row per decision in the append-only log; the current decision is the latest per doc_key.
 DECISION_COLUMNS: dict[str, pl.DataType] = {
@@ -133,10 +156,43 @@ def empty(columns: dict[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame(schema=columns)
 
 
-def conform(frame: pl.DataFrame, columns: dict[str, pl.DataType]) -> pl.DataFrame:
-    """Select the contract's columns in order, adding missing ones as nulls and casting dtypes."""
+class ContractError(ValueError):
+    """A frame lacks a column its contract requires: a bug in the code that built it."""
+
+
+#: A decision names its document and action; its other fields may be left out (null).
+DECISION_DEFAULTS: dict[str, None] = dict.fromkeys(
+    c for c in DECISION_COLUMNS if c not in ("doc_key", "action")
+)
+#: A match row names both sides, its status and score; the rest (diffs, pass, reasons) may be
+#: left out (null) by frames built by hand (notebooks, tests).
+MATCH_DEFAULTS: dict[str, None] = dict.fromkeys(
+    c for c in MATCH_COLUMNS if c not in ("doc_key", "register_id", "match_status", "match_score")
+)
+#: Where an IMS document came from (file, record, the portal's hash, unknown keys): not needed
+#: to judge it, absent from documents a notebook or test builds.
+IMS_PROVENANCE_DEFAULTS: dict[str, None] = dict.fromkeys(
+    ("hash", "extra_json", "source_file", "source_index")
+)
+
+
+def conform(
+    frame: pl.DataFrame,
+    columns: dict[str, pl.DataType],
+    *,
+    defaults: Mapping[str, object] | None = None,
+) -> pl.DataFrame:
+    """Select the contract's columns in order, casting dtypes.
+
+    A missing column is a `ContractError` naming it, never a silent null column; `defaults`
+    gives the value (None: null) of each column a frame may legitimately lack, where it is built.
+    """
+    given = defaults or {}
+    missing = [c for c in columns if c not in frame.columns and c not in given]
+    if missing:
+        raise ContractError(f"frame lacks column(s) {missing} (has {frame.columns})")
     return frame.select(
-        (pl.col(name) if name in frame.columns else pl.lit(None)).cast(dtype).alias(name)
+        (pl.col(name) if name in frame.columns else pl.lit(given[name])).cast(dtype).alias(name)
         for name, dtype in columns.items()
     )
 
@@ -150,3 +206,42 @@ def doc_key_expr() -> pl.Expr:
         pl.col("doc_date").dt.strftime("%Y-%m-%d"),
         separator="|",
     )
+
+
+__all__ = [
+    "ACTION",
+    "ACTIONS",
+    "AMOUNT_HEADS",
+    "DECISION_COLUMNS",
+    "DECISION_DEFAULTS",
+    "DECISION_SOURCE",
+    "DECISION_SOURCES",
+    "DOC_TYPE",
+    "HUMAN_SOURCES",
+    "IMS_COLUMNS",
+    "IMS_PROVENANCE_DEFAULTS",
+    "ITC_TAKEN",
+    "MATCHED",
+    "MATCH_COLUMNS",
+    "MATCH_DEFAULTS",
+    "MATCH_STATUS",
+    "MATCH_STATUSES",
+    "MONEY",
+    "REGISTER_COLUMNS",
+    "REGISTER_DOC_TYPES",
+    "RISKY",
+    "SPLIT_HEADS",
+    "TAX_HEADS",
+    "Action",
+    "ContractError",
+    "DecisionSource",
+    "DocType",
+    "MatchStatus",
+    "conform",
+    "doc_key_expr",
+    "empty",
+    "itc_sign",
+    "sql_in",
+    "total_tax",
+    "total_tax_sql",
+]

@@ -22,7 +22,7 @@ from pandera.errors import SchemaErrors
 
 from imsdata import gstin as gst
 from imsdata.portal.sections import ACTION_CODES, SECTIONS
-from imsdata.schemas import IMS_COLUMNS, MONEY, conform
+from imsdata.schemas import IMS_COLUMNS, MONEY, conform, total_tax
 
 RAW = "__raw"
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
@@ -216,7 +216,7 @@ def warning_rules(columns: set[str], bad_check: pl.Series) -> list[Rule]:
     `bad_check` is `bad_check_gstins` of the frame's supplier GSTINs.
     """
     g = pl.col("supplier_gstin")
-    taxes = pl.sum_horizontal(*(pl.col(c).fill_null(0) for c in ("igst", "cgst", "sgst", "cess")))
+    taxes = total_tax()
     computed = pl.col("taxable_value").fill_null(0) + taxes
     gap = (pl.col("doc_value") - computed).abs()
     allowed = pl.max_horizontal(
@@ -306,11 +306,9 @@ def _failing(rules: list[Rule], frame: pl.DataFrame) -> list[Rule]:
     """
     if not rules or not frame.height:
         return []
-    suspects = [r for r in rules if r.suspect is not None]
-    flagged = (
-        frame.select(*(r.suspect.any().alias(r.name) for r in suspects)).row(0) if suspects else ()
-    )
-    clear = {r.name for r, any_ in zip(suspects, flagged, strict=True) if not any_}
+    suspects = [(r, r.suspect) for r in rules if r.suspect is not None]
+    flagged = frame.select(*(s.any().alias(r.name) for r, s in suspects)).row(0) if suspects else ()
+    clear = {r.name for (r, _), any_ in zip(suspects, flagged, strict=True) if not any_}
     todo = [r for r in rules if r.name not in clear]
     if not todo:
         return []

@@ -11,7 +11,7 @@ import polars as pl
 from pandera.config import ValidationDepth, config_context
 
 from imsdata import gstin as gst
-from imsdata.schemas import MONEY, REGISTER_COLUMNS
+from imsdata.schemas import AMOUNT_HEADS, MONEY, REGISTER_COLUMNS, REGISTER_DOC_TYPES
 from imsdata.schemas.ims import (
     DOC_NUMBER_PATTERN,
     DOC_NUMBER_RULE,
@@ -19,7 +19,7 @@ from imsdata.schemas.ims import (
     DOC_VALUE_TOLERANCE,
 )
 
-DOC_TYPES = ("INV", "DN", "CN")
+DOC_TYPES: tuple[str, ...] = tuple(t.value for t in REGISTER_DOC_TYPES)
 #: `tax_heads`: the heads as booked, or only their total (a register with one GST column).
 TAX_HEAD_KINDS = ("split", "total")
 
@@ -53,12 +53,13 @@ class RegisterModel(pa.DataFrameModel):
     doc_type: str = pa.Field(isin=DOC_TYPES)
     doc_number: str = pa.Field(str_length={"min_value": 1})
     doc_date: pl.Date = pa.Field()
-    taxable_value: MONEY = pa.Field(ge=0)
-    igst: MONEY = pa.Field(ge=0)
-    cgst: MONEY = pa.Field(ge=0)
-    sgst: MONEY = pa.Field(ge=0)
-    cess: MONEY = pa.Field(ge=0)
-    doc_value: MONEY = pa.Field(ge=0)
+    # pandera takes the dtype instance Decimal(18, 2) from the annotation; mypy wants a class
+    taxable_value: MONEY = pa.Field(ge=0)  # type: ignore[valid-type]
+    igst: MONEY = pa.Field(ge=0)  # type: ignore[valid-type]
+    cgst: MONEY = pa.Field(ge=0)  # type: ignore[valid-type]
+    sgst: MONEY = pa.Field(ge=0)  # type: ignore[valid-type]
+    cess: MONEY = pa.Field(ge=0)  # type: ignore[valid-type]
+    doc_value: MONEY = pa.Field(ge=0)  # type: ignore[valid-type]
     pos: str = pa.Field(nullable=True, isin=list(gst.STATES))
     reverse_charge: bool = pa.Field()
     in_scope: bool = pa.Field()
@@ -148,7 +149,7 @@ class RegisterWarnings(pa.DataFrameModel):
     @pa.dataframe_check(name="invoice value differs from taxable value + tax beyond tolerance")
     def value_adds_up(cls, data: pa.PolarsData) -> pl.LazyFrame:
         """Invoice value = taxable value + taxes + cess, within the IMS reader's tolerance."""
-        parts = pl.sum_horizontal("taxable_value", "igst", "cgst", "sgst", "cess")
+        parts = pl.sum_horizontal(*AMOUNT_HEADS)
         gap = (pl.col("doc_value") - parts).abs()
         allowed = pl.max_horizontal(
             pl.lit(DOC_VALUE_TOLERANCE, MONEY),
@@ -173,7 +174,7 @@ class RegisterWarnings(pa.DataFrameModel):
 
 
 def failures(
-    model: type[pa.DataFrameModel],
+    model: type[pa.DataFrameModel] | pa.DataFrameSchema,
     frame: pl.DataFrame,
     *,
     fields: dict[str, str] | None = None,

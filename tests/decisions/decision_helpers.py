@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from imsdata.schemas import MATCH_COLUMNS, conform
-from imsdata.testing import ims_frame
+from imsdata.schemas import MATCH_COLUMNS
+from imsdata.testing import complete, ims_frame
 
 
 def case(docs: list[dict]) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -29,4 +29,4 @@ def case(docs: list[dict]) -> tuple[pl.DataFrame, pl.DataFrame]:
     ims = ims_frame(ims_rows)
     keys = ims.select("doc_key").with_row_index("_i").with_columns(pl.col("_i").cast(pl.Int64))
     matches = keys.join(pl.DataFrame(match_rows, infer_schema_length=None), on="_i").drop("_i")
-    return ims, conform(matches, MATCH_COLUMNS)
+    return ims, complete(matches, MATCH_COLUMNS)

@@ -15,14 +15,14 @@ from imsdata.errors import InputError
 from imsdata.portal.write import build_payloads
 from imsdata.rules import load_rules, parse_rules, suggest
 from imsdata.rules.engine import DEFAULT_RULES_PATH
-from imsdata.schemas import DECISION_COLUMNS, conform
-from imsdata.testing import RECIPIENT, make_gstin
+from imsdata.schemas import DECISION_COLUMNS
+from imsdata.testing import RECIPIENT, complete, make_gstin
 
 OTHER_OURS = make_gstin("29", RECIPIENT[2:12])  # another registration of our PAN
 
 
 def _as_rule_decisions(suggestions: pl.DataFrame) -> pl.DataFrame:
-    return conform(suggestions.with_columns(source=pl.lit("rule")), DECISION_COLUMNS)
+    return complete(suggestions.with_columns(source=pl.lit("rule")), DECISION_COLUMNS)
 
 
 def _by_number(ims: pl.DataFrame, frame: pl.DataFrame, column: str) -> dict[str, object]:
@@ -73,7 +73,7 @@ def test_stored_rule_no_action_on_a_rejected_document_is_not_reset(month):
     """A rule decision of no_action already in a log (older versions stored it) is no reset."""
     ims, matches = month
     key = ims.filter(pl.col("doc_number") == "D1")["doc_key"][0]
-    stale = conform(
+    stale = complete(
         pl.DataFrame({"doc_key": [key], "action": ["no_action"], "source": ["rule"]}),
         DECISION_COLUMNS,
     )
@@ -83,7 +83,7 @@ def test_stored_rule_no_action_on_a_rejected_document_is_not_reset(month):
 def test_only_a_person_resets_a_document_the_portal_holds(month):
     ims, matches = month
     key = ims.filter(pl.col("doc_number") == "D1")["doc_key"][0]
-    manual = conform(
+    manual = complete(
         pl.DataFrame(
             {"doc_key": [key], "action": ["no_action"], "source": ["manual"], "reason": ["x"]}
         ),
@@ -171,7 +171,7 @@ def test_stale_rule_decision_that_flips_the_portal_is_not_sent(month):
     """A rule decision logged before the portal changed (or before the policy) is held back."""
     ims, _matches = month
     key = ims.filter(pl.col("doc_number") == "D2")["doc_key"][0]
-    stale = conform(
+    stale = complete(
         pl.DataFrame({"doc_key": [key], "action": ["accept"], "source": ["rule"]}),
         DECISION_COLUMNS,
     )

@@ -14,8 +14,8 @@ from imsdata.portal.read import read
 from imsdata.portal.write import build_payloads
 from imsdata.reconcile import reconcile
 from imsdata.rules import suggest
-from imsdata.schemas import DECISION_COLUMNS, REGISTER_COLUMNS, conform, empty
-from imsdata.testing import RECIPIENT
+from imsdata.schemas import DECISION_COLUMNS, REGISTER_COLUMNS, empty
+from imsdata.testing import RECIPIENT, complete
 
 REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "real-world" / "ic-ims"
 
@@ -31,7 +31,7 @@ def test_real_download_accepted_and_rejected_documents_are_left_as_they_are():
     assert kept.select(pl.col("portal_action").replace_strict(words)).to_series().to_list() == (
         kept["action"].to_list()
     )
-    rule_decisions = conform(sugg.with_columns(source=pl.lit("rule")), DECISION_COLUMNS)
+    rule_decisions = complete(sugg.with_columns(source=pl.lit("rule")), DECISION_COLUMNS)
     payloads = build_payloads(ims, rule_decisions, rtin=RECIPIENT, matches=matches)
     assert payloads.is_empty
     assert dec.conflicts(ims, sugg).height == kept.filter(pl.col("conflict").is_not_null()).height

@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 
 from imsdata.rules.engine import parse_rules
-from imsdata.schemas import DECISION_COLUMNS, conform
-from imsdata.testing import ims_frame, make_gstin
+from imsdata.schemas import DECISION_COLUMNS
+from imsdata.testing import complete, ims_frame, make_gstin
 
 SUPPLIER_A = make_gstin("27", "AAPFU0939F")
 SUPPLIER_B = make_gstin("24", "AABCR6898M")
@@ -24,7 +24,7 @@ def decisions(rows: list[dict]) -> pl.DataFrame:
         for k in ("declared_igst", "declared_cgst", "declared_sgst", "declared_cess"):
             r[k] = None if r.get(k) is None else Decimal(str(r[k]))
         full.append(r)
-    return conform(pl.DataFrame(full, infer_schema_length=None), DECISION_COLUMNS)
+    return complete(pl.DataFrame(full, infer_schema_length=None), DECISION_COLUMNS)
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from imsdata.portal.sections import SECTIONS
 from imsdata.portal.write import HELD_REASON, build_payloads, guard_violations
 from imsdata.report import build_report
 from imsdata.rules import suggest
-from imsdata.schemas import MATCH_COLUMNS, conform
-from imsdata.testing import RECIPIENT
+from imsdata.schemas import MATCH_COLUMNS
+from imsdata.testing import RECIPIENT, complete
 
 SEZ = "24AABCR6898M1ZN"
 IMPG = {"refdt": "05-11-2025", "portcode": "INNSA1", "boenum": "7654321", "boedt": "03-11-2025",
@@ -56,7 +56,7 @@ def test_bills_of_entry_are_read_with_unknown_keys_kept(boe) -> None:
 
 def test_bills_of_entry_are_accepted_or_kept_pending_never_rejected(boe) -> None:
     ims = boe.documents
-    matches = conform(pl.DataFrame({"doc_key": ims["doc_key"]}), MATCH_COLUMNS).with_columns(
+    matches = complete(pl.DataFrame({"doc_key": ims["doc_key"]}), MATCH_COLUMNS).with_columns(
         match_status=pl.lit("missing_in_register")
     )
     out = suggest(ims, matches).join(ims.select("doc_key", "section"), on="doc_key")
@@ -80,7 +80,7 @@ def test_bill_of_entry_decisions_are_held_back_from_the_upload(boe) -> None:
 
 def test_bills_of_entry_go_to_table_4a1(boe) -> None:
     ims = boe.documents
-    matches = conform(pl.DataFrame({"doc_key": ims["doc_key"]}), MATCH_COLUMNS)
+    matches = complete(pl.DataFrame({"doc_key": ims["doc_key"]}), MATCH_COLUMNS)
     rep = build_report(ims, matches, None, gstin=RECIPIENT, period="112025",
                        as_of=dt.date(2025, 12, 1))  # fmt: skip
     t4 = rep.table("gstr3b_table4")

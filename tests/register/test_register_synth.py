@@ -6,7 +6,8 @@ from polars.testing import assert_frame_equal
 
 from imsdata import synth
 from imsdata.register import read_register
-from imsdata.schemas import REGISTER_COLUMNS, conform
+from imsdata.schemas import REGISTER_COLUMNS
+from imsdata.testing import complete
 
 
 def test_synth_register_csv_reads_back_equal(tmp_path):
@@ -14,7 +15,7 @@ def test_synth_register_csv_reads_back_equal(tmp_path):
     paths = synth.write(data, tmp_path)
     result = read_register(paths["register"])
     assert result.rejects.height == 0
-    expected = conform(data.register, REGISTER_COLUMNS).sort("source_row")
+    expected = complete(data.register, REGISTER_COLUMNS).sort("source_row")
     assert_frame_equal(result.documents, expected)
     assert set(result.documents["doc_type"]) == {"INV", "DN", "CN"}  # CNs were booked negative
     assert not result.documents["in_scope"].all()

@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 
 from imsdata.report import Report, build_report
-from imsdata.schemas import MATCH_COLUMNS, conform
-from imsdata.testing import RECIPIENT, ims_frame, make_gstin
+from imsdata.schemas import MATCH_COLUMNS
+from imsdata.testing import RECIPIENT, complete, ims_frame, make_gstin
 
 ALPHA = make_gstin("27", "AAPFU0939F")
 RATHI = make_gstin("24", "AABCR6898M")
@@ -51,7 +51,7 @@ def month() -> dict[str, pl.DataFrame]:
         ]
     )  # fmt: skip
     keys = ims["doc_key"].to_list()
-    matches = conform(
+    matches = complete(
         pl.DataFrame(
             {
                 "doc_key": [*keys, None],

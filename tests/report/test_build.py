@@ -10,8 +10,8 @@ import pytest
 
 from imsdata.errors import InputError, UsageError
 from imsdata.report import Report, build_report, period_end
-from imsdata.schemas import MATCH_COLUMNS, MONEY, conform
-from imsdata.testing import RECIPIENT, ims_frame
+from imsdata.schemas import MATCH_COLUMNS, MONEY
+from imsdata.testing import RECIPIENT, complete, ims_frame
 from tests.report.conftest import ALPHA, KAVERI, RATHI, key
 
 D = Decimal
@@ -24,7 +24,7 @@ def _row(frame: pl.DataFrame, column: str, value: str) -> dict:
 
 
 def _matches(ims: pl.DataFrame, statuses: list[str]) -> pl.DataFrame:
-    return conform(
+    return complete(
         pl.DataFrame({"doc_key": ims["doc_key"], "match_status": statuses}), MATCH_COLUMNS
     )
 
@@ -347,7 +347,7 @@ def test_without_previous_there_is_no_changes_table(month) -> None:
 
 def test_empty_month_gives_zero_tables() -> None:
     ims = ims_frame([])
-    rep = build_report(ims, conform(pl.DataFrame(), MATCH_COLUMNS), None, gstin=RECIPIENT,
+    rep = build_report(ims, complete(pl.DataFrame(), MATCH_COLUMNS), None, gstin=RECIPIENT,
                        period="112025")  # fmt: skip
     assert rep.headline["itc_available"] == 0
     assert rep.table("pending_ageing")["documents"].sum() == 0

@@ -11,7 +11,7 @@ import pytest
 
 from imsdata.report import Report, build_report, write_html
 from imsdata.report.html import MAX_HTML_ROWS, render_html
-from imsdata.testing import RECIPIENT, ims_frame
+from imsdata.testing import RECIPIENT, complete, ims_frame
 
 AT = dt.datetime(2025, 12, 1, 9, 30, tzinfo=dt.UTC)
 
@@ -89,9 +89,9 @@ def test_write_is_atomic_and_leaves_no_temp_files(report: Report, tmp_path: Path
 def test_long_detail_tables_are_cut_with_a_pointer_to_excel() -> None:
     n = MAX_HTML_ROWS + 5
     ims = ims_frame([{"doc_number": f"M-{i:03d}"} for i in range(n)])
-    from imsdata.schemas import MATCH_COLUMNS, conform
+    from imsdata.schemas import MATCH_COLUMNS
 
-    matches = conform(
+    matches = complete(
         pl.DataFrame({"doc_key": ims["doc_key"], "match_status": ["mismatch"] * n}),
         MATCH_COLUMNS,
     )

@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 
 from imsdata.report import build_report
-from imsdata.schemas import MATCH_COLUMNS, MONEY, conform
-from imsdata.testing import RECIPIENT, ims_frame
+from imsdata.schemas import MATCH_COLUMNS, MONEY
+from imsdata.testing import RECIPIENT, complete, ims_frame
 
 D = Decimal
 NET = "Net ITC of this GSTR-2B: 4(A)(5) less 4(B)(2)"
@@ -36,7 +36,7 @@ def _report(rows: list[dict], actions: list[str | None], previous: list[dict] | 
         pl.col("orig_doc_date").alias("doc_date"),
         pl.col("doc_key").alias("superseded_by"),
     )
-    matches = conform(
+    matches = complete(
         ims.join(amended, on=["section", "supplier_gstin", "doc_number", "doc_date"], how="left")
         .select("doc_key", "superseded_by")
         .with_columns(match_status=pl.lit("exact")),

@@ -13,8 +13,8 @@ from imsdata.errors import GuardError, InputError
 from imsdata.portal.write import build_payloads
 from imsdata.review import ACTION, ITC_REDUCTION, read_review, write_review
 from imsdata.rules import suggest
-from imsdata.schemas import MATCH_COLUMNS, conform
-from imsdata.testing import RECIPIENT, ims_frame
+from imsdata.schemas import MATCH_COLUMNS
+from imsdata.testing import RECIPIENT, complete, ims_frame
 
 PERIOD = "112025"
 
@@ -31,7 +31,7 @@ def month(tmp_path):
              "orig_doc_date": dt.date(2025, 11, 1), "cgst": "450", "sgst": "450"},
         ]
     )  # fmt: skip
-    matches = conform(
+    matches = complete(
         pl.DataFrame(
             {
                 "doc_key": ims["doc_key"],

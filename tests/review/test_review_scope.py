@@ -16,8 +16,8 @@ from imsdata.review import (
     row_limit,
     write_review,
 )
-from imsdata.schemas import DECISION_COLUMNS, MATCH_COLUMNS, conform
-from imsdata.testing import RECIPIENT, ims_frame
+from imsdata.schemas import DECISION_COLUMNS, MATCH_COLUMNS
+from imsdata.testing import RECIPIENT, complete, ims_frame
 from imsdata.workspace import Workspace
 
 PERIOD = "112025"
@@ -53,7 +53,7 @@ def matches(ims) -> pl.DataFrame:
         {"doc_key": _key(ims, n), "register_id": None, "match_status": "missing_in_register"}
         for n in ("MID", "SMALL")
     ]
-    return conform(pl.DataFrame(rows), MATCH_COLUMNS)
+    return complete(pl.DataFrame(rows), MATCH_COLUMNS)
 
 
 @pytest.fixture
@@ -117,7 +117,7 @@ def test_limit_keeps_the_biggest_itc_first(tmp_path, ims, matches, suggestions):
 
 
 def test_people_and_changes_bring_a_routine_document_back(tmp_path, ims, matches, suggestions):
-    decisions = conform(
+    decisions = complete(
         pl.DataFrame(
             {
                 "doc_key": [_key(ims, "OK-1"), _key(ims, "OK-2")],
@@ -143,7 +143,7 @@ def test_superseded_and_amended_documents_need_attention(tmp_path, ims, suggesti
         for i, k in enumerate(both["doc_key"])
     ]
     rows[0]["superseded_by"] = amended["doc_key"][0]
-    matches = conform(pl.DataFrame(rows), MATCH_COLUMNS)
+    matches = complete(pl.DataFrame(rows), MATCH_COLUMNS)
     sugg = pl.DataFrame({"doc_key": both["doc_key"], "action": "accept"})
     path = tmp_path / "r.xlsx"
     write_review(path, both, matches, sugg, rtin=RECIPIENT, period=PERIOD)
@@ -211,7 +211,7 @@ def test_cells_keep_markup_spaces_and_unicode_and_long_text_is_cut_like_excel(tm
     ims = ims_frame([{"doc_number": f"N{i}", "supplier_name": n} for i, n in enumerate(names)])
     sugg = pl.DataFrame({"doc_key": ims["doc_key"], "action": "pending"})
     path = tmp_path / "r.xlsx"
-    write_review(path, ims, conform(pl.DataFrame(), MATCH_COLUMNS), sugg, rtin=RECIPIENT,
+    write_review(path, ims, complete(pl.DataFrame(), MATCH_COLUMNS), sugg, rtin=RECIPIENT,
                  period=PERIOD)  # fmt: skip
     ws = openpyxl.load_workbook(path)["B2B"]
     heads = [c.value for c in ws[1]]

@@ -12,8 +12,8 @@ import pytest
 from imsdata.errors import GuardError, InputError
 from imsdata.review import ACTION, INR_FORMAT, REMARKS, read_review, write_review
 from imsdata.rules import suggest
-from imsdata.schemas import DECISION_COLUMNS, MATCH_COLUMNS, conform, empty
-from imsdata.testing import RECIPIENT, ims_frame
+from imsdata.schemas import DECISION_COLUMNS, MATCH_COLUMNS, empty
+from imsdata.testing import RECIPIENT, complete, ims_frame
 
 PERIOD = "112025"
 
@@ -191,7 +191,7 @@ def test_not_a_workbook_is_an_input_error(tmp_path, ims):
 def test_remarks_edit_keeps_the_itc_declaration_already_decided(tmp_path):
     cn = ims_frame([{"section": "b2bcn", "doc_number": "CN-9", "portal_action": "N"}])
     key = cn["doc_key"][0]
-    current = conform(
+    current = complete(
         pl.DataFrame(
             {
                 "doc_key": [key],
@@ -219,7 +219,7 @@ def test_remarks_edit_keeps_the_itc_declaration_already_decided(tmp_path):
 def test_action_starts_at_the_current_decision_beside_the_suggestion(tmp_path, ims):
     matches = empty(MATCH_COLUMNS)
     key = ims.filter(pl.col("doc_number") == "INV-2")["doc_key"][0]
-    current = conform(
+    current = complete(
         pl.DataFrame({"doc_key": [key], "action": ["reject"], "remarks": ["late"]}),
         DECISION_COLUMNS,
     )

@@ -10,8 +10,8 @@ import pytest
 
 from imsdata.errors import GuardError, InputError, UsageError
 from imsdata.rules import suggest
-from imsdata.schemas import MATCH_COLUMNS, conform
-from imsdata.testing import ims_frame, register_frame
+from imsdata.schemas import MATCH_COLUMNS
+from imsdata.testing import complete, ims_frame, register_frame
 from imsdata.workspace import Workspace, file_hash, files_hash, frame_hash
 
 
@@ -25,7 +25,7 @@ def _matched(ims: pl.DataFrame, *statuses: str) -> pl.DataFrame:
         }
         for i, (key, status) in enumerate(zip(ims["doc_key"], statuses, strict=True))
     ]
-    return conform(pl.DataFrame(rows), MATCH_COLUMNS)
+    return complete(pl.DataFrame(rows), MATCH_COLUMNS)
 
 
 @pytest.fixture
