@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from imsdata.fileio import atomic_path, safe_text
 from imsdata.report.build import Report
 from imsdata.report.html import HEADERS
 from imsdata.report.inr import EXCEL_INR_FORMAT, EXCEL_INR_NEGATIVE_FORMAT
+from imsdata.xlsx_rows import SheetColumn, fill_sheets
 
 
 def write_excel(
@@ -25,20 +27,34 @@ def write_excel(
     sheet 'about' names the GSTIN, period, as-of date and each table's note. `created` is the
     workbook's creation time in its properties (default: now); a fixed one gives the same bytes.
     """
+    # text is never a formula or link: written as strings, made formula-safe (safe_text); the
+    # tables' rows are streamed into the closed workbook (imsdata.xlsx_rows), a document list of
+    # 200k rows in bulk rather than cell by cell
+    book = io.BytesIO()
+    options = {
+        "in_memory": True,
+        "remove_timezone": True,
+        "strings_to_formulas": False,
+        "strings_to_urls": False,
+    }
+    wb = xlsxwriter.Workbook(book, options)
+    if created is not None:
+        wb.set_properties({"created": created})
+    try:
+        sheets, formats = _write(wb, report)
+    finally:
+        wb.close()
+    styles = {kind: fmt.xf_index for kind, fmt in formats.items()}
     with atomic_path(path) as tmp:
-        # text is never a formula or link: written as strings, made formula-safe (safe_text)
-        options = {"remove_timezone": True, "strings_to_formulas": False, "strings_to_urls": False}
-        wb = xlsxwriter.Workbook(str(tmp), options)
-        if created is not None:
-            wb.set_properties({"created": created})
-        try:
-            _write(wb, report)
-        finally:
-            wb.close()
+        fill_sheets(book.getvalue(), tmp, sheets, styles)
     return Path(path)
 
 
-def _write(wb: xlsxwriter.Workbook, report: Report) -> None:
+def _write(
+    wb: xlsxwriter.Workbook, report: Report
+) -> tuple[dict[str, tuple[list[SheetColumn], pl.DataFrame]], dict[str, Any]]:
+    """The 'about' sheet in full and each table's header, formats and filter; returns the
+    tables' rows for `fill_sheets` and the cell formats they use (indexed once closed)."""
     bold = wb.add_format({"bold": True})
     head = wb.add_format({"bold": True, "bg_color": "#DCE6F1", "border": 1, "text_wrap": True})
     money = wb.add_format({"num_format": EXCEL_INR_FORMAT})
@@ -70,35 +86,38 @@ def _write(wb: xlsxwriter.Workbook, report: Report) -> None:
     about.set_column(0, 0, 22)
     about.set_column(1, 1, 110)
 
+    sheets: dict[str, tuple[list[SheetColumn], pl.DataFrame]] = {}
     for t in report.tables:
         ws = wb.add_worksheet(t.key[:31])
         frame = t.frame
+        cols: list[SheetColumn] = []
         for c, (name, dtype) in enumerate(frame.schema.items()):
-            ws.write(0, c, HEADERS.get(name, name), head)
-            values = frame[name]
-            data: list[Any]
+            header = HEADERS.get(name, name)
+            ws.write(0, c, header, head)
+            fmt: Any
             if isinstance(dtype, pl.Decimal):
-                fmt, width = money, 18
-                data = [None if v is None else float(v) for v in values.to_list()]
+                fmt, width, kind = money, 18, "money"
             elif dtype.is_integer():
-                fmt, width = count, 12
-                data = values.to_list()
+                fmt, width, kind = count, 12, "int"
             elif isinstance(dtype, pl.Date):
-                fmt, width = date, 12
-                data = values.to_list()
+                fmt, width, kind = date, 12, "date"
             else:
-                fmt = None
-                data = [safe_text(v) for v in values.cast(pl.String).to_list()]
-                longest = max((len(v) for v in data if v), default=8)
-                width = min(max(longest, len(HEADERS.get(name, name)), 8) + 2, 60)
-            ws.write_column(1, c, data, fmt)
+                fmt, kind = None, "text"
+                lengths = frame[name].cast(pl.String).str.len_chars().drop_nulls()
+                longest = int(lengths.max()) if lengths.len() else 8  # type: ignore[arg-type]
+                width = min(max(longest, len(header), 8) + 2, 60)
+            cols.append(SheetColumn(header, name, kind, width))
             if fmt is money and frame.height:
                 ws.conditional_format(
                     1, c, frame.height, c,
                     {"type": "cell", "criteria": "<", "value": 0, "format": negative},
                 )  # fmt: skip
-            ws.set_column(c, c, width)
+            # the column format also registers the cell format the streamed rows refer to
+            ws.set_column(c, c, width, fmt)
         ws.set_row(0, 30)
         ws.freeze_panes(1, 0)
         if frame.height:
             ws.autofilter(0, 0, frame.height, max(frame.width - 1, 0))
+        # xlsxwriter names sheet files in the order they were added ('about' is sheet1)
+        sheets[f"xl/worksheets/sheet{len(sheets) + 2}.xml"] = (cols, frame)
+    return sheets, {"money": money, "int": count, "date": date}

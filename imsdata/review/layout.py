@@ -3,8 +3,6 @@ writer and the reader)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import polars as pl
 
 from imsdata.portal.sections import Section
@@ -12,6 +10,7 @@ from imsdata.schemas import (
     ACTIONS,
     MATCHED,
 )
+from imsdata.xlsx_rows import SheetColumn
 
 HOME = "Home"
 #: Most documents written by default (a person cannot work through more; biggest ITC first).
@@ -56,12 +55,8 @@ DECLARATION_COLUMNS: dict[str, str] = {
 WRITTEN_SUFFIX = " as written"
 
 
-@dataclass(frozen=True)
-class _Column:
-    header: str
-    source: str  # column of the sheet frame
-    kind: str  # text / date / money / int / editable / hidden
-    width: float = 14
+#: A column of a section sheet (the streamed-rows column, `imsdata.xlsx_rows`).
+_Column = SheetColumn
 
 
 def _columns(sec: Section) -> list[_Column]:

@@ -6,17 +6,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import io
-import re
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import xlsxwriter
-from xlsxwriter.utility import xl_col_to_name
 
 from imsdata.errors import UsageError
-from imsdata.fileio import atomic_path, safe_text_expr
+from imsdata.fileio import atomic_path
 from imsdata.portal.sections import SECTIONS, Section
 from imsdata.review.layout import (
     _GSTIN_CELL,
@@ -35,80 +32,14 @@ from imsdata.review.layout import (
     _columns,
 )
 from imsdata.review.rows import ReviewScope, _sheet_frame, select_rows
-
-#: XML 1.0 forbids these control characters; Excel stores them escaped as _xHHHH_.
-_CONTROL = [chr(i) for i in (*range(0, 9), 11, 12, *range(14, 32))]
-_CONTROL_ESCAPES = [f"_x{ord(ch):04X}_" for ch in _CONTROL]
-#: Rows per chunk when streaming sheet XML (bounded memory for big workbooks).
-_CHUNK_ROWS = 20_000
-_EXCEL_MAX_TEXT = 32_767
-
-
-def _excel_date(col: str) -> pl.Expr:
-    """Dates as Excel serial numbers (days since 1899-12-30), what write_datetime stores."""
-    return (pl.col(col) - pl.lit(dt.date(1899, 12, 30))).dt.total_days()
-
-
-def _xml_text(expr: pl.Expr) -> pl.Expr:
-    """Text as an inline-string cell body: XML-escaped, control characters as _xHHHH_ (a
-    literal _xHHHH_ in the data is protected first), spaces kept."""
-    escaped = (
-        expr.str.replace_all(r"_(x[0-9A-Fa-f]{4}_)", "_x005F_$1")
-        .str.replace_all("&", "&amp;", literal=True)
-        .str.replace_all("<", "&lt;", literal=True)
-        .str.replace_all(">", "&gt;", literal=True)
-        .str.replace_many(_CONTROL, _CONTROL_ESCAPES)
-    )
-    space = pl.when(expr.str.contains(r"^\s|\s$")).then(pl.lit(' xml:space="preserve"'))
-    return pl.concat_str(
-        pl.lit("<is><t"), space.otherwise(pl.lit("")), pl.lit(">"), escaped, pl.lit("</t></is>")
-    )
-
-
-def _cell_xml(col: _Column, letter: str, row: pl.Expr, style: int | None) -> pl.Expr:
-    """One column's cells as XML: text is always an inline string (never a formula or URL),
-    numbers and dates are values; an empty cell is written only when its format must show."""
-    s = f' s="{style}"' if style is not None else ""
-    ref = pl.concat_str(pl.lit(f'<c r="{letter}'), row, pl.lit('"'))
-    if col.kind == "money":
-        value = pl.col(col.source).cast(pl.String)
-    elif col.kind == "date":
-        value = _excel_date(col.source).cast(pl.String)
-    elif col.kind == "int":
-        value = pl.col(col.source).cast(pl.Int64).cast(pl.String)
-    else:
-        # Excel holds at most 32,767 characters in a cell (xlsxwriter truncates the same way)
-        text = pl.col(col.source).cast(pl.String)
-        if col.kind == "text":  # shown, never read back: formula-safe like every output
-            text = safe_text_expr(text)
-        text = text.str.slice(0, _EXCEL_MAX_TEXT)
-        cell = pl.concat_str(ref, pl.lit(f' t="inlineStr"{s}>'), _xml_text(text), pl.lit("</c>"))
-        blank = pl.concat_str(ref, pl.lit(f"{s}/>")) if style is not None else pl.lit("")
-        return pl.when(text.is_null() | (text == "")).then(blank).otherwise(cell)
-    cell = pl.concat_str(ref, pl.lit(f"{s}><v>"), value, pl.lit("</v></c>"))
-    blank = pl.concat_str(ref, pl.lit(f"{s}/>")) if style is not None else pl.lit("")
-    return pl.when(value.is_null()).then(blank).otherwise(cell)
-
-
-def _rows_xml(
-    rows: pl.DataFrame, cols: list[_Column], styles: dict[str, int], offset: int = 0
-) -> pl.Series:
-    """Each document as one `<row>` of sheet XML; the first is Excel row 2 + `offset`."""
-    row = (pl.int_range(pl.len()) + 2 + offset).cast(pl.String)
-    cells = [
-        _cell_xml(col, xl_col_to_name(c), row, styles.get(col.kind)) for c, col in enumerate(cols)
-    ]
-    xml = pl.concat_str(
-        [pl.lit('<row r="'), row, pl.lit('">'), *cells, pl.lit("</row>")], ignore_nulls=False
-    )
-    return rows.select(xml.alias("xml"))["xml"]
+from imsdata.xlsx_rows import fill_sheets
 
 
 def _write_section(wb: Any, sec: Section, rows: pl.DataFrame, formats: dict[str, Any]) -> None:
     """One protected section sheet: header frozen, filters, dropdown, editable cells unlocked.
 
     Only the header row goes through xlsxwriter; the data rows are rendered as XML in bulk by
-    `_fill_sheets` after the workbook is closed (xlsxwriter costs ~4 us per cell).
+    `imsdata.xlsx_rows.fill_sheets` after the workbook is closed (xlsxwriter costs ~4 us per cell).
     """
     ws = wb.add_worksheet(sec.api_param)
     cols = _columns(sec)
@@ -150,39 +81,6 @@ def _write_section(wb: Any, sec: Section, rows: pl.DataFrame, formats: dict[str,
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, last, len(cols) - 1)
     ws.protect("", {"autofilter": True, "sort": True, "format_columns": True})
-
-
-def _fill_sheets(
-    book: bytes,
-    target: Path,
-    sheets: dict[str, tuple[list[_Column], pl.DataFrame]],
-    styles: dict[str, int],
-) -> None:
-    """Copy the closed workbook into `target`, streaming each section's data rows into its
-    sheet XML (after the header row) and widening the sheet's dimension to match."""
-    with (
-        zipfile.ZipFile(io.BytesIO(book)) as src,
-        # level 1: a third of the default's CPU for a file ~20% bigger (75 MB of XML at 200k)
-        zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst,
-    ):
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename not in sheets:
-                dst.writestr(info, data)
-                continue
-            cols, rows = sheets[info.filename]
-            xml = data.decode("utf-8")
-            head, tail = xml.split("</sheetData>", 1)
-            last = f"{xl_col_to_name(len(cols) - 1)}{rows.height + 1}"
-            head = re.sub(
-                r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last}"/>', head, count=1
-            )
-            with dst.open(info.filename, "w", force_zip64=True) as out:
-                out.write(head.encode("utf-8"))
-                for start in range(0, rows.height, _CHUNK_ROWS):
-                    body = _rows_xml(rows.slice(start, _CHUNK_ROWS), cols, styles, offset=start)
-                    out.write("".join(body.to_list()).encode("utf-8"))
-                out.write(("</sheetData>" + tail).encode("utf-8"))
 
 
 def _write_home(
@@ -335,5 +233,5 @@ def write_review(
     wb.close()
     styles = {kind: formats[kind].xf_index for kind in ("money", "date", "editable")}
     with atomic_path(target) as tmp:
-        _fill_sheets(book.getvalue(), tmp, sheets, styles)
+        fill_sheets(book.getvalue(), tmp, sheets, styles)
     return dataclasses.replace(scope, path=target)
