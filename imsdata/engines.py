@@ -61,6 +61,15 @@ class Engine(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
+def run_steps(engine: Engine, steps: Sequence[tuple[str, str]]) -> pl.DataFrame:
+    """Materialise each (name, sql) step in order on `engine` and return the last one as a frame
+    (every engine's `run_steps`)."""
+    for name, sql in steps:
+        engine.materialise(name, sql)
+    last = steps[-1][0]
+    return engine.query(f"SELECT * FROM {last}", step=last)
+
+
 @contextlib.contextmanager
 def engine_scope(engine: Engine | None = None) -> Iterator[Engine]:
     """The caller's engine, borrowed; or a fresh in-memory DuckDB engine, closed afterwards."""

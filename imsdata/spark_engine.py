@@ -196,9 +196,9 @@ class SparkEngine:
 
     def run_steps(self, steps: Sequence[tuple[str, str]]) -> pl.DataFrame:
         """Materialise each (name, sql) step in order and return the last one as a frame."""
-        for name, sql in steps:
-            self.materialise(name, sql)
-        return self.query(f"SELECT * FROM {steps[-1][0]}", step=steps[-1][0])
+        from imsdata.engines import run_steps
+
+        return run_steps(self, steps)
 
     @contextlib.contextmanager
     def unordered(self) -> Iterator[None]:

@@ -14,7 +14,14 @@ import polars as pl
 
 from imsdata import gstin as gst
 from imsdata.portal.sections import SECTIONS
-from imsdata.schemas import IMS_COLUMNS, REGISTER_COLUMNS, conform, doc_key_expr, empty
+from imsdata.schemas import (
+    IMS_COLUMNS,
+    MATCH_COLUMNS,
+    REGISTER_COLUMNS,
+    conform,
+    doc_key_expr,
+    empty,
+)
 
 SUPPLIER = "27AAPFU0939F1ZV"  # valid check character
 RECIPIENT = "24AAQCA8719H1ZC"
@@ -131,3 +138,31 @@ def complete(frame: pl.DataFrame, columns: dict[str, pl.DataType]) -> pl.DataFra
     """A frame a test builds by hand, completed to a contract: the columns it leaves out are
     null (on purpose: `schemas.conform` itself refuses a missing column)."""
     return conform(frame, columns, defaults=dict.fromkeys(columns))
+
+
+def ims_with_matches(
+    docs: list[dict[str, Any]], *, numbered: str | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """IMS frame and its matches from rows: a row's `match` (status, default
+    missing_in_register) and `match_*` keys (reasons, diff_*, superseded_by...) make its match
+    row; `numbered`: a prefix giving each document a number of its own (prefix1, prefix2...)."""
+    ims_rows, match_rows = [], []
+    for i, doc in enumerate(docs):
+        doc = dict(doc)
+        status = doc.pop("match", "missing_in_register")
+        extra = {k[6:]: doc.pop(k) for k in list(doc) if k.startswith("match_")}
+        ims_rows.append({"doc_number": f"{numbered}{i + 1}", **doc} if numbered else doc)
+        booked = status != "missing_in_register"
+        match_rows.append(
+            {
+                "_i": i,
+                "register_id": f"R{i + 1}" if booked else None,
+                "match_status": status,
+                "match_score": 100 if booked else 0,
+                **extra,
+            }
+        )
+    ims = ims_frame(ims_rows)
+    keys = ims.select("doc_key").with_row_index("_i").with_columns(pl.col("_i").cast(pl.Int64))
+    matches = keys.join(pl.DataFrame(match_rows, infer_schema_length=None), on="_i").drop("_i")
+    return ims, complete(matches, MATCH_COLUMNS)
