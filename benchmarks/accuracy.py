@@ -87,7 +87,10 @@ def ims_frame_from_download(data: SynthData, *, via_reader: bool = False) -> pl.
     frame = pl.concat(frames, how="diagonal_relaxed").with_columns(
         supplier_pan=gst.pan_expr(pl.col("supplier_gstin"))
     )
-    return conform(frame.with_columns(doc_key=doc_key_expr()), IMS_COLUMNS)
+    frame = frame.with_columns(doc_key=doc_key_expr())
+    # The baseline reads only what it matches on; the rest of the contract is null here.
+    absent = dict.fromkeys(c for c in IMS_COLUMNS if c not in frame.columns)
+    return conform(frame, IMS_COLUMNS, defaults=absent)
 
 
 # --- the greedy first-pair baseline (india-compliance style; reconciliation-notes.md §1.3) -----
