@@ -170,12 +170,15 @@ def main() -> None:
     parser.add_argument(
         "--table-only", action="store_true", help="rewrite results.md from results.json"
     )
+    parser.add_argument("--results", type=Path, default=HERE,
+                        help="folder of results.md and results.json")  # fmt: skip
     args = parser.parse_args()
+    results = args.results
     if args.table_only:
-        rows = json.loads((HERE / "results.json").read_text())
+        rows = json.loads((results / "results.json").read_text())
     else:
         rows = collect([int(s) for s in args.sizes.split(",")], args.workdir, args.e2e_n)
-        (HERE / "results.json").write_text(json.dumps(rows, indent=1) + "\n")
+        (results / "results.json").write_text(json.dumps(rows, indent=1) + "\n")
     text = (
         "# Benchmark results\n\n"
         f"Machine: {_machine()}.\n\n"
@@ -192,7 +195,7 @@ def main() -> None:
         "`imsdata run` on that layout timed from process start to exit, every output written.\n\n"
         f"{table(rows)}\n"
     )
-    (HERE / "results.md").write_text(text)
+    (results / "results.md").write_text(text)
     print(text)
 
 
