@@ -8,12 +8,13 @@ fresh download of the same period carries decisions over to documents the suppli
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import getpass
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,17 @@ def _sql_type(dtype: pl.DataType | DataTypeClass) -> str:
 _DECIDED_CONTENT: tuple[str, ...] = (*MONEY_COLUMNS, *DATE_COLUMNS, "doc_number", "orig_doc_number")
 
 
+#: The current decision per document (the latest decision_id wins): the one definition, behind
+#: the `current_decisions` view and the temp table of `Workspace._current`. A grouped max and a
+#: semi join, not a window: at a million decisions it stays within the engine's memory limit.
+_CURRENT = (
+    "SELECT x.* FROM decisions x SEMI JOIN (SELECT max(decision_id) AS decision_id "
+    "FROM decisions GROUP BY doc_key) m ON m.decision_id = x.decision_id"
+)
+#: The temp table `Workspace._current` fills (dropped after each use).
+_CURRENT_TABLE = "_ws_current"
+
+
 def _content_changed(old: str, new: str) -> str:
     """SQL: the two aliases' rows (both present) differ in a decided-on column."""
     differs = " OR ".join(f'{old}."{c}" IS DISTINCT FROM {new}."{c}"' for c in _DECIDED_CONTENT)
@@ -135,9 +147,7 @@ DDL: tuple[str, ...] = (
         register_import_id VARCHAR, rows BIGINT NOT NULL, created TIMESTAMP NOT NULL)""",
     f"CREATE TABLE IF NOT EXISTS matches (run_id VARCHAR NOT NULL, {_cols(MATCH_COLUMNS)})",
     f"CREATE TABLE IF NOT EXISTS decisions ({_cols(LOG_COLUMNS)}, PRIMARY KEY (decision_id))",
-    """CREATE OR REPLACE VIEW current_decisions AS
-        SELECT * FROM decisions
-        QUALIFY row_number() OVER (PARTITION BY doc_key ORDER BY decision_id DESC) = 1""",
+    f"CREATE OR REPLACE VIEW current_decisions AS {_CURRENT}",
     f"CREATE TABLE IF NOT EXISTS uploads ({_cols(UPLOAD_COLUMNS)}, PRIMARY KEY (upload_id))",
     f"CREATE TABLE IF NOT EXISTS portal_errors ({_cols(PORTAL_ERROR_COLUMNS)})",
     # issue 14: each register import keeps its period; match columns added later
@@ -156,11 +166,6 @@ _TABLES = (
     "decisions", "uploads", "portal_errors", "register_periods", "upload_states",
 )  # fmt: skip
 _TABLE_RE = re.compile(r"\b(FROM|INTO|JOIN)\s+(" + "|".join(_TABLES) + r")\b")
-#: The current decision per document, inlined (latest decision_id wins), as in the VIEW.
-_CURRENT = (
-    "(SELECT * FROM decisions QUALIFY row_number() OVER "
-    "(PARTITION BY doc_key ORDER BY decision_id DESC) = 1)"
-)
 
 
 def _now() -> dt.datetime:
@@ -271,6 +276,15 @@ class Workspace:
                 raise
             self._rows("COMMIT")
 
+    @contextlib.contextmanager
+    def _current(self) -> Iterator[str]:
+        """The current decisions (`_CURRENT`) as a temp table for one query; its name."""
+        self._rows(f"CREATE OR REPLACE TEMP TABLE {_CURRENT_TABLE} AS {_CURRENT}", step="current")
+        try:
+            yield _CURRENT_TABLE
+        finally:
+            self._rows(f"DROP TABLE IF EXISTS {_CURRENT_TABLE}", step="current")
+
     def _next_id(self, table: str, prefix: str, where: str = "") -> tuple[str, int]:
         seq = int(self._scalar(f"SELECT coalesce(max(seq), 0) + 1 FROM {table} {where}"))
         return f"{prefix}-{seq:04d}", seq
@@ -363,7 +377,7 @@ class Workspace:
             FROM matches m
             JOIN match_runs r ON r.run_id = m.run_id
             JOIN register_periods p ON p.import_id = r.register_import_id
-            JOIN {_CURRENT} c ON c.doc_key = m.doc_key
+            JOIN ({_CURRENT}) c ON c.doc_key = m.doc_key
             WHERE m.doc_key IS NOT NULL AND m.register_id IS NOT NULL AND c.action = 'accept'
               AND p.period IS DISTINCT FROM {_str_or_null(period)}
             ORDER BY p.period, m.register_id, m.doc_key""",
@@ -508,21 +522,32 @@ class Workspace:
 
     def current_decisions(self) -> pl.DataFrame:
         """The current decision per document (latest wins) with its carry-over status against
-        the latest IMS import: valid (unchanged), review (supplier changed it), gone."""
+        the latest IMS import: valid (unchanged), review (supplier changed it), gone.
+
+        The latest decisions are a temp table first (one statement with both joins ran out of
+        the engine's memory limit at a million decisions); content is compared only for
+        decisions taken on an earlier import (one taken on the latest has its content).
+        """
         ids = self._import_ids("ims")
         latest = _quote(ids[-1]) if ids else ""
-        frame = self._query(
-            f"""SELECT c.*, CASE
-                  WHEN d.doc_key IS NULL THEN 'gone'
-                  WHEN c.record_hash IS DISTINCT FROM d.record_hash THEN 'review'
-                  WHEN {_content_changed("p", "d")} THEN 'review'
-                  ELSE 'valid' END AS status
-            FROM {_CURRENT} c
-            LEFT JOIN ims_documents d ON d.import_id = '{latest}' AND d.doc_key = c.doc_key
-            LEFT JOIN ims_documents p ON p.import_id = c.import_id AND p.doc_key = c.doc_key
-            ORDER BY c.doc_key""",
-            step="current_decisions",
-        )
+        content = _names(("doc_key", "record_hash", *_DECIDED_CONTENT))
+        with self._current() as current:
+            frame = self._query(
+                f"""SELECT c.*, CASE
+                      WHEN d.doc_key IS NULL THEN 'gone'
+                      WHEN c.record_hash IS DISTINCT FROM d.record_hash THEN 'review'
+                      WHEN {_content_changed("p", "d")} THEN 'review'
+                      ELSE 'valid' END AS status
+                FROM {current} c
+                LEFT JOIN (SELECT {content} FROM ims_documents WHERE import_id = '{latest}') d
+                  ON d.doc_key = c.doc_key
+                LEFT JOIN (SELECT import_id, {content} FROM ims_documents
+                           WHERE import_id <> '{latest}' AND import_id IN
+                             (SELECT import_id FROM {current})) p
+                  ON p.import_id = c.import_id AND p.doc_key = c.doc_key
+                ORDER BY c.doc_key""",
+                step="current_decisions",
+            )
         return frame.select(pl.col(n).cast(t) for n, t in CURRENT_COLUMNS.items())
 
     def changes_since_previous(self, import_id: str | None = None) -> pl.DataFrame:
@@ -536,26 +561,27 @@ class Workspace:
             raise UsageError(f"{self.path}: no IMS import '{new}'")
         pos = ids.index(new)
         old = ids[pos - 1] if pos else ""
-        frame = self._query(
-            f"""WITH o AS (SELECT doc_key, record_hash, {_names(_DECIDED_CONTENT)}
-                           FROM ims_documents WHERE import_id = '{_quote(old)}'),
-                 n AS (SELECT doc_key, record_hash, {_names(_DECIDED_CONTENT)}
-                       FROM ims_documents WHERE import_id = '{_quote(new)}'),
-                 j AS (
-                   SELECT coalesce(n.doc_key, o.doc_key) AS doc_key,
-                     CASE WHEN o.doc_key IS NULL THEN 'added'
-                          WHEN n.doc_key IS NULL THEN 'removed'
-                          WHEN o.record_hash IS DISTINCT FROM n.record_hash THEN 'changed'
-                          WHEN {_content_changed("o", "n")} THEN 'changed'
-                          ELSE 'unchanged' END AS change,
-                     o.record_hash AS previous_record_hash, n.record_hash
-                   FROM o FULL OUTER JOIN n ON o.doc_key = n.doc_key)
-            SELECT j.*, c.action AS decision_action, c.source AS decision_source,
-                   c.doc_key IS NOT NULL AND j.change IN ('changed', 'removed') AS needs_review
-            FROM j LEFT JOIN {_CURRENT} c ON c.doc_key = j.doc_key
-            ORDER BY j.doc_key""",
-            step="changes_since_previous",
-        )
+        with self._current() as current:
+            frame = self._query(
+                f"""WITH o AS (SELECT doc_key, record_hash, {_names(_DECIDED_CONTENT)}
+                               FROM ims_documents WHERE import_id = '{_quote(old)}'),
+                     n AS (SELECT doc_key, record_hash, {_names(_DECIDED_CONTENT)}
+                           FROM ims_documents WHERE import_id = '{_quote(new)}'),
+                     j AS (
+                       SELECT coalesce(n.doc_key, o.doc_key) AS doc_key,
+                         CASE WHEN o.doc_key IS NULL THEN 'added'
+                              WHEN n.doc_key IS NULL THEN 'removed'
+                              WHEN o.record_hash IS DISTINCT FROM n.record_hash THEN 'changed'
+                              WHEN {_content_changed("o", "n")} THEN 'changed'
+                              ELSE 'unchanged' END AS change,
+                         o.record_hash AS previous_record_hash, n.record_hash
+                       FROM o FULL OUTER JOIN n ON o.doc_key = n.doc_key)
+                SELECT j.*, c.action AS decision_action, c.source AS decision_source,
+                       c.doc_key IS NOT NULL AND j.change IN ('changed', 'removed') AS needs_review
+                FROM j LEFT JOIN {current} c ON c.doc_key = j.doc_key
+                ORDER BY j.doc_key""",
+                step="changes_since_previous",
+            )
         return frame.select(pl.col(n).cast(t) for n, t in CHANGE_COLUMNS.items())
 
     def store_suggestions(self, suggestions: pl.DataFrame, *, user: str | None = None) -> dict:
