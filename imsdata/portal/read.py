@@ -329,7 +329,7 @@ _KEY_BEFORE = re.compile(rb'"([A-Za-z0-9_]+)"\s*:\s*$')
 #: The end of a section's array: a record's `}` then `]`.
 _ARRAY_END = re.compile(rb"\}[ \t\r\n]*\]")
 _PLACEHOLDER = "\x00imsdata-region-{}"
-_ARROW_MONEY = pa.decimal128(18, 2)
+_ARROW_MONEY = pa.decimal128(MONEY.precision, MONEY.scale)  # MONEY, as Arrow reads it
 #: Bytes of a section array parsed as one piece; pieces are parsed concurrently, one per core.
 _PIECE = 8 << 20
 #: Between two records: `},{` with any JSON whitespace around the comma (any layout).

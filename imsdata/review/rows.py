@@ -23,6 +23,7 @@ from imsdata.review.layout import (
 from imsdata.schemas import (
     MATCH_COLUMNS,
     MATCH_DEFAULTS,
+    MONEY,
     TAX_HEADS,
     Action,
     DecisionSource,
@@ -151,9 +152,7 @@ def _declaration_out(columns: list[str]) -> dict[str, pl.Expr]:
             sources.append(pl.col(f"s_{col}"))
         sources.append(pl.col(col) if col in columns else pl.lit(None, pl.String))
         texts = [
-            src.cast(pl.Decimal(18, 2)).cast(pl.String)
-            if col != "itc_reduction"
-            else src.cast(pl.String)
+            src.cast(MONEY).cast(pl.String) if col != "itc_reduction" else src.cast(pl.String)
             for src in sources
         ]
         value: Then | ChainedThen = pl.when(decided).then(texts[0])

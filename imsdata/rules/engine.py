@@ -30,6 +30,7 @@ from imsdata.schemas import (
     MATCH_COLUMNS,
     MATCHED,
     MONEY,
+    MONEY_SQL,
     Action,
     DecisionSource,
     empty,
@@ -411,7 +412,7 @@ def suggest_steps(rules: RuleSet) -> list[tuple[str, str]]:
         variants = [(0, remarks_sql(r.remarks), f"{r.id} with remarks")] if r.remarks else []
         variants.append((1, "NULL::VARCHAR", r.id))
         declared = ", ".join(
-            f"CAST(({getattr(r, n) or 'NULL'}) AS DECIMAL(18, 2)) AS {n}" for n in _DECLARED
+            f"CAST(({getattr(r, n) or 'NULL'}) AS {MONEY_SQL}) AS {n}" for n in _DECLARED
         )
         for variant, remarks, label in variants:
             selects.append(
@@ -424,7 +425,7 @@ def suggest_steps(rules: RuleSet) -> list[tuple[str, str]]:
                 f"FROM {v.BASE_VIEW} b WHERE coalesce(({r.when}), false)"
             )
     if not selects:
-        declared = ", ".join(f"NULL::DECIMAL(18, 2) AS {n}" for n in _DECLARED)
+        declared = ", ".join(f"NULL::{MONEY_SQL} AS {n}" for n in _DECLARED)
         selects.append(
             "SELECT b.*, 0 AS _seq, NULL::VARCHAR AS rule_id, NULL::VARCHAR AS _label, "
             "NULL::VARCHAR AS action, NULL::VARCHAR AS reason, NULL::VARCHAR AS remarks, "

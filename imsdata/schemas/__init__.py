@@ -35,6 +35,8 @@ from imsdata.schemas.vocab import (
 
 #: Every money amount: Decimal, 18 digits, 2 decimals (paise). The one place this dtype is written.
 MONEY = pl.Decimal(18, 2)
+#: The same type in SQL (DuckDB; Spark reads it as written), for casts in the SQL builders.
+MONEY_SQL = f"DECIMAL({MONEY.precision}, {MONEY.scale})"
 
 #: One row per IMS document (DESIGN.md, "Canonical IMS document frame").
 IMS_COLUMNS: dict[str, pl.DataType] = {
