@@ -1,9 +1,11 @@
-"""The month's steps, shared by `imsdata run` (`imsdata.pipeline`) and `imsdata suggest`.
+"""The month's steps, shared by `imsdata run` (`imsdata.pipeline`) and the single commands.
 
 `reconcile_and_suggest` is the one place that stores both inputs in the workspace (by content
 hash, folders included: `imsdata.workspace.files_hash`), reconciles, saves the matches, takes the
-portal's last known state and logs the rule suggestions. Each command parses its options, loads
-its inputs and makes this one call; what it prints or writes afterwards is its own.
+portal's last known state and logs the rule suggestions (`run`, `suggest`). `write_report` writes
+report.html and report.xlsx (`run`, `report`); `export_from_workspace` writes the upload through
+`imsdata.decisions.export`, the function `run` writes its upload with (`export`). Each command
+parses its options, loads its inputs and makes one call; what it prints afterwards is its own.
 """
 
 from __future__ import annotations
@@ -13,14 +15,24 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from imsdata import decisions as dec
 from imsdata import reconcile as rec
 from imsdata import rules as rl
+from imsdata.deadlines import MONTHLY
 from imsdata.engines import Engine
+from imsdata.schemas import DecisionStatus
 from imsdata.workspace import ImportInfo, Workspace, files_hash
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from imsdata.portal.write import ExportResult
+    from imsdata.report import Report
 
 #: A progress hook: a context manager per named step (the CLI shows a bar; the library none).
 Step = Callable[[str], contextlib.AbstractContextManager[None]]
@@ -129,3 +141,93 @@ def _books_of_every_period(
         return register, ws.claimed_bookings(period)
     books = rec.periods.combine_books(rec.periods.with_book_period(register, period), earlier)
     return books, ws.claimed_bookings(period)
+
+
+def previous_ims(ws: Workspace) -> pl.DataFrame | None:
+    """The IMS snapshot imported before the latest one (the report's "changes since the
+    previous download"); None after the first import."""
+    ids = ws.imports().filter(pl.col("kind") == "ims").sort("seq")["import_id"].to_list()
+    return ws.ims(ids[-2]) if len(ids) > 1 else None
+
+
+@dataclass(frozen=True)
+class WrittenReport:
+    """The period-end report and the files it was written to (report.html, report.xlsx)."""
+
+    report: Report
+    paths: list[Path]
+
+
+def write_report(
+    out: Path,
+    ims: pl.DataFrame,
+    matches: pl.DataFrame,
+    decisions: pl.DataFrame | None,
+    *,
+    gstin: str,
+    period: str,
+    previous: pl.DataFrame | None = None,
+    register: pl.DataFrame | None = None,
+    as_of: dt.date | None = None,
+    frequency: str = MONTHLY,
+    generated_at: dt.datetime | None = None,
+) -> WrittenReport:
+    """Build the period-end report and write report.html and report.xlsx into `out`, each
+    atomically: the same files for `imsdata run` and `imsdata report`. `generated_at`: the time
+    written into both (None: now)."""
+    from imsdata import report as rpt  # the report's modules load only when one is written
+
+    built = rpt.build_report(
+        ims,
+        matches,
+        decisions,
+        previous=previous,
+        gstin=gstin,
+        period=period,
+        as_of=as_of,
+        register=register,
+        frequency=frequency,
+    )
+    return WrittenReport(
+        built,
+        [
+            rpt.write_html(built, out / "report.html", generated_at=generated_at),
+            rpt.write_excel(built, out / "report.xlsx", created=generated_at),
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class Exported:
+    """What `export_from_workspace` did: the upload (None when nothing failed is left to send
+    again), the decisions left out for a person to redo, and the rule suggestions withheld."""
+
+    month: dec.Month
+    upload: ExportResult | None
+    left_for_review: pl.DataFrame  # decided, then the supplier changed the document
+    conflicts: pl.DataFrame  # a rule's action, withheld: the portal holds a person's other one
+
+
+def export_from_workspace(
+    ws: Workspace,
+    out_dir: str | Path,
+    *,
+    gstin: str | None = None,
+    period: str | None = None,
+    rules: rl.RuleSet | str | Path | None = None,
+    only_failed: bool = False,
+    **limits: Any,
+) -> Exported:
+    """The upload of the workspace's latest month (`decisions.export`, as `run` writes it):
+    with `only_failed`, only the documents the portal reported as failed and has not processed
+    since. GuardError (nothing written) when a record breaks a guard."""
+    from imsdata.portal.errors import open_failures
+
+    month = dec.from_workspace(ws, gstin=gstin, period=period)
+    left = month.decisions.filter(pl.col("status") == DecisionStatus.REVIEW)
+    conflicts = dec.conflicts(month.ims, month.decisions)
+    only = open_failures(ws.portal_errors(), ws.decision_log()) if only_failed else None
+    if only_failed and not only:
+        return Exported(month, None, left, conflicts)
+    upload = dec.export(month, out_dir, ws=ws, rules=rules, only=only, **limits)
+    return Exported(month, upload, left, conflicts)

@@ -33,6 +33,7 @@ from imsdata.schemas import (
     MATCH_DEFAULTS,
     REGISTER_COLUMNS,
     DecisionSource,
+    DecisionStatus,
     conform,
     empty,
 )
@@ -513,10 +514,10 @@ class Workspace:
         latest = _quote(ids[-1]) if ids else ""
         frame = self._query(
             f"""SELECT c.*, CASE
-                  WHEN d.doc_key IS NULL THEN 'gone'
-                  WHEN c.record_hash IS DISTINCT FROM d.record_hash THEN 'review'
-                  WHEN {_content_changed("p", "d")} THEN 'review'
-                  ELSE 'valid' END AS status
+                  WHEN d.doc_key IS NULL THEN '{DecisionStatus.GONE}'
+                  WHEN c.record_hash IS DISTINCT FROM d.record_hash THEN '{DecisionStatus.REVIEW}'
+                  WHEN {_content_changed("p", "d")} THEN '{DecisionStatus.REVIEW}'
+                  ELSE '{DecisionStatus.VALID}' END AS status
             FROM {_CURRENT} c
             LEFT JOIN ims_documents d ON d.import_id = '{latest}' AND d.doc_key = c.doc_key
             LEFT JOIN ims_documents p ON p.import_id = c.import_id AND p.doc_key = c.doc_key

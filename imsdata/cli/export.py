@@ -17,7 +17,6 @@ from imsdata.cli._common import err, frame_table, out
 from imsdata.errors import GuardError, InputError, NotFoundError, UsageError
 from imsdata.portal.errors import (
     match_errors,
-    open_failures,
     portal_decisions,
     read_error_report,
     to_fix,
@@ -78,32 +77,30 @@ def export_command(
 
     Example: `imsdata export --out upload --max-records 5000`
     """
+    from imsdata.steps import export_from_workspace
+
     with _open(workspace) as ws:
-        month = _month(ws, gstin, period)
-        rtin = month.rtin
-        review = month.decisions.filter(pl.col("status") == "review")
-        only = None
-        if only_failed:
-            only = open_failures(ws.portal_errors(), ws.decision_log())
-            if not only:
-                out.print("no failed documents to upload again: nothing written")
-                return
         try:
             # rows recorded as "written", files written, rows confirmed (imsdata.upload_log)
-            result = dec.export(
-                month,
+            exported = export_from_workspace(
+                ws,
                 out_dir,
-                ws=ws,
+                gstin=gstin,
+                period=period,
+                rules=rules,
+                only_failed=only_failed,
                 max_records=max_records,
                 max_bytes=max_bytes,
                 api=api,
-                rules=rules,
-                only=only,
             )
         except GuardError as exc:
             _show_violations(exc)
             raise
-        conflicts = dec.conflicts(month.ims, month.decisions)
+    result, rtin = exported.upload, exported.month.rtin
+    if result is None:
+        out.print("no failed documents to upload again: nothing written")
+        return
+    review, conflicts = exported.left_for_review, exported.conflicts
     if review.height:
         err.print(
             f"[yellow]{review.height} decision(s) left out: the supplier changed the document "

@@ -27,6 +27,7 @@ from imsdata.schemas import (
     TAX_HEADS,
     Action,
     DecisionSource,
+    DecisionStatus,
     MatchStatus,
     conform,
 )
@@ -178,7 +179,10 @@ def attention_expr() -> pl.Expr:
         & pl.col("portal_word").is_in((Action.NO_ACTION, Action.ACCEPT))
         & ~pl.col("is_amendment").fill_null(False)
         & pl.col("superseded").is_null()
-        & pl.col("d_status").is_in(("review", "gone")).not_().fill_null(True)
+        & pl.col("d_status")
+        .is_in((DecisionStatus.REVIEW, DecisionStatus.GONE))
+        .not_()
+        .fill_null(True)
     )
     conflict = pl.col("portal_conflict").is_not_null()
     return ~routine.fill_null(False) | conflict

@@ -44,6 +44,15 @@ class DecisionSource(StrEnum):
     PORTAL = "portal"
 
 
+class DecisionStatus(StrEnum):
+    """A current decision against the latest IMS download (`Workspace.current_decisions`): the
+    document is unchanged, changed by the supplier since it was decided, or gone from IMS."""
+
+    VALID = "valid"
+    REVIEW = "review"
+    GONE = "gone"
+
+
 class DocType(StrEnum):
     """A document's type: invoice, debit note, credit note (sections.py maps sections to them)."""
 
