@@ -25,7 +25,8 @@ from imsdata import reconcile as rec
 from imsdata import rules as rl
 from imsdata.deadlines import MONTHLY
 from imsdata.engines import Engine
-from imsdata.schemas import DecisionStatus
+from imsdata.errors import InputError, NotFoundError, UsageError
+from imsdata.schemas import DecisionSource, DecisionStatus
 from imsdata.workspace import ImportInfo, Workspace, files_hash
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
     from imsdata.portal.write import ExportResult
     from imsdata.report import Report
+    from imsdata.review import ReviewScope
 
 #: A progress hook: a context manager per named step (the CLI shows a bar; the library none).
 Step = Callable[[str], contextlib.AbstractContextManager[None]]
@@ -231,3 +233,148 @@ def export_from_workspace(
         return Exported(month, None, left, conflicts)
     upload = dec.export(month, out_dir, ws=ws, rules=rules, only=only, **limits)
     return Exported(month, upload, left, conflicts)
+
+
+def write_review_of_workspace(
+    path: Path,
+    month: dec.Month,
+    *,
+    rules: rl.RuleSet,
+    limit: int | None,
+    all_documents: bool = False,
+) -> ReviewScope:
+    """Write the review workbook of a workspace's month (`decisions.from_workspace`) with the
+    rules' suggestions, as `run` writes its review.xlsx (`review.write_review`)."""
+    from imsdata.review import write_review
+
+    suggestions = rl.suggest(month.ims, month.matches, rules=rules, period=month.period)
+    return write_review(
+        path,
+        month.ims,
+        month.matches,
+        suggestions,
+        month.decisions,
+        rtin=month.rtin,
+        period=month.period or "",
+        limit=limit,
+        all_documents=all_documents,
+    )
+
+
+def import_review(
+    ws: Workspace, path: Path, month: dec.Month, *, rules: rl.RuleSet, user: str | None = None
+) -> pl.DataFrame:
+    """Read an edited review workbook against the month and log its changed actions and
+    remarks as decisions of source excel (checked by the guards); the decisions logged."""
+    from imsdata.review import read_review
+
+    decisions = read_review(
+        path,
+        month.ims,
+        rtin=month.rtin,
+        period=month.period or "",
+        matches=month.matches,
+        decisions=month.decisions,
+        user=user,
+        rules=rules,
+    )
+    if not decisions.is_empty():
+        ws.append_decisions(decisions, source=DecisionSource.EXCEL, user=user)
+    return decisions
+
+
+@dataclass(frozen=True)
+class AnsweredReport:
+    """What `answer_error_report` did: the upload the report answers, its records, the report's
+    errors matched to documents, and the records the portal processed."""
+
+    upload_id: str
+    file: Path
+    uploaded: pl.DataFrame
+    matched: pl.DataFrame
+    accepted: pl.DataFrame
+
+
+def answer_error_report(
+    ws: Workspace, errors: pl.DataFrame, upload: str | None = None
+) -> AnsweredReport:
+    """Record the portal's error report (`portal.errors.read_error_report`) against the upload it
+    answers (`upload`: id, file or file name; default: the latest export's file the errors name)
+    and log every other uploaded record as processed by the portal. Answering the same report
+    again records nothing twice."""
+    from imsdata import upload_log
+    from imsdata.portal.errors import match_errors, portal_decisions
+    from imsdata.portal.write import read_upload
+
+    upload_log.reconcile(ws)  # settle an export a kill interrupted before choosing
+    upload_id, file = _pick_upload(ws, upload, errors)
+    uploaded = read_upload(file)
+    matched = match_errors(errors, uploaded, fallback=ws.latest_ims())
+    seen = ws.portal_errors().filter(pl.col("upload_id") == upload_id)
+    if seen.is_empty():
+        ws.record_portal_errors(
+            matched.select(
+                "doc_key",
+                pl.col("error_code").alias("error_cd"),
+                pl.col("error_message").alias("error_msg"),
+            ),
+            upload_id=upload_id,
+        )
+    accepted = portal_decisions(uploaded, matched)
+    already = ws.current_decisions().filter(pl.col("source") == DecisionSource.PORTAL)
+    new = accepted.join(already.select("doc_key", "action"), on=["doc_key", "action"], how="anti")
+    if new.height:
+        ws.append_decisions(new, source=DecisionSource.PORTAL)
+    return AnsweredReport(upload_id, file, uploaded, matched, accepted)
+
+
+def _by_content(hit: pl.DataFrame, errors: pl.DataFrame | None) -> pl.DataFrame:
+    """Of several files of one export, the one whose records the report's errors name (a save
+    and a reset file carry different documents); all of them when that does not decide."""
+    from imsdata.portal import errors as portal_errors
+    from imsdata.portal import write as portal_write
+
+    if errors is None or errors.is_empty():
+        return hit
+    named = []
+    for row in hit.iter_rows(named=True):
+        try:
+            uploaded = portal_write.read_upload(row["file"])
+        except InputError:
+            continue
+        found = portal_errors.match_errors(errors, uploaded)["doc_key"].drop_nulls().len()
+        named.append((found, row["upload_id"]))
+    best = max((n for n, _ in named), default=0)
+    winners = [uid for n, uid in named if n == best]
+    if best and len(winners) == 1:
+        return hit.filter(pl.col("upload_id") == winners[0])
+    return hit
+
+
+def _pick_upload(
+    ws: Workspace, upload: str | None, errors: pl.DataFrame | None = None
+) -> tuple[str, Path]:
+    """The upload a report answers: --upload (id, file or file name), else the file of the
+    latest export whose records the report names (or its only file)."""
+    uploads = ws.uploads()
+    if uploads.is_empty():
+        raise UsageError(f"{ws.path}: no upload recorded yet (run imsdata export first)")
+    if upload:
+        hit = uploads.filter(
+            (pl.col("upload_id") == upload)
+            | (pl.col("file") == str(Path(upload).resolve()))
+            | (pl.col("file").str.split("/").list.last() == upload)
+        )
+        if hit.is_empty():
+            raise NotFoundError(f"no upload '{upload}' in {ws.path}")
+    else:
+        hit = _by_content(uploads.filter(pl.col("created") == pl.col("created").max()), errors)
+        if hit.height > 1:
+            names = ", ".join(
+                f"{r['upload_id']} ({Path(r['file']).name})" for r in hit.iter_rows(named=True)
+            )
+            raise UsageError(
+                f"the last export wrote several files; say which with --upload: {names}"
+            )
+    row = hit.sort("created").row(-1, named=True)
+    return row["upload_id"], Path(row["file"])
