@@ -32,6 +32,7 @@ from imsdata.schemas import (
     MATCH_COLUMNS,
     MATCH_DEFAULTS,
     REGISTER_COLUMNS,
+    Action,
     DecisionSource,
     DecisionStatus,
     conform,
@@ -365,7 +366,8 @@ class Workspace:
             JOIN match_runs r ON r.run_id = m.run_id
             JOIN register_periods p ON p.import_id = r.register_import_id
             JOIN {_CURRENT} c ON c.doc_key = m.doc_key
-            WHERE m.doc_key IS NOT NULL AND m.register_id IS NOT NULL AND c.action = 'accept'
+            WHERE m.doc_key IS NOT NULL AND m.register_id IS NOT NULL
+              AND c.action = '{Action.ACCEPT}'
               AND p.period IS DISTINCT FROM {_str_or_null(period)}
             ORDER BY p.period, m.register_id, m.doc_key""",
             step="claimed_bookings",

@@ -25,6 +25,7 @@ from imsdata.errors import InputError, SQLError
 from imsdata.rules import view as v
 from imsdata.schemas import (
     ACTIONS,
+    DECLARED_COLUMNS,
     HUMAN_SOURCES,
     IMS_COLUMNS,
     MATCH_COLUMNS,
@@ -76,7 +77,7 @@ FALLBACK_REASON = (
 
 _ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _COLUMN_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_DECLARED = ("declared_igst", "declared_cgst", "declared_sgst", "declared_cess")
+_DECLARED = DECLARED_COLUMNS
 _SUGGEST_FIELDS: dict[str, type] = {
     "id": str,
     "when": str,
@@ -594,7 +595,7 @@ def try_decisions(
     decisions: pl.DataFrame,
     *,
     rules: RuleSet | str | Path | None = None,
-    source: str = "manual",
+    source: str = DecisionSource.MANUAL,
 ) -> pl.DataFrame:
     """Notebook helper: the guards' violations for a frame of decisions (only doc_key and action
     are needed); an empty frame means every decision would be accepted."""

@@ -67,7 +67,7 @@ DOCUMENT_COLUMNS: dict[str, str] = {
     "cgst": "CGST on the document",
     "sgst": "SGST/UTGST on the document",
     "cess": "cess on the document",
-    "total_tax": "igst + cgst + sgst + cess",
+    "total_tax": " + ".join(TAX_HEADS),
     "pos": "place of supply, 2-digit state code",
     "portal_action": "action on the portal as downloaded: N / A / R / P",
     "portal_action_word": "the same in words: no_action / accept / reject / pending",
@@ -196,7 +196,7 @@ m AS (
 orig AS (
   SELECT a.doc_key, bool_or(o.portal_action = 'R') AS rejected,
     bool_or(om.register_id IS NOT NULL) AS booked,
-    max(coalesce(o.igst, 0) + coalesce(o.cgst, 0) + coalesce(o.sgst, 0) + coalesce(o.cess, 0))
+    max({total_tax_sql("o")})
       AS tax
   FROM {IMS_TABLE} a
   JOIN {IMS_TABLE} o ON a.is_amendment AND o.section || 'a' = a.section
