@@ -32,6 +32,7 @@ import polars as pl
 from imsdata.engines import ENGINE_NAMES
 from imsdata.errors import ImsdataError, InputError, UsageError
 from imsdata.fileio import atomic_open, write_frame
+from imsdata.schemas import MONEY, Action, MatchStatus
 
 #: Manifest columns (CSV header / TOML keys); `ims` may list several files separated by ';'.
 MANIFEST_FIELDS: tuple[str, ...] = ("gstin", "period", "ims", "register", "rules")
@@ -39,9 +40,14 @@ REQUIRED_FIELDS: tuple[str, ...] = ("gstin", "period", "ims", "register")
 #: The whole DuckDB memory budget of a batch on this machine, split across the workers.
 DEFAULT_BATCH_MEMORY = "4GB"
 #: Actions whose ITC the summary shows, in this order.
-SUMMARY_ACTIONS: tuple[str, ...] = ("accept", "reject", "pending", "no_action")
-#: Match statuses that count as matched in the summary's matched %.
-MATCHED: tuple[str, ...] = ("exact", "within_tolerance", "probable", "pan_match")
+SUMMARY_ACTIONS: tuple[str, ...] = tuple(Action)
+#: Match statuses that count as matched in the summary's matched % (found in the books).
+MATCHED: tuple[str, ...] = (
+    MatchStatus.EXACT,
+    MatchStatus.WITHIN_TOLERANCE,
+    MatchStatus.PROBABLE,
+    MatchStatus.PAN_MATCH,
+)
 
 SUMMARY_COLUMNS: dict[str, pl.DataType] = {
     "gstin": pl.String(),
@@ -50,8 +56,8 @@ SUMMARY_COLUMNS: dict[str, pl.DataType] = {
     "error": pl.String(),
     "documents": pl.Int64(),
     "matched_pct": pl.Float64(),
-    **{f"itc_{a}": pl.Decimal(18, 2) for a in SUMMARY_ACTIONS},
-    "itc_at_risk": pl.Decimal(18, 2),
+    **{f"itc_{a}": MONEY for a in SUMMARY_ACTIONS},
+    "itc_at_risk": MONEY,
     "seconds": pl.Float64(),
     "out_dir": pl.String(),
 }

@@ -35,6 +35,7 @@ from imsdata.schemas import (
     MATCH_COLUMNS,
     Action,
     DecisionSource,
+    DecisionStatus,
     conform,
     empty,
 )
@@ -228,7 +229,7 @@ def sendable(
     )
     frame = current
     if "status" in frame.columns:
-        frame = frame.filter(pl.col("status") != "review")
+        frame = frame.filter(pl.col("status") != DecisionStatus.REVIEW)
     if ruleset.policy.rules_override_portal:
         return frame
     portal = ims.select("doc_key", pl.col("portal_action").alias("_portal"))

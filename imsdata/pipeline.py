@@ -20,7 +20,6 @@ import polars as pl
 from imsdata import decisions as dec
 from imsdata import outdir, upload_log
 from imsdata import reconcile as rec
-from imsdata import report as rpt
 from imsdata import rules as rl
 from imsdata.engines import Engine
 from imsdata.errors import GuardError, InputError
@@ -31,7 +30,7 @@ from imsdata.portal import returns
 from imsdata.register import read_register
 from imsdata.review import DEFAULT_REVIEW_LIMIT, ReviewScope, write_review
 from imsdata.schemas import MONEY, Action, MatchStatus, itc_sign, total_tax
-from imsdata.steps import Step, no_progress, reconcile_and_suggest
+from imsdata.steps import Step, no_progress, previous_ims, reconcile_and_suggest, write_report
 from imsdata.workspace import Workspace
 
 #: Columns of reconciliation.csv/.parquet, in order (IMS side, books side, outcome, decision).
@@ -265,7 +264,7 @@ def run(
             step=step,
             engine=engine,
         )
-        previous = _previous_ims(ws)
+        previous = previous_ims(ws)
     ims, matches, suggestions = done.ims, done.matches, done.suggestions
     decisions, resolved = done.decisions, done.period
     # The workspace is closed before writing: its buffer pool (up to the engine's memory limit)
@@ -303,12 +302,6 @@ def run(
         with Workspace(workspace) as ws:  # the upload files are in place: confirm their rows
             upload_log.reconcile(ws)
     return result
-
-
-def _previous_ims(ws: Workspace) -> pl.DataFrame | None:
-    """The IMS snapshot imported before the latest one (for "changes since the previous")."""
-    ids = ws.imports().filter(pl.col("kind") == "ims")["import_id"].to_list()
-    return ws.ims(ids[-2]) if len(ids) > 1 else None
 
 
 def _write_outputs(
@@ -401,20 +394,19 @@ def _write_outputs(
         return paths
 
     def report() -> list[Path]:
-        built = rpt.build_report(
+        written = write_report(  # the same step as `imsdata report`
+            out,
             result.ims,
             result.matches,
             result.decisions,
-            previous=previous,
             gstin=rtin,
             period=result.period or "",
+            previous=previous,
             register=result.register,
+            generated_at=generated_at,
         )
-        result.headline = dict(built.headline)
-        return [
-            rpt.write_html(built, out / "report.html", generated_at=generated_at),
-            rpt.write_excel(built, out / "report.xlsx", created=generated_at),
-        ]
+        result.headline = dict(written.report.headline)
+        return written.paths
 
     def review() -> ReviewScope:
         return write_review(

@@ -15,9 +15,12 @@ import polars as pl
 from imsdata import gstin as gst
 from imsdata.portal.sections import SECTIONS
 from imsdata.schemas import (
+    AMOUNT_HEADS,
+    DECLARED_COLUMNS,
     IMS_COLUMNS,
     MATCH_COLUMNS,
     REGISTER_COLUMNS,
+    MatchStatus,
     conform,
     doc_key_expr,
     empty,
@@ -37,7 +40,7 @@ def _money(v: Any) -> Any:
     return None if v is None else Decimal(str(v))
 
 
-_AMOUNTS = ("taxable_value", "igst", "cgst", "sgst", "cess")
+_AMOUNTS = AMOUNT_HEADS
 
 
 def _with_money(r: dict[str, Any]) -> dict[str, Any]:
@@ -81,7 +84,7 @@ def ims_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
         r.setdefault("doc_type", sec.doc_type)
         r.setdefault("is_amendment", sec.is_amendment)
         _with_money(r)
-        for k in ("declared_igst", "declared_cgst", "declared_sgst", "declared_cess"):
+        for k in DECLARED_COLUMNS:
             r[k] = _money(r.get(k))
         r.setdefault("supplier_pan", gst.pan(r["supplier_gstin"]))
         r.setdefault("hash", f"h{i}")
@@ -149,7 +152,7 @@ def ims_with_matches(
     ims_rows, match_rows = [], []
     for i, doc in enumerate(docs):
         doc = dict(doc)
-        status = doc.pop("match", "missing_in_register")
+        status = doc.pop("match", MatchStatus.MISSING_IN_REGISTER)
         extra = {k[6:]: doc.pop(k) for k in list(doc) if k.startswith("match_")}
         ims_rows.append({"doc_number": f"{numbered}{i + 1}", **doc} if numbered else doc)
         booked = status != "missing_in_register"

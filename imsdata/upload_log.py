@@ -15,9 +15,10 @@ import datetime as dt
 import hashlib
 from pathlib import Path
 
+from imsdata.errors import InputError
 from imsdata.outdir import checkpoint
 from imsdata.portal.write import UploadFile, write_files
-from imsdata.workspace import Workspace
+from imsdata.workspace import Workspace, file_hash
 
 WRITTEN, CONFIRMED = "written", "confirmed"
 
@@ -27,9 +28,10 @@ def _sha(text: str) -> str:
 
 
 def _file_sha(path: Path) -> str | None:
+    """The file's sha256 as every input is hashed (`workspace.file_hash`); None when unreadable."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
+        return file_hash(path)
+    except InputError:
         return None
 
 

@@ -33,7 +33,9 @@ from imsdata.schemas import (
     MATCH_COLUMNS,
     MATCH_DEFAULTS,
     REGISTER_COLUMNS,
+    Action,
     DecisionSource,
+    DecisionStatus,
     conform,
     empty,
 )
@@ -378,7 +380,8 @@ class Workspace:
             JOIN match_runs r ON r.run_id = m.run_id
             JOIN register_periods p ON p.import_id = r.register_import_id
             JOIN ({_CURRENT}) c ON c.doc_key = m.doc_key
-            WHERE m.doc_key IS NOT NULL AND m.register_id IS NOT NULL AND c.action = 'accept'
+            WHERE m.doc_key IS NOT NULL AND m.register_id IS NOT NULL
+              AND c.action = '{Action.ACCEPT}'
               AND p.period IS DISTINCT FROM {_str_or_null(period)}
             ORDER BY p.period, m.register_id, m.doc_key""",
             step="claimed_bookings",
@@ -531,13 +534,14 @@ class Workspace:
         ids = self._import_ids("ims")
         latest = _quote(ids[-1]) if ids else ""
         content = _names(("doc_key", "record_hash", *_DECIDED_CONTENT))
+        gone, review, valid = DecisionStatus.GONE, DecisionStatus.REVIEW, DecisionStatus.VALID
         with self._current() as current:
             frame = self._query(
                 f"""SELECT c.*, CASE
-                      WHEN d.doc_key IS NULL THEN 'gone'
-                      WHEN c.record_hash IS DISTINCT FROM d.record_hash THEN 'review'
-                      WHEN {_content_changed("p", "d")} THEN 'review'
-                      ELSE 'valid' END AS status
+                      WHEN d.doc_key IS NULL THEN '{gone}'
+                      WHEN c.record_hash IS DISTINCT FROM d.record_hash THEN '{review}'
+                      WHEN {_content_changed("p", "d")} THEN '{review}'
+                      ELSE '{valid}' END AS status
                 FROM {current} c
                 LEFT JOIN (SELECT {content} FROM ims_documents WHERE import_id = '{latest}') d
                   ON d.doc_key = c.doc_key

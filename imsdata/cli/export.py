@@ -14,17 +14,13 @@ import typer
 
 from imsdata import decisions as dec
 from imsdata.cli._common import err, frame_table, out
-from imsdata.errors import GuardError, InputError, NotFoundError, UsageError
+from imsdata.errors import GuardError, InputError, UsageError
 from imsdata.portal.errors import (
-    match_errors,
-    open_failures,
-    portal_decisions,
     read_error_report,
     to_fix,
 )
-from imsdata.portal.write import DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS, read_upload
+from imsdata.portal.write import DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS
 from imsdata.review import DEFAULT_REVIEW_LIMIT
-from imsdata.upload_log import reconcile as reconcile_uploads
 from imsdata.workspace import DEFAULT_WORKSPACE, Workspace
 
 WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace DuckDB file.")]
@@ -78,32 +74,30 @@ def export_command(
 
     Example: `imsdata export --out upload --max-records 5000`
     """
+    from imsdata.steps import export_from_workspace
+
     with _open(workspace) as ws:
-        month = _month(ws, gstin, period)
-        rtin = month.rtin
-        review = month.decisions.filter(pl.col("status") == "review")
-        only = None
-        if only_failed:
-            only = open_failures(ws.portal_errors(), ws.decision_log())
-            if not only:
-                out.print("no failed documents to upload again: nothing written")
-                return
         try:
             # rows recorded as "written", files written, rows confirmed (imsdata.upload_log)
-            result = dec.export(
-                month,
+            exported = export_from_workspace(
+                ws,
                 out_dir,
-                ws=ws,
+                gstin=gstin,
+                period=period,
+                rules=rules,
+                only_failed=only_failed,
                 max_records=max_records,
                 max_bytes=max_bytes,
                 api=api,
-                rules=rules,
-                only=only,
             )
         except GuardError as exc:
             _show_violations(exc)
             raise
-        conflicts = dec.conflicts(month.ims, month.decisions)
+    result, rtin = exported.upload, exported.month.rtin
+    if result is None:
+        out.print("no failed documents to upload again: nothing written")
+        return
+    review, conflicts = exported.left_for_review, exported.conflicts
     if review.height:
         err.print(
             f"[yellow]{review.height} decision(s) left out: the supplier changed the document "
@@ -138,55 +132,6 @@ def _show_violations(exc: GuardError, limit: int = 200) -> None:
         err.print(f"... and {violations.height - limit} more")
 
 
-def _by_content(hit: pl.DataFrame, errors: pl.DataFrame | None) -> pl.DataFrame:
-    """Of several files of one export, the one whose records the report's errors name (a save
-    and a reset file carry different documents); all of them when that does not decide."""
-    if errors is None or errors.is_empty():
-        return hit
-    named = []
-    for row in hit.iter_rows(named=True):
-        try:
-            uploaded = read_upload(row["file"])
-        except InputError:
-            continue
-        found = match_errors(errors, uploaded)["doc_key"].drop_nulls().len()
-        named.append((found, row["upload_id"]))
-    best = max((n for n, _ in named), default=0)
-    winners = [uid for n, uid in named if n == best]
-    if best and len(winners) == 1:
-        return hit.filter(pl.col("upload_id") == winners[0])
-    return hit
-
-
-def _pick_upload(
-    ws: Workspace, upload: str | None, errors: pl.DataFrame | None = None
-) -> tuple[str, Path]:
-    """The upload a report answers: --upload (id, file or file name), else the file of the
-    latest export whose records the report names (or its only file)."""
-    uploads = ws.uploads()
-    if uploads.is_empty():
-        raise UsageError(f"{ws.path}: no upload recorded yet (run imsdata export first)")
-    if upload:
-        hit = uploads.filter(
-            (pl.col("upload_id") == upload)
-            | (pl.col("file") == str(Path(upload).resolve()))
-            | (pl.col("file").str.split("/").list.last() == upload)
-        )
-        if hit.is_empty():
-            raise NotFoundError(f"no upload '{upload}' in {ws.path}")
-    else:
-        hit = _by_content(uploads.filter(pl.col("created") == pl.col("created").max()), errors)
-        if hit.height > 1:
-            names = ", ".join(
-                f"{r['upload_id']} ({Path(r['file']).name})" for r in hit.iter_rows(named=True)
-            )
-            raise UsageError(
-                f"the last export wrote several files; say which with --upload: {names}"
-            )
-    row = hit.sort("created").row(-1, named=True)
-    return row["upload_id"], Path(row["file"])
-
-
 def errors_command(
     report: Annotated[Path, typer.Argument(help="The portal's error report / status JSON.")],
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
@@ -200,30 +145,13 @@ def errors_command(
 
     Example: `imsdata errors status.json --upload save_001.json`
     """
+    from imsdata.steps import answer_error_report
+
     errors = read_error_report(report)
     with _open(workspace) as ws:
-        reconcile_uploads(ws)  # settle an export a kill interrupted before choosing
-        upload_id, file = _pick_upload(ws, upload, errors)
-        uploaded = read_upload(file)
-        matched = match_errors(errors, uploaded, fallback=ws.latest_ims())
-        # Reading the same report again records nothing twice.
-        seen = ws.portal_errors().filter(pl.col("upload_id") == upload_id)
-        if seen.is_empty():
-            ws.record_portal_errors(
-                matched.select(
-                    "doc_key",
-                    pl.col("error_code").alias("error_cd"),
-                    pl.col("error_message").alias("error_msg"),
-                ),
-                upload_id=upload_id,
-            )
-        accepted = portal_decisions(uploaded, matched)
-        already = ws.current_decisions().filter(pl.col("source") == "portal")
-        new = accepted.join(
-            already.select("doc_key", "action"), on=["doc_key", "action"], how="anti"
-        )
-        if new.height:
-            ws.append_decisions(new, source="portal")
+        answered = answer_error_report(ws, errors, upload)
+    upload_id, file, uploaded = answered.upload_id, answered.file, answered.uploaded
+    matched, accepted = answered.matched, answered.accepted
     fix = to_fix(matched)
     unmatched = fix.filter(~pl.col("matched_document")).height
     out.print(
@@ -274,51 +202,32 @@ def review_command(
     Example: `imsdata review --out review.xlsx`, then `imsdata review --import review.xlsx`;
     every document: `imsdata review --out all.xlsx --all --limit 0`
     """
-    from imsdata.review import read_review, row_limit, write_review
-    from imsdata.rules import load_rules, suggest
+    from imsdata.review import row_limit
+    from imsdata.rules import load_rules
+    from imsdata.steps import import_review, write_review_of_workspace
 
     if (out_file is None) == (import_file is None):
         raise UsageError("give exactly one of --out FILE or --import FILE")
     ruleset = load_rules(rules)
     with _open(workspace) as ws:
         month = _month(ws, gstin, period)
-        ims, rtin, used = month.ims, month.rtin, month.period
-        if used is None:
+        if month.period is None:
             raise UsageError("give --period MMYYYY: the download has no valid return period")
-        matches = month.matches
-        current = month.decisions
         if out_file is not None:
-            suggestions = suggest(ims, matches, rules=ruleset, period=used)
-            scope = write_review(
-                out_file,
-                ims,
-                matches,
-                suggestions,
-                current,
-                rtin=rtin,
-                period=used,
-                limit=row_limit(limit),
-                all_documents=all_documents,
+            scope = write_review_of_workspace(
+                out_file, month, rules=ruleset, limit=row_limit(limit), all_documents=all_documents
             )
-            out.print(f"wrote {out_file} for {rtin}, period {used}: {scope.message()}")
+            out.print(
+                f"wrote {out_file} for {month.rtin}, period {month.period}: {scope.message()}"
+            )
             return
         assert import_file is not None
         if not import_file.exists():
             raise InputError(f"{import_file}: file not found")
-        decisions = read_review(
-            import_file,
-            ims,
-            rtin=rtin,
-            period=used,
-            matches=matches,
-            decisions=current,
-            user=user,
-            rules=ruleset,
-        )
-        if decisions.is_empty():
-            out.print(f"{import_file}: no changed actions or remarks; nothing imported")
-            return
-        ws.append_decisions(decisions, source="excel", user=user)
+        decisions = import_review(ws, import_file, month, rules=ruleset, user=user)
+    if decisions.is_empty():
+        out.print(f"{import_file}: no changed actions or remarks; nothing imported")
+        return
     counts = decisions.group_by("action").len("documents").sort("action")
     out.print(frame_table(counts, title=f"Imported {decisions.height} decision(s) from Excel"))
 

@@ -20,14 +20,14 @@ def _from_workspace(path: Path, gstin: str | None = None) -> dict[str, pl.DataFr
     """Latest snapshot (as the portal holds it now), its matches, current decisions, register
     and the previous snapshot, through `imsdata.decisions` like every command."""
     from imsdata.decisions import from_workspace
+    from imsdata.steps import previous_ims
     from imsdata.workspace import Workspace
 
     if not path.exists():
         raise UsageError(f"workspace {path} does not exist (run imsdata suggest or imsdata run)")
     with Workspace(path) as ws:
         month = from_workspace(ws, gstin=gstin)
-        imports = ws.imports().filter(pl.col("kind") == "ims").sort("seq")
-        previous = ws.ims(imports["import_id"][-2]) if imports.height > 1 else None
+        previous = previous_ims(ws)
         return {
             "ims": month.ims,
             "matches": month.matches,
@@ -114,8 +114,8 @@ def report_command(
     Example: `imsdata report --ims ims.json --register purchases.csv --period 112025`
     """
     from imsdata.deadlines import check_frequency
-    from imsdata.report import build_report, write_excel, write_html
     from imsdata.rules import resolve_period
+    from imsdata.steps import write_report
 
     filing = check_frequency(filing)
 
@@ -141,24 +141,23 @@ def report_command(
     used_period = resolve_period(ims, period)
     if used_period is None:
         raise UsageError("cannot tell the return period from the download: give --period")
-    report = build_report(
+    written = write_report(  # the same step as `imsdata run`
+        out_dir,
         ims,
         matches,
         data["decisions"],
-        previous=data["previous"],
         gstin=_recipient(ims, gstin, data["register"]),
         period=used_period,
-        as_of=when,
+        previous=data["previous"],
         register=data["register"],
+        as_of=when,
         frequency=filing,
     )
-    html_path = write_html(report, out_dir / "report.html")
-    xlsx_path = write_excel(report, out_dir / "report.xlsx")
-    _summary(report)
-    for note in report.notes:
+    _summary(written.report)
+    for note in written.report.notes:
         err.print(f"note: {note}")
-    out.print(f"wrote {html_path}")
-    out.print(f"wrote {xlsx_path}")
+    for path in written.paths:
+        out.print(f"wrote {path}")
 
 
 def _summary(report: Report) -> None:

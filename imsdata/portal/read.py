@@ -329,7 +329,7 @@ _KEY_BEFORE = re.compile(rb'"([A-Za-z0-9_]+)"\s*:\s*$')
 #: The end of a section's array: a record's `}` then `]`.
 _ARRAY_END = re.compile(rb"\}[ \t\r\n]*\]")
 _PLACEHOLDER = "\x00imsdata-region-{}"
-_ARROW_MONEY = pa.decimal128(18, 2)
+_ARROW_MONEY = pa.decimal128(MONEY.precision, MONEY.scale)  # MONEY, as Arrow reads it
 #: Bytes of a section array parsed as one piece; pieces are parsed concurrently, one per core.
 _PIECE = 8 << 20
 #: Between two records: `},{` with any JSON whitespace around the comma (any layout).
@@ -790,8 +790,13 @@ def _finish(staged: list[pl.LazyFrame], issues: list[dict[str, Any]]) -> IngestR
     union = {**IMS_COLUMNS, **{k: union[k] for k in sorted(union) if k not in IMS_COLUMNS}}
     parts = [shape(f.with_columns(record_hash=pl.col("hash")), union) for f in staged]
     staged.clear()  # the caller's list: let the per-section frames go
-    # one query stages every section (in parallel) into one frame
-    combined = pl.concat(parts, how="vertical").collect() if parts else pl.DataFrame()
+    # one query stages every section (in parallel) into one frame, on polars' in-memory engine
+    # chosen for this query alone (never the process-wide affinity: an embedding program's other
+    # threads keep theirs): the frames are in memory already, and the streaming engine re-splits
+    # the many-chunk frames Arrow builds into morsels, which costs 5x more
+    combined = (
+        pl.concat(parts, how="vertical").collect(engine="in-memory") if parts else pl.DataFrame()
+    )
     del parts
     if combined.height:
         combined = _record_hash(combined)
@@ -879,19 +884,9 @@ def _wire_names(issues: pl.DataFrame, staged: pl.DataFrame) -> pl.DataFrame:
     return issues.with_columns(key=pl.Series(out, dtype=pl.String))
 
 
-def _in_memory() -> pl.Config:
-    """Polars' in-memory engine for the eager steps of a read (restored afterwards).
-
-    The frames are in memory already; the default streaming engine re-splits them into morsels
-    on every eager step, which costs 5x more on the many-chunk frames Arrow builds.
-    """
-    return pl.Config(engine_affinity="in-memory")
-
-
 def read_payload(obj: Any, source_file: str = "<payload>") -> IngestResult:
     """Read an already-parsed IMS JSON object (any envelope) into an IngestResult."""
-    with _in_memory():
-        return _read_payload(obj, source_file)
+    return _read_payload(obj, source_file)
 
 
 def _read_payload(obj: Any, source_file: str) -> IngestResult:
@@ -924,8 +919,7 @@ def read(
     Raises InputError, naming the file and the problem, when a file cannot be read at all.
     `options`: the reader's tuning (`ReaderOptions`); the result does not depend on it.
     """
-    with _in_memory():
-        return _read(paths, max_archive_bytes, options or ReaderOptions())
+    return _read(paths, max_archive_bytes, options or ReaderOptions())
 
 
 def _read(

@@ -274,7 +274,7 @@ WITH diffs AS (
 SELECT *,
   CAST(least(100, greatest(0, raw_score)) AS INTEGER) AS score,
   coalesce(nullif(concat_ws('; ',
-    CASE WHEN status = 'within_tolerance' AND (amount_gap > 0 OR diff_days <> 0)
+    CASE WHEN status = '{MatchStatus.WITHIN_TOLERANCE}' AND (amount_gap > 0 OR diff_days <> 0)
          THEN 'within tolerance: ' || concat_ws(' and ',
               CASE WHEN amount_gap > 0 THEN 'rounding' END,
               CASE WHEN diff_days <> 0 THEN 'date' END) END,

@@ -21,7 +21,7 @@ import polars.selectors as cs
 from imsdata import gstin as gst
 from imsdata.schemas import MONEY
 
-MONEY_DIGITS = 16  # integer digits that fit pl.Decimal(18, 2)
+MONEY_DIGITS = MONEY.precision - MONEY.scale  # integer digits that fit MONEY (16)
 _MAGNITUDE = rf"^(\d{{1,{MONEY_DIGITS}}}(\.\d*)?|\.\d+)$"
 #: Removed from amounts before reading them (with the thousands separator): currency, spaces.
 #: A binary-float artefact: after the paise, six or more 0s or 9s (Excel's 0.1 + 0.2).

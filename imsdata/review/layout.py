@@ -6,6 +6,7 @@ from __future__ import annotations
 import polars as pl
 
 from imsdata.portal.sections import Section
+from imsdata.report.inr import EXCEL_INR_FORMAT
 from imsdata.schemas import (
     ACTIONS,
     MATCHED,
@@ -19,8 +20,8 @@ DEFAULT_REVIEW_LIMIT = 50_000
 ROUTINE_STATUSES: tuple[str, ...] = MATCHED
 #: Rows in an Excel sheet (the header takes one).
 EXCEL_MAX_ROWS = 1_048_576
-#: Indian digit grouping (lakh, crore) for money cells.
-INR_FORMAT = r"[>=10000000]##\,##\,##\,##0.00;[>=100000]##\,##\,##0.00;##,##0.00"
+#: Indian digit grouping (lakh, crore) for money cells: the report's format (one definition).
+INR_FORMAT = EXCEL_INR_FORMAT
 DATE_FORMAT = "dd-mm-yyyy"
 #: Labels of the Action dropdown, derived from the action words (accept -> Accept, ...).
 ACTION_LABELS: dict[str, str] = {a: a.replace("_", " ").capitalize() for a in ACTIONS}

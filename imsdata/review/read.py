@@ -194,7 +194,7 @@ def read_review(
             .str.replace_all(",", "")
             .cast(pl.Float64, strict=False)
             .round(2)
-            .cast(pl.Decimal(18, 2), strict=False)
+            .cast(MONEY, strict=False)
             .alias(f"_{c}")
             for h, c in DECLARATION_COLUMNS.items()
             if c != "itc_reduction"

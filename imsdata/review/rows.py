@@ -23,9 +23,11 @@ from imsdata.review.layout import (
 from imsdata.schemas import (
     MATCH_COLUMNS,
     MATCH_DEFAULTS,
+    MONEY,
     TAX_HEADS,
     Action,
     DecisionSource,
+    DecisionStatus,
     MatchStatus,
     conform,
 )
@@ -151,9 +153,7 @@ def _declaration_out(columns: list[str]) -> dict[str, pl.Expr]:
             sources.append(pl.col(f"s_{col}"))
         sources.append(pl.col(col) if col in columns else pl.lit(None, pl.String))
         texts = [
-            src.cast(pl.Decimal(18, 2)).cast(pl.String)
-            if col != "itc_reduction"
-            else src.cast(pl.String)
+            src.cast(MONEY).cast(pl.String) if col != "itc_reduction" else src.cast(pl.String)
             for src in sources
         ]
         value: Then | ChainedThen = pl.when(decided).then(texts[0])
@@ -179,7 +179,10 @@ def attention_expr() -> pl.Expr:
         & pl.col("portal_word").is_in((Action.NO_ACTION, Action.ACCEPT))
         & ~pl.col("is_amendment").fill_null(False)
         & pl.col("superseded").is_null()
-        & pl.col("d_status").is_in(("review", "gone")).not_().fill_null(True)
+        & pl.col("d_status")
+        .is_in((DecisionStatus.REVIEW, DecisionStatus.GONE))
+        .not_()
+        .fill_null(True)
     )
     conflict = pl.col("portal_conflict").is_not_null()
     return ~routine.fill_null(False) | conflict

@@ -25,11 +25,13 @@ from imsdata.errors import InputError, SQLError
 from imsdata.rules import view as v
 from imsdata.schemas import (
     ACTIONS,
+    DECLARED_COLUMNS,
     HUMAN_SOURCES,
     IMS_COLUMNS,
     MATCH_COLUMNS,
     MATCHED,
     MONEY,
+    MONEY_SQL,
     Action,
     DecisionSource,
     empty,
@@ -75,7 +77,7 @@ FALLBACK_REASON = (
 
 _ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _COLUMN_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_DECLARED = ("declared_igst", "declared_cgst", "declared_sgst", "declared_cess")
+_DECLARED = DECLARED_COLUMNS
 _SUGGEST_FIELDS: dict[str, type] = {
     "id": str,
     "when": str,
@@ -411,7 +413,7 @@ def suggest_steps(rules: RuleSet) -> list[tuple[str, str]]:
         variants = [(0, remarks_sql(r.remarks), f"{r.id} with remarks")] if r.remarks else []
         variants.append((1, "NULL::VARCHAR", r.id))
         declared = ", ".join(
-            f"CAST(({getattr(r, n) or 'NULL'}) AS DECIMAL(18, 2)) AS {n}" for n in _DECLARED
+            f"CAST(({getattr(r, n) or 'NULL'}) AS {MONEY_SQL}) AS {n}" for n in _DECLARED
         )
         for variant, remarks, label in variants:
             selects.append(
@@ -424,7 +426,7 @@ def suggest_steps(rules: RuleSet) -> list[tuple[str, str]]:
                 f"FROM {v.BASE_VIEW} b WHERE coalesce(({r.when}), false)"
             )
     if not selects:
-        declared = ", ".join(f"NULL::DECIMAL(18, 2) AS {n}" for n in _DECLARED)
+        declared = ", ".join(f"NULL::{MONEY_SQL} AS {n}" for n in _DECLARED)
         selects.append(
             "SELECT b.*, 0 AS _seq, NULL::VARCHAR AS rule_id, NULL::VARCHAR AS _label, "
             "NULL::VARCHAR AS action, NULL::VARCHAR AS reason, NULL::VARCHAR AS remarks, "
@@ -593,7 +595,7 @@ def try_decisions(
     decisions: pl.DataFrame,
     *,
     rules: RuleSet | str | Path | None = None,
-    source: str = "manual",
+    source: str = DecisionSource.MANUAL,
 ) -> pl.DataFrame:
     """Notebook helper: the guards' violations for a frame of decisions (only doc_key and action
     are needed); an empty frame means every decision would be accepted."""

@@ -24,6 +24,7 @@ from imsdata.schemas import (
     IMS_PROVENANCE_DEFAULTS,
     MATCH_COLUMNS,
     MATCH_DEFAULTS,
+    MONEY_SQL,
     TAX_HEADS,
     MatchStatus,
     conform,
@@ -60,13 +61,13 @@ DOCUMENT_COLUMNS: dict[str, str] = {
     "supplier_period_start": "first day of supplier_period (DATE; null if not MMYYYY)",
     "supplier_filing_status": "srcfilstatus, verbatim",
     "supplier_filed": "true when the supplier has filed the return carrying the document (R17)",
-    "doc_value": "document value (DECIMAL(18,2))",
+    "doc_value": f"document value ({MONEY_SQL})",
     "taxable_value": "taxable value",
     "igst": "IGST on the document",
     "cgst": "CGST on the document",
     "sgst": "SGST/UTGST on the document",
     "cess": "cess on the document",
-    "total_tax": "igst + cgst + sgst + cess",
+    "total_tax": " + ".join(TAX_HEADS),
     "pos": "place of supply, 2-digit state code",
     "portal_action": "action on the portal as downloaded: N / A / R / P",
     "portal_action_word": "the same in words: no_action / accept / reject / pending",
@@ -195,7 +196,7 @@ m AS (
 orig AS (
   SELECT a.doc_key, bool_or(o.portal_action = 'R') AS rejected,
     bool_or(om.register_id IS NOT NULL) AS booked,
-    max(coalesce(o.igst, 0) + coalesce(o.cgst, 0) + coalesce(o.sgst, 0) + coalesce(o.cess, 0))
+    max({total_tax_sql("o")})
       AS tax
   FROM {IMS_TABLE} a
   JOIN {IMS_TABLE} o ON a.is_amendment AND o.section || 'a' = a.section
@@ -211,7 +212,7 @@ SELECT
   {dialect.parse_date("'01' || i.supplier_period", "%d%m%Y")} AS supplier_period_start,
   i.supplier_filing_status, coalesce(i.supplier_filed, false) AS supplier_filed,
   i.doc_value, i.taxable_value, i.igst, i.cgst, i.sgst, i.cess,
-  CAST({total_tax} AS DECIMAL(18, 2)) AS total_tax, i.pos,
+  CAST({total_tax} AS {MONEY_SQL}) AS total_tax, i.pos,
   i.portal_action, CASE i.portal_action {words} END AS portal_action_word,
   coalesce(i.pending_blocked, false) AS pending_blocked,
   coalesce(i.itc_reduction_blocked, false) AS itc_reduction_blocked,
@@ -223,7 +224,7 @@ SELECT
   coalesce(m.match_status, '{MatchStatus.MISSING_IN_REGISTER}') AS match_status,
   coalesce(m.match_score, 0) AS match_score, m.match_pass, m.reasons AS match_reasons,
   m.register_id, m.register_id IS NOT NULL AS has_register, {diffs},
-  CASE WHEN m.register_id IS NOT NULL THEN CAST({diff_tax} AS DECIMAL(18, 2)) END
+  CASE WHEN m.register_id IS NOT NULL THEN CAST({diff_tax} AS {MONEY_SQL}) END
     AS diff_total_tax,
   m.diff_days, {_booked_under_sql()} AS booked_under_gstin,
   {_diff_summary_sql(diff_tax)} AS diff_summary,
@@ -263,7 +264,7 @@ def _diff_summary_sql(diff_tax: str) -> str:
     against our books), '; '-separated; zero differences are left out."""
 
     def amount(label: str, expr: str) -> str:
-        value = f"CAST({expr} AS DECIMAL(18, 2))"
+        value = f"CAST({expr} AS {MONEY_SQL})"
         return (
             f"CASE WHEN coalesce({value}, 0) <> 0 THEN '{label} ' || "
             f"CAST(abs({value}) AS VARCHAR) || CASE WHEN {value} > 0 "
@@ -289,7 +290,7 @@ def _diff_summary_sql(diff_tax: str) -> str:
 def _null_proposal_sql() -> str:
     """Proposal columns as typed NULLs (the view a guard sees before anything is proposed)."""
     return ", ".join(
-        f"NULL::{'DECIMAL(18, 2)' if name.startswith('declared_') else 'VARCHAR'} AS {name}"
+        f"NULL::{MONEY_SQL if name.startswith('declared_') else 'VARCHAR'} AS {name}"
         for name in PROPOSAL_COLUMNS
     )
 

@@ -14,6 +14,7 @@ from imsdata.schemas.vocab import (
     ACTION,
     AMOUNT_HEADS,
     DECISION_SOURCE,
+    DECLARED_COLUMNS,
     DOC_TYPE,
     HUMAN_SOURCES,
     ITC_TAKEN,
@@ -25,6 +26,7 @@ from imsdata.schemas.vocab import (
     TAX_HEADS,
     Action,
     DecisionSource,
+    DecisionStatus,
     DocType,
     MatchStatus,
     itc_sign,
@@ -35,6 +37,8 @@ from imsdata.schemas.vocab import (
 
 #: Every money amount: Decimal, 18 digits, 2 decimals (paise). The one place this dtype is written.
 MONEY = pl.Decimal(18, 2)
+#: The same type in SQL (DuckDB; Spark reads it as written), for casts in the SQL builders.
+MONEY_SQL = f"DECIMAL({MONEY.precision}, {MONEY.scale})"
 
 #: One row per IMS document (DESIGN.md, "Canonical IMS document frame").
 IMS_COLUMNS: dict[str, pl.DataType] = {
@@ -56,20 +60,14 @@ IMS_COLUMNS: dict[str, pl.DataType] = {
     "supplier_filed": pl.Boolean(),
     "doc_value": MONEY,
     "taxable_value": MONEY,
-    "igst": MONEY,
-    "cgst": MONEY,
-    "sgst": MONEY,
-    "cess": MONEY,
+    **dict.fromkeys(TAX_HEADS, MONEY),  # igst, cgst, sgst, cess
     "pos": pl.String(),
     "portal_action": pl.String(),  # N / A / R / P as downloaded
     "pending_blocked": pl.Boolean(),
     "itc_reduction_blocked": pl.Boolean(),
     "remarks_blocked": pl.Boolean(),
     "itc_reduction": pl.String(),  # Y / N / null
-    "declared_igst": MONEY,
-    "declared_cgst": MONEY,
-    "declared_sgst": MONEY,
-    "declared_cess": MONEY,
+    **dict.fromkeys(DECLARED_COLUMNS, MONEY),
     "remarks": pl.String(),
     "hash": pl.String(),  # the portal's hash; never sent back
     "record_hash": pl.String(),  # hash if present, else sha256 of the record's canonical JSON
@@ -142,10 +140,7 @@ DECISION_COLUMNS: dict[str, pl.DataType] = {
     "reason": pl.String(),
     "remarks": pl.String(),
     "itc_reduction": pl.String(),  # Y / N / null (only with accept, specified sections)
-    "declared_igst": MONEY,
-    "declared_cgst": MONEY,
-    "declared_sgst": MONEY,
-    "declared_cess": MONEY,
+    **dict.fromkeys(DECLARED_COLUMNS, MONEY),
     "user": pl.String(),
     "decided_at": pl.Datetime("us"),
 }
@@ -216,6 +211,7 @@ __all__ = [
     "DECISION_DEFAULTS",
     "DECISION_SOURCE",
     "DECISION_SOURCES",
+    "DECLARED_COLUMNS",
     "DOC_TYPE",
     "HUMAN_SOURCES",
     "IMS_COLUMNS",
@@ -227,6 +223,7 @@ __all__ = [
     "MATCH_STATUS",
     "MATCH_STATUSES",
     "MONEY",
+    "MONEY_SQL",
     "REGISTER_COLUMNS",
     "REGISTER_DOC_TYPES",
     "RISKY",
@@ -235,6 +232,7 @@ __all__ = [
     "Action",
     "ContractError",
     "DecisionSource",
+    "DecisionStatus",
     "DocType",
     "MatchStatus",
     "conform",

@@ -22,7 +22,14 @@ from pandera.errors import SchemaErrors
 
 from imsdata import gstin as gst
 from imsdata.portal.sections import ACTION_CODES, SECTIONS
-from imsdata.schemas import IMS_COLUMNS, MONEY, conform, total_tax
+from imsdata.schemas import (
+    AMOUNT_HEADS,
+    DECLARED_COLUMNS,
+    IMS_COLUMNS,
+    MONEY,
+    conform,
+    total_tax,
+)
 
 RAW = "__raw"
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
@@ -37,10 +44,7 @@ ISSUE_COLUMNS: dict[str, pl.DataType] = {
     "reason": pl.String(),
 }
 
-MONEY_COLUMNS: tuple[str, ...] = ("doc_value", "taxable_value", "igst", "cgst", "sgst", "cess")
-DECLARED_COLUMNS: tuple[str, ...] = (
-    "declared_igst", "declared_cgst", "declared_sgst", "declared_cess",
-)  # fmt: skip
+MONEY_COLUMNS: tuple[str, ...] = ("doc_value", *AMOUNT_HEADS)
 DATE_COLUMNS: tuple[str, ...] = ("doc_date", "orig_doc_date")
 FLAG_COLUMNS: tuple[str, ...] = ("pending_blocked", "itc_reduction_blocked", "remarks_blocked")
 #: Columns every record must carry (identity and value keys of ims-spec.md §1.2; the original

@@ -44,6 +44,15 @@ class DecisionSource(StrEnum):
     PORTAL = "portal"
 
 
+class DecisionStatus(StrEnum):
+    """A current decision against the latest IMS download (`Workspace.current_decisions`): the
+    document is unchanged, changed by the supplier since it was decided, or gone from IMS."""
+
+    VALID = "valid"
+    REVIEW = "review"
+    GONE = "gone"
+
+
 class DocType(StrEnum):
     """A document's type: invoice, debit note, credit note (sections.py maps sections to them)."""
 
@@ -81,6 +90,8 @@ TAX_HEADS: tuple[str, ...] = ("igst", "cgst", "sgst", "cess")
 SPLIT_HEADS: tuple[str, ...] = ("igst", "cgst", "sgst")
 #: The amounts compared per document (tolerances apply to each): taxable value and the tax heads.
 AMOUNT_HEADS: tuple[str, ...] = ("taxable_value", *TAX_HEADS)
+#: The ITC-reduction amounts a recipient declares, one per tax head (ims-spec.md).
+DECLARED_COLUMNS: tuple[str, ...] = tuple(f"declared_{h}" for h in TAX_HEADS)
 
 
 def total_tax(prefix: str = "") -> pl.Expr:
