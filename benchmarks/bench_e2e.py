@@ -11,20 +11,24 @@ timed), `ingest_floor` (`pl.read_ndjson` of the records, explicit schema) and `r
 `run_per_line`, `run_pretty`: `python -m imsdata run` on that layout, timed from process start
 to exit (imports, every output file, the workspace). Prints one JSON line per stage:
 {"stage", "n", "seconds", "cpu_seconds", "peak_rss_mb"}. Target (issue 17): every run <= 5 s
-at 200k, i.e. >= 3x faster than the baseline's matching alone.
+at 200k, i.e. >= 3x faster than the baseline's matching alone. Last, `run:<step>` rows: the
+one-line run again in one process, timed per step (imports, ingest, register, reconcile,
+suggest, upload, report, review, tables): where the time goes.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from _layouts import LAYOUTS, write_layouts
-from _measure import measure_child, peak_rss_mb
+from _measure import json_lines, measure_child, peak_rss_mb
 
 HERE = Path(__file__).resolve().parent
 SEED = 7
@@ -100,12 +104,41 @@ def _run(stage: str, n: int, workdir: Path) -> dict[str, object]:
             "file_mb": round(download.stat().st_size / 2**20, 1)}  # fmt: skip
 
 
+def _steps(n: int, workdir: Path) -> list[dict[str, object]]:
+    """Where `imsdata run` spends its time: the same run (one-line layout) in this process, one
+    row per step of the CLI's progress bars ("run:<step>"), imports first."""
+    start, cpu = time.perf_counter(), time.process_time()
+    from imsdata.pipeline import run
+
+    rows = [{"stage": "run:imports", "n": n, "seconds": round(time.perf_counter() - start, 3),
+             "cpu_seconds": round(time.process_time() - cpu, 3)}]  # fmt: skip
+
+    @contextlib.contextmanager
+    def step(name: str) -> Iterator[None]:
+        start, cpu = time.perf_counter(), time.process_time()
+        yield
+        rows.append({"stage": f"run:{name}", "n": n,
+                     "seconds": round(time.perf_counter() - start, 3),
+                     "cpu_seconds": round(time.process_time() - cpu, 3),
+                     "peak_rss_mb": round(peak_rss_mb())})  # fmt: skip
+
+    out, workspace = workdir / "out-steps", workdir / "steps.duckdb"
+    shutil.rmtree(out, ignore_errors=True)
+    workspace.unlink(missing_ok=True)
+    run([workdir / LAYOUTS["one_line"]], workdir / "purchase_register.csv", out_dir=out,
+        workspace=workspace, step=step)  # fmt: skip
+    workspace.unlink(missing_ok=True)
+    return rows
+
+
 def main() -> None:
     """Generate once, then measure every stage in its own process, one after the other."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200_000)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/imsdata-bench-e2e"))
-    parser.add_argument("--stage", choices=["generate", "greedy_matching", "ingest_floor"])
+    parser.add_argument(
+        "--stage", choices=["generate", "greedy_matching", "ingest_floor", "run_steps"]
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(HERE))
     if args.stage == "generate":
@@ -116,6 +149,10 @@ def main() -> None:
         return
     if args.stage == "ingest_floor":
         print(json.dumps(_floor(args.n, args.workdir)), flush=True)
+        return
+    if args.stage == "run_steps":
+        for row in _steps(args.n, args.workdir):
+            print(json.dumps(row), flush=True)
         return
     me = [sys.executable, __file__, "--n", str(args.n), "--workdir", str(args.workdir)]
     measure_child([*me, "--stage", "generate"])
@@ -128,6 +165,8 @@ def main() -> None:
             row = json.loads(res["stdout"].strip().splitlines()[-1])
             row["peak_rss_mb"] = round(res["peak_rss_mb"])
         rows[stage] = row
+        print(json.dumps(row), flush=True)
+    for row in json_lines(measure_child([*me, "--stage", "run_steps"])["stdout"]):
         print(json.dumps(row), flush=True)
     greedy = rows["greedy_matching"]["seconds"]
     print(json.dumps({"n": args.n, **{f"greedy/{s}": round(greedy / rows[s]["seconds"], 2)

@@ -269,7 +269,7 @@ def run(
     decisions, resolved = done.decisions, done.period
     # The workspace is closed before writing: its buffer pool (up to the engine's memory limit)
     # is freed for the export, report and review.
-    with step("write"), output.writing() as staging:
+    with output.writing() as staging:
         result = RunResult(
             out_dir=out,
             ims=ims,
@@ -297,6 +297,7 @@ def run(
             workspace=workspace,
             generated_at=opts.generated_at,
             into=staging,
+            step=step,
         )
     if any(p.parent.name == "upload" for p in result.files) and source == "ims":
         with Workspace(workspace) as ws:  # the upload files are in place: confirm their rows
@@ -315,9 +316,10 @@ def _write_outputs(
     workspace: str | Path,
     generated_at: dt.datetime | None = None,
     into: Path | None = None,
+    step: Step = no_progress,
 ) -> None:
     """Write the contract's files into `into` (the output folder's staging copy; default the
-    output folder itself), each atomically.
+    output folder itself), each atomically; one `step` each: upload, report, review, tables.
 
     The upload (guards on every outgoing record: the memory peak) goes first, then the report,
     the review workbook and last the reconciliation frame's files, one after the other (side by
@@ -357,27 +359,28 @@ def _write_outputs(
             "judged 'missing in register'; check the file, or pass --allow-empty-register"
         )
     else:
-        try:
-            # recorded in the workspace (so that `imsdata errors` can answer it) under the
-            # files' final place; confirmed once the output folder is swapped in (`run`)
-            with Workspace(workspace) as ws:
-                export = dec.export(
-                    month,
-                    upload_dir,
-                    rules=rule_set,
-                    ws=ws,
-                    recorded_dir=result.out_dir / "upload",
+        with step("upload"):
+            try:
+                # recorded in the workspace (so that `imsdata errors` can answer it) under the
+                # files' final place; confirmed once the output folder is swapped in (`run`)
+                with Workspace(workspace) as ws:
+                    export = dec.export(
+                        month,
+                        upload_dir,
+                        rules=rule_set,
+                        ws=ws,
+                        recorded_dir=result.out_dir / "upload",
+                    )
+                upload_files = export.paths
+                result.upload_message = (
+                    f"{len(export.paths)} upload file(s) in {result.out_dir / 'upload'}"
+                    if export.paths
+                    else "no upload needed: no decision differs from the portal"
                 )
-            upload_files = export.paths
-            result.upload_message = (
-                f"{len(export.paths)} upload file(s) in {result.out_dir / 'upload'}"
-                if export.paths
-                else "no upload needed: no decision differs from the portal"
-            )
-            del export
-        except GuardError as exc:
-            result.upload_message = "upload not written"
-            result.problems.append(f"upload not written: {exc}")
+                del export
+            except GuardError as exc:
+                result.upload_message = "upload not written"
+                result.problems.append(f"upload not written: {exc}")
     upload_dir.mkdir(parents=True, exist_ok=True)
 
     def tables() -> list[Path]:
@@ -423,9 +426,12 @@ def _write_outputs(
         )
 
     # the reconciliation frame is built last: the report's and review's peaks come without it
-    report_files = report()
-    result.review = review()
-    table_files = tables()
+    with step("report"):
+        report_files = report()
+    with step("review"):
+        result.review = review()
+    with step("tables"):
+        table_files = tables()
     written = [*table_files, *upload_files, *report_files, result.review.path]
     result.files.extend(result.out_dir / p.relative_to(out) for p in written)
     result.review = dataclasses.replace(result.review, path=result.files[-1])

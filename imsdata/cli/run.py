@@ -21,7 +21,10 @@ STEP_LABELS = {
     "register": "Reading the purchase register",
     "reconcile": "Reconciling (DuckDB)",
     "suggest": "Suggesting actions (rule engine)",
-    "write": "Writing reconciliation, upload, report, review workbook",
+    "upload": "Writing the upload (every guard checked)",
+    "report": "Writing the report (HTML and Excel)",
+    "review": "Writing the review workbook",
+    "tables": "Writing reconciliation.csv / .parquet",
 }
 
 

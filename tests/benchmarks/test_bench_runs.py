@@ -25,7 +25,8 @@ def test_make_bench_runs_every_stage_and_writes_its_table(tmp_path: Path) -> Non
     expected = {
         "ingest", "ingest_per_line", "ingest_pretty", "ingest_floor", "register", "reconcile",
         "reconcile_floor", "suggest", "export", "report", "review", "run", "greedy_baseline",
-        "greedy_matching", "run_one_line", "run_per_line", "run_pretty",
+        "greedy_matching", "run_one_line", "run_per_line", "run_pretty", "run:imports",
+        "run:ingest", "run:reconcile", "run:upload", "run:report", "run:review", "run:tables",
     }  # fmt: skip
     assert expected <= stages, f"missing rows: {sorted(expected - stages)}"
     assert not (ROOT / "benchmarks" / "work" / "n400").exists()  # nothing written in the repo
