@@ -11,13 +11,18 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
 
 from imsdata.dialects import DUCKDB, Dialect
 from imsdata.errors import SQLError, UsageError
+
+if TYPE_CHECKING:
+    from imsdata.engines import MappedRelations
 
 #: DuckDB's buffer pool per engine. Its default (80% of RAM) lets one run hold most of the
 #: machine; bounded, a bigger join spills to the temp directory instead. IMSDATA_DUCKDB_MEMORY
@@ -69,6 +74,8 @@ class DuckDBEngine:
             config["threads"] = int(threads)
         config["lock_configuration"] = True
         self.insertion_order = insertion_order
+        #: the frames `register_mapped` made, by relation name (sources of later ones)
+        self._mapped: dict[str, pl.DataFrame] = {}
         try:
             self.con = duckdb.connect(str(path) if path else ":memory:", config=config)
         except (duckdb.InvalidInputException, duckdb.ParserException) as exc:
@@ -79,7 +86,26 @@ class DuckDBEngine:
 
     def register(self, name: str, frame: pl.DataFrame) -> None:
         """Expose a polars frame as a view called `name` (replacing any earlier one)."""
+        self._mapped.pop(name, None)
         self.con.register(name, frame)
+
+    def register_mapped(self, relations: MappedRelations) -> None:
+        """Each `fn(source)` computed in polars and registered; several at once in threads
+        (polars releases the GIL: each side's number keys are a chain of regexes on one core)."""
+        jobs = []
+        for name, (source, fn) in relations.items():
+            if isinstance(source, str):
+                made = self._mapped.get(source)
+                source = made if made is not None else self.query(f"SELECT * FROM {source}")
+            jobs.append((name, source, fn))
+        if len(jobs) == 1:
+            frames = [jobs[0][2](jobs[0][1])]
+        else:
+            with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+                frames = list(pool.map(lambda job: job[2](job[1]), jobs))
+        for (name, _, _), frame in zip(jobs, frames, strict=True):
+            self.register(name, frame)
+            self._mapped[name] = frame
 
     def query(self, sql: str, *, step: str = "query") -> pl.DataFrame:
         """Run a SELECT and return a polars frame; errors name the step."""
@@ -143,6 +169,7 @@ class DuckDBEngine:
 
     def close(self) -> None:
         """Close the connection."""
+        self._mapped.clear()
         self.con.close()
 
     def __enter__(self) -> DuckDBEngine:
