@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,9 +19,13 @@ import polars as pl
 
 from imsdata.dialects import DUCKDB, Dialect
 from imsdata.errors import SQLError, UsageError
+from imsdata.sql_reach import external_reference
 
 if TYPE_CHECKING:
     from imsdata.engines import MappedRelations
+
+#: The rule-SQL screen lives in `imsdata.sql_reach` (both engines); kept importable from here.
+__all__ = ["DuckDBEngine", "external_reference"]
 
 #: DuckDB's buffer pool per engine. Its default (80% of RAM) lets one run hold most of the
 #: machine; bounded, a bigger join spills to the temp directory instead. IMSDATA_DUCKDB_MEMORY
@@ -177,29 +180,3 @@ class DuckDBEngine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-_LITERAL = re.compile(r"'(?:[^']|'')*'")
-#: Table functions and statements that reach outside the query's own tables; on Spark (issue 16)
-#: also the functions that call Java methods and the one naming the input file.
-_REACH_WORDS = re.compile(
-    r"\b(read_\w+|\w+_scan|glob|sniff_csv|query|query_table|getenv|"
-    r"reflect|try_reflect|java_method|input_file_\w+)\s*\(|"
-    r"\b(ATTACH|DETACH|COPY|INSTALL|LOAD|EXPORT|IMPORT|PRAGMA|SET|RESET|CALL|CHECKPOINT)\b",
-    re.IGNORECASE,
-)
-#: A string literal naming a URL, an absolute or home path, a relative ./ path or a drive.
-_REACH_LITERAL = re.compile(r"^'\s*([a-z][a-z0-9+.-]*://|/[\w.~]|~|\.\.?[/\\]|[a-z]:[/\\])", re.I)
-
-
-def external_reference(sql: str) -> str | None:
-    """What in `sql` would touch a file, URL, extension or setting (e.g. "read_text(",
-    "'/etc/passwd'"), or None. A rule's SQL must only read the decision view; the sealed
-    connection refuses such access too, this names it before anything runs."""
-    for literal in _LITERAL.finditer(sql):
-        if _REACH_LITERAL.match(literal.group(0)):
-            return literal.group(0)
-    found = _REACH_WORDS.search(_LITERAL.sub("''", sql))
-    if found:
-        return (found.group(1) + "(") if found.group(1) else found.group(2).upper()
-    return None
