@@ -73,8 +73,9 @@ PREPARED: dict[str, list[str]] = {
 @pytest.mark.spark
 def test_a_2k_document_month_is_equal_row_for_row_on_duckdb_and_spark(spark_session):
     """The equality test of issue 16: reconcile (with its number keys and candidate ranks),
-    suggest, check and explain on 2,000 synth documents, DuckDB vs Spark, every row and column (similarity inside reasons aside, nothing is
-    a float; explain's closeness is compared exactly)."""
+    suggest, check and explain on 2,000 synth documents, DuckDB vs Spark, every row and column
+    (similarity inside reasons aside, nothing is a float; explain's closeness is compared
+    exactly)."""
     from imsdata.engine import DuckDBEngine
     from imsdata.spark_engine import SparkEngine
 

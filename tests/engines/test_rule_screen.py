@@ -100,7 +100,6 @@ def test_spark_engine_reads_no_file_named_as_a_table(spark_session, tmp_path):
 
     secret = tmp_path / "secret.txt"
     secret.write_text("TOPSECRET\n")
-    with SparkEngine(session=spark_session) as eng:
-        with pytest.raises(SQLError) as info:
-            eng.query(f'SELECT * FROM text."{secret}"')
+    with SparkEngine(session=spark_session) as eng, pytest.raises(SQLError) as info:
+        eng.query(f'SELECT * FROM text."{secret}"')
     assert "TOPSECRET" not in str(info.value)
