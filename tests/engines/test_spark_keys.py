@@ -102,6 +102,7 @@ def test_candidate_ranking_is_partitioned_by_supplier_pan_and_equal_on_both_engi
         plan = spark.sql(sql.RANKED, step="rec_ranked")._jdf.queryExecution().executedPlan()
         plan = plan.toString()
     assert expected.height > 500
+    assert got.schema == expected.schema
     assert got.equals(expected)
     # the window is computed per PAN in parallel, never gathered into one partition
     assert "hashpartitioning(ims_pan" in plan
