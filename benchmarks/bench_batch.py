@@ -149,6 +149,23 @@ def _row(label: str, r: dict) -> str:
     )
 
 
+#: Clients and Spark clients of `make bench`'s batch run (the Makefile's BATCH_ARGS).
+MAKE_BENCH = (200, 20)
+
+
+def _minutes(results: dict, args: argparse.Namespace, clients: int, spark_clients: int) -> int:
+    """This run's rates applied to another size: generating, the DuckDB batch, the Spark subset."""
+    duck, spark = results["duckdb"], results.get("spark")
+    seconds = float(results["setup_seconds"]) / args.clients * clients
+    seconds += float(duck["seconds"]) / args.clients * clients + 3 * float(
+        results["steps"]["total"]
+    )
+    if isinstance(spark, dict):
+        per = float(spark["seconds"]) / max(int(spark["clients"]), 1)
+        seconds += float(spark["startup_seconds"]) + per * spark_clients
+    return max(1, round(seconds / 60))
+
+
 def page(results: dict, args: argparse.Namespace) -> str:
     """benchmarks/batch.md from the results."""
     duck, spark, steps, tiny = (results.get(k) for k in ("duckdb", "spark", "steps", "tiny"))
@@ -199,11 +216,12 @@ def page(results: dict, args: argparse.Namespace) -> str:
         "every client pays whatever its size (workspace and engine opens, rule load, the "
         "workbook and report writers' set-up); its largest part is the `write` step.",
         "",
-        "`make bench` runs `benchmarks/bench_batch.py --clients 200 --docs 5000 "
-        "--spark-clients 20` after the stage benchmarks: about 35-40 minutes on an idle 2-core "
-        "machine (DuckDB ~ 200 x 20 s / 2 workers, Spark ~ 20 x 80 s / 2, plus generating the "
-        "200 synth clients the first time, ~ 5 minutes, kept in bench-batch/ for the next run). "
-        "`BENCH_QUICK=1 make bench` runs 20 clients and Spark on 4 (a few minutes).",
+        f"`make bench` runs `benchmarks/bench_batch.py --docs 5000 --clients {MAKE_BENCH[0]} "
+        f"--spark-clients {MAKE_BENCH[1]}` after the stage benchmarks; at this run's rates that "
+        f"takes about {_minutes(results, args, *MAKE_BENCH)} minutes on this machine (generating "
+        "the synth clients the first time included; they are kept in bench-batch/ for the next "
+        "run). `BENCH_QUICK=1 make bench` runs 20 clients and Spark on 4: about "
+        f"{_minutes(results, args, 20, 4)} minutes.",
         "",
         "Command of this page:",
         "",
