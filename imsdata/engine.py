@@ -145,6 +145,7 @@ class DuckDBEngine:
         """CREATE OR REPLACE; a temp relation of the other kind with that name (one engine used
         by suggest, then check) is dropped first."""
         statement = f"CREATE OR REPLACE TEMP {kind} {name} AS {sql}"
+        self._mapped.pop(name, None)
         try:
             self.con.execute(statement)
         except duckdb.CatalogException as exc:
