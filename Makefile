@@ -64,10 +64,13 @@ test-spark: $(SPARKSTAMP)
 
 # make bench: every stage at 10k/100k/1M, then imsdata run end to end per layout vs the greedy
 # baseline at 200k. BENCH_QUICK=1 make bench: 10k and 100k, end to end at 50k (a few minutes).
-bench: $(DEVSTAMP)
+# Then the batch: 200 synth clients of 5k on DuckDB, Spark local mode on 20 of them (its
+# 200-client figure extrapolated; about 35-40 min idle, benchmarks/batch.md); quick: 20 and 4.
+BATCH_ARGS := $(if $(BENCH_QUICK),--clients 20 --spark-clients 4,--clients 200 --spark-clients 20)
+bench: $(SPARKSTAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python scripts/update_readme.py
-	$(BIN)/python benchmarks/bench_batch.py --clients 200 --docs 5000
+	$(BIN)/python benchmarks/bench_batch.py --docs 5000 $(BATCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(SPARKVENV) demo-out imsdata-out .pytest_cache .ruff_cache

@@ -8,16 +8,24 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import tempfile
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
 
 from imsdata.dialects import DUCKDB, Dialect
 from imsdata.errors import SQLError, UsageError
+from imsdata.sql_reach import external_reference
+
+if TYPE_CHECKING:
+    from imsdata.engines import MappedRelations
+
+#: The rule-SQL screen lives in `imsdata.sql_reach` (both engines); kept importable from here.
+__all__ = ["DuckDBEngine", "external_reference"]
 
 #: DuckDB's buffer pool per engine. Its default (80% of RAM) lets one run hold most of the
 #: machine; bounded, a bigger join spills to the temp directory instead. IMSDATA_DUCKDB_MEMORY
@@ -69,6 +77,8 @@ class DuckDBEngine:
             config["threads"] = int(threads)
         config["lock_configuration"] = True
         self.insertion_order = insertion_order
+        #: the frames `register_mapped` made, by relation name (sources of later ones)
+        self._mapped: dict[str, pl.DataFrame] = {}
         try:
             self.con = duckdb.connect(str(path) if path else ":memory:", config=config)
         except (duckdb.InvalidInputException, duckdb.ParserException) as exc:
@@ -79,7 +89,26 @@ class DuckDBEngine:
 
     def register(self, name: str, frame: pl.DataFrame) -> None:
         """Expose a polars frame as a view called `name` (replacing any earlier one)."""
+        self._mapped.pop(name, None)
         self.con.register(name, frame)
+
+    def register_mapped(self, relations: MappedRelations) -> None:
+        """Each `fn(source)` computed in polars and registered; several at once in threads
+        (polars releases the GIL: each side's number keys are a chain of regexes on one core)."""
+        jobs = []
+        for name, (source, fn) in relations.items():
+            if isinstance(source, str):
+                made = self._mapped.get(source)
+                source = made if made is not None else self.query(f"SELECT * FROM {source}")
+            jobs.append((name, source, fn))
+        if len(jobs) == 1:
+            frames = [jobs[0][2](jobs[0][1])]
+        else:
+            with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+                frames = list(pool.map(lambda job: job[2](job[1]), jobs))
+        for (name, _, _), frame in zip(jobs, frames, strict=True):
+            self.register(name, frame)
+            self._mapped[name] = frame
 
     def query(self, sql: str, *, step: str = "query") -> pl.DataFrame:
         """Run a SELECT and return a polars frame; errors name the step."""
@@ -116,6 +145,7 @@ class DuckDBEngine:
         """CREATE OR REPLACE; a temp relation of the other kind with that name (one engine used
         by suggest, then check) is dropped first."""
         statement = f"CREATE OR REPLACE TEMP {kind} {name} AS {sql}"
+        self._mapped.pop(name, None)
         try:
             self.con.execute(statement)
         except duckdb.CatalogException as exc:
@@ -143,6 +173,7 @@ class DuckDBEngine:
 
     def close(self) -> None:
         """Close the connection."""
+        self._mapped.clear()
         self.con.close()
 
     def __enter__(self) -> DuckDBEngine:
@@ -150,29 +181,3 @@ class DuckDBEngine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-_LITERAL = re.compile(r"'(?:[^']|'')*'")
-#: Table functions and statements that reach outside the query's own tables; on Spark (issue 16)
-#: also the functions that call Java methods and the one naming the input file.
-_REACH_WORDS = re.compile(
-    r"\b(read_\w+|\w+_scan|glob|sniff_csv|query|query_table|getenv|"
-    r"reflect|try_reflect|java_method|input_file_\w+)\s*\(|"
-    r"\b(ATTACH|DETACH|COPY|INSTALL|LOAD|EXPORT|IMPORT|PRAGMA|SET|RESET|CALL|CHECKPOINT)\b",
-    re.IGNORECASE,
-)
-#: A string literal naming a URL, an absolute or home path, a relative ./ path or a drive.
-_REACH_LITERAL = re.compile(r"^'\s*([a-z][a-z0-9+.-]*://|/[\w.~]|~|\.\.?[/\\]|[a-z]:[/\\])", re.I)
-
-
-def external_reference(sql: str) -> str | None:
-    """What in `sql` would touch a file, URL, extension or setting (e.g. "read_text(",
-    "'/etc/passwd'"), or None. A rule's SQL must only read the decision view; the sealed
-    connection refuses such access too, this names it before anything runs."""
-    for literal in _LITERAL.finditer(sql):
-        if _REACH_LITERAL.match(literal.group(0)):
-            return literal.group(0)
-    found = _REACH_WORDS.search(_LITERAL.sub("''", sql))
-    if found:
-        return (found.group(1) + "(") if found.group(1) else found.group(2).upper()
-    return None

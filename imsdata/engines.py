@@ -11,7 +11,7 @@ rest with sqlglot. An engine owns its connection (opened by it, closed by `close
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import polars as pl
@@ -22,6 +22,13 @@ from imsdata.errors import UsageError
 #: Engine names the CLI and the batch manifest accept.
 ENGINE_NAMES: tuple[str, ...] = ("duckdb", "spark")
 
+#: A row-local polars function (each output row depends on one input row only, as the number
+#: keys of `imsdata.reconcile.numbers`), so an engine may apply it to any split of the rows.
+RowFunction = Callable[[pl.DataFrame], pl.DataFrame]
+#: Relations made by `Engine.register_mapped`: name -> (a polars frame, or the name of a relation
+#: made by an earlier `register_mapped`; the function applied to it).
+MappedRelations = Mapping[str, tuple["pl.DataFrame | str", RowFunction]]
+
 
 @runtime_checkable
 class Engine(Protocol):
@@ -31,6 +38,11 @@ class Engine(Protocol):
 
     def register(self, name: str, frame: pl.DataFrame) -> None:
         """Expose a polars frame as the relation `name` (replacing any earlier one)."""
+
+    def register_mapped(self, relations: MappedRelations) -> None:
+        """Expose each `fn(source)` as a relation: DuckDB runs the polars functions on the
+        driver (independent ones at once), Spark applies them per partition on its executors
+        (`mapInArrow`), so one polars implementation serves both."""
 
     def query(self, sql: str, *, step: str = "query") -> pl.DataFrame:
         """Run a SELECT; a polars frame back; errors are `SQLError` naming the step."""

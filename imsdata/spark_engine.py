@@ -15,8 +15,9 @@ import contextlib
 import functools
 import os
 import sys
-from collections.abc import Iterator, Sequence
-from typing import Any
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import pyarrow as pa
@@ -24,6 +25,9 @@ from polars.datatypes import DataTypeClass
 
 from imsdata.dialects import SPARK, SPARK_SIMILARITY_UDF, Dialect
 from imsdata.errors import SQLError, UsageError
+
+if TYPE_CHECKING:
+    from imsdata.engines import MappedRelations, RowFunction
 
 #: Settings for a session this engine starts itself (static: fixed when the JVM starts).
 STATIC_CONF: dict[str, str] = {
@@ -39,6 +43,9 @@ SESSION_CONF: dict[str, str] = {
     # 280 s (issue 16); splink's test setup turns it off too.
     "spark.sql.constraintPropagation.enabled": "false",
     "spark.sql.session.timeZone": "UTC",
+    # Spark SQL reads a file named as a table (SELECT * FROM text.`/etc/passwd`); a rule file's
+    # SQL must only see the decision view (issue 15; DuckDB's connection is sealed likewise)
+    "spark.sql.runSQLOnFiles": "false",
 }
 #: Shuffle partitions for a session this engine starts in local mode (the default 200 is for
 #: clusters; a month of one client is small).
@@ -100,6 +107,25 @@ def _arrow_ready(frame: pl.DataFrame) -> pl.DataFrame:
         if dtype.base_type() in unsigned
     }
     return frame.cast(pl.Schema(casts)) if casts else frame
+
+
+def _arrow_schema(frame: pl.DataFrame) -> pa.Schema:
+    """The Arrow schema the engine gives Spark for a polars frame (`register`'s conversion)."""
+    return _arrow_ready(frame).to_arrow(compat_level=pl.CompatLevel.oldest()).schema
+
+
+def _per_batch(fn: RowFunction, schema: pa.Schema) -> Callable[[Iterator[Any]], Iterator[Any]]:
+    """The `mapInArrow` body: `fn` on each Arrow batch as a polars frame, cast to `schema` (runs
+    in Spark's Python workers; `fn` must be importable there, as imsdata's functions are)."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            frame = pl.from_arrow(batch)
+            assert isinstance(frame, pl.DataFrame)
+            out = _arrow_ready(fn(frame)).to_arrow(compat_level=pl.CompatLevel.oldest())
+            yield from out.cast(schema).to_batches()
+
+    return run
 
 
 class SparkEngine:
@@ -165,6 +191,33 @@ class SparkEngine:
         arrow = _arrow_ready(frame).to_arrow(compat_level=pl.CompatLevel.oldest())
         df = self.spark.createDataFrame(arrow)
         self._replace(name, df)
+
+    def register_mapped(self, relations: MappedRelations) -> None:
+        """Each `fn(source)` computed per partition on the executors (`mapInArrow` with the
+        polars function), then checkpointed: the driver only sends the rows and the function.
+        The output schema is `fn` of an empty frame of the source's schema."""
+        from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
+
+        for name, (source, fn) in relations.items():
+            if isinstance(source, str):
+                df = self._frames[source]
+                arrow = to_arrow_schema(df.schema, prefers_large_types=True)
+                empty = pl.from_arrow(arrow.empty_table())
+            else:
+                df = self.spark.createDataFrame(
+                    _arrow_ready(source).to_arrow(compat_level=pl.CompatLevel.oldest())
+                )
+                empty = source.clear()
+            assert isinstance(empty, pl.DataFrame)
+            schema = _arrow_schema(fn(empty))
+            with warnings.catch_warnings():
+                # mapInArrow goes through pandas_udf, which warns about pandas 3; no pandas
+                # runs here (Arrow batches in and out)
+                warnings.filterwarnings(
+                    "ignore", "PySpark does not yet fully support pandas", FutureWarning
+                )
+                mapped = df.mapInArrow(_per_batch(fn, schema), from_arrow_schema(schema))
+            self._replace(name, self._run(name, name, lambda m=mapped: m.localCheckpoint(True)))
 
     def query(self, sql: str, *, step: str = "query") -> pl.DataFrame:
         """Run a SELECT and return a polars frame."""

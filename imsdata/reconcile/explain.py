@@ -8,7 +8,7 @@ from imsdata import gstin as gst
 from imsdata.engines import Engine, engine_scope
 from imsdata.errors import NotFoundError
 from imsdata.reconcile import sql
-from imsdata.reconcile.match import glued_rows, keyed_register, load, reconcile
+from imsdata.reconcile.match import load, load_register, reconcile, register_rows
 from imsdata.reconcile.numbers import with_number_keys
 from imsdata.reconcile.tolerances import Tolerances
 from imsdata.schemas import REGISTER_COLUMNS
@@ -65,11 +65,10 @@ def explain(
         if matches is None:
             matches = reconcile(ims, register, engine=eng, tolerances=tol)
         load(eng, ims, register)
-        rows = keyed_register(
+        rows = register_rows(
             register.with_columns(pl.col("in_scope").fill_null(True)), "in_scope", "scope_reason"
         )
-        eng.register("rec_reg_rows", rows)
-        eng.register("rec_reg_glued", glued_rows(rows))
+        load_register(eng, rows)
         eng.register("rec_explain_docs", chosen.select("doc_key"))
         eng.register("rec_matches", matches)
         eng.materialise("rec_explain_cand", sql.explain_candidates(eng.dialect))

@@ -1,4 +1,4 @@
-"""Reconcile IMS documents against the purchase register: prepare keys in polars, match in SQL.
+"""Reconcile IMS documents against the purchase register: number keys in polars, match in SQL.
 
 Matching is one-to-one and best-first over the whole candidate set: each round keeps the pairs
 that are the best candidate of both their IMS document and their register row (ties broken by a
@@ -7,8 +7,6 @@ rounds, never over documents.
 """
 
 from __future__ import annotations
-
-from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
@@ -53,8 +51,9 @@ def _has_letters(prefix: str = "num") -> pl.Expr:
     return pl.col(f"{prefix}_norm").str.contains("[A-Z]").alias(f"{prefix}_has_letters")
 
 
-def prepare_ims(ims: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(ims_docs, ims_keys): one row per document, one per number it can be found by."""
+def ims_frames(ims: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(ims_docs, key rows): one row per document, one per number it can be found by, before
+    the number keys are added (`ims_keys`)."""
     _check_columns(ims, IMS_COLUMNS, "IMS")
     _check_unique(ims, "doc_key", "IMS")
     docs = ims.sort("doc_key").with_row_index("i_id").select(
@@ -77,8 +76,20 @@ def prepare_ims(ims: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         pl.col("orig_doc_number").alias("key_number"),
         pl.coalesce("orig_doc_date", "doc_date").alias("key_date"),
     )
-    keys = with_number_keys(pl.concat([current, original]), "key_number", "key_date", glued=True)
-    return docs, _with_glued_rows(keys).with_columns(_block(), _has_letters())
+    return docs, pl.concat([current, original])
+
+
+def ims_keys(rows: pl.DataFrame) -> pl.DataFrame:
+    """The IMS key rows with their number keys, plus one row per glued key (rec_ims_keys).
+    Row-local (a row's keys depend on that row only): an engine may run it per partition."""
+    keys = with_number_keys(rows, "key_number", "key_date", glued=True)
+    return _with_glued_rows(keys).with_columns(_block(), _has_letters())
+
+
+def prepare_ims(ims: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(ims_docs, ims_keys): one row per document, one per number it can be found by."""
+    docs, rows = ims_frames(ims)
+    return docs, ims_keys(rows)
 
 
 GLUED_KEYS: tuple[str, ...] = ("num_glued", "num_glued_short")
@@ -106,17 +117,22 @@ def glued_rows(rows: pl.DataFrame) -> pl.DataFrame:
     return _keyed_by_glued(rows).with_columns(_block(), _has_letters())
 
 
-def prepare_register(register: pl.DataFrame) -> pl.DataFrame:
-    """In-scope register rows with number keys (out-of-scope rows are never reported)."""
+def in_scope_rows(register: pl.DataFrame) -> pl.DataFrame:
+    """In-scope register rows with ids and PAN, before the number keys (out-of-scope rows are
+    never reported)."""
     _check_columns(register, REGISTER_COLUMNS, "register")
     _check_unique(register, "register_id", "register")
-    rows = register.filter(pl.col("in_scope").fill_null(True))
-    return keyed_register(rows)
+    return register_rows(register.filter(pl.col("in_scope").fill_null(True)))
 
 
-def keyed_register(rows: pl.DataFrame, *extra: str) -> pl.DataFrame:
-    """Register rows with ids (in register_id order), PAN and number keys."""
-    rows = rows.sort("register_id").with_row_index("r_id").select(
+def prepare_register(register: pl.DataFrame) -> pl.DataFrame:
+    """In-scope register rows with number keys (out-of-scope rows are never reported)."""
+    return register_keys(in_scope_rows(register))
+
+
+def register_rows(rows: pl.DataFrame, *extra: str) -> pl.DataFrame:
+    """Register rows with ids (in register_id order) and PAN, before the number keys."""
+    return rows.sort("register_id").with_row_index("r_id").select(
         pl.col("r_id").cast(pl.Int64),
         "register_id", "recipient_gstin", "supplier_gstin",
         pl.coalesce("supplier_pan", gst.pan_expr(pl.col("supplier_gstin"))).alias("supplier_pan"),
@@ -126,21 +142,40 @@ def keyed_register(rows: pl.DataFrame, *extra: str) -> pl.DataFrame:
         if "tax_heads" in rows.columns
         else pl.lit(False).alias("heads_unknown"),
     )  # fmt: skip
+
+
+def register_keys(rows: pl.DataFrame) -> pl.DataFrame:
+    """Register rows with their number keys (rec_reg_rows); row-local, like `ims_keys`."""
     keyed = with_number_keys(rows, "doc_number", "doc_date", glued=True)
     return keyed.with_columns(_block(), _has_letters())
 
 
+def keyed_register(rows: pl.DataFrame, *extra: str) -> pl.DataFrame:
+    """Register rows with ids (in register_id order), PAN and number keys."""
+    return register_keys(register_rows(rows, *extra))
+
+
+def load_register(engine: Engine, rows: pl.DataFrame) -> None:
+    """Register rows (from `register_rows`) as rec_reg_rows and rec_reg_glued, the number keys
+    computed by the engine (`Engine.register_mapped`: per partition on Spark)."""
+    engine.register_mapped({"rec_reg_rows": (rows, register_keys)})
+    engine.register_mapped({"rec_reg_glued": ("rec_reg_rows", glued_rows)})
+
+
 def load(engine: Engine, ims: pl.DataFrame, register: pl.DataFrame) -> None:
-    """Register the prepared inputs (ims_docs, ims_keys, reg_rows) with the engine."""
-    # Each side's number keys are one chain of regexes on one core: the sides share the cores.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        books = pool.submit(prepare_register, register)
-        docs, keys = prepare_ims(ims)
-        rows = books.result()
+    """Register the prepared inputs (rec_ims_docs, rec_ims_keys, rec_reg_rows, rec_reg_glued).
+
+    The ids and PANs are set here; the number keys (a chain of regexes, the costly part) are
+    computed by the engine from the same polars functions: DuckDB in polars, both sides at once
+    (each side's keys are one chain of regexes on one core); Spark per partition on its
+    executors."""
+    docs, key_rows = ims_frames(ims)
+    rows = in_scope_rows(register)
     engine.register("rec_ims_docs", docs)
-    engine.register("rec_ims_keys", keys)
-    engine.register("rec_reg_rows", rows)
-    engine.register("rec_reg_glued", glued_rows(rows))
+    engine.register_mapped(
+        {"rec_ims_keys": (key_rows, ims_keys), "rec_reg_rows": (rows, register_keys)}
+    )
+    engine.register_mapped({"rec_reg_glued": ("rec_reg_rows", glued_rows)})
 
 
 def score_candidates(engine: Engine, tolerances: Tolerances) -> None:

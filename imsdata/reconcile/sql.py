@@ -312,8 +312,11 @@ CANDIDATE_ORDER = "tier, score DESC, amount_gap, abs(diff_days), similarity DESC
 #: is only ever compared among candidates of one document or of one register row, and those all
 #: share the supplier's PAN (tier 0: same GSTIN, tier 1: same PAN; PANs come from the GSTIN), so
 #: it is numbered per PAN: on Spark the ranking runs in parallel instead of in one partition.
+#: Not per block too: a document's candidates span blocks (its original number's, its glued
+#: keys'), and ranks are compared across them. BIGINT on both engines (Spark's is INT).
 RANKED = f"""
-SELECT row_number() OVER (PARTITION BY ims_pan ORDER BY {CANDIDATE_ORDER}) AS ord, i_id, r_id
+SELECT CAST(row_number() OVER (PARTITION BY ims_pan ORDER BY {CANDIDATE_ORDER}) AS BIGINT) AS ord,
+  i_id, r_id
 FROM rec_scored
 """
 

@@ -19,7 +19,6 @@ import duckdb
 import polars as pl
 
 from imsdata.decisions import CONFLICT_PREFIX, PORTAL_LABELS
-from imsdata.engine import external_reference
 from imsdata.engines import Engine, engine_scope
 from imsdata.errors import InputError, SQLError
 from imsdata.rules import view as v
@@ -37,6 +36,7 @@ from imsdata.schemas import (
     empty,
     sql_in,
 )
+from imsdata.sql_reach import external_reference, why
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("default_rules.toml")
 
@@ -236,7 +236,8 @@ def _bind(
     reach = external_reference(expr)
     if reach:
         raise InputError(
-            f"{where}: {label}: {field}: uses {reach}: rules may not read files, URLs or extensions"
+            f"{where}: {label}: {field}: uses {reach} ({why(reach)}): rules may not read files, "
+            "URLs or extensions, nor reach the environment, run code or draw random values"
         )
     try:
         result = engine.query(f"SELECT ({expr}) AS _x FROM {relation} LIMIT 0", step=label)

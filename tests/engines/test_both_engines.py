@@ -61,11 +61,21 @@ def _sorted(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     return frame.sort(keys, nulls_last=True)
 
 
+#: Relations reconcile leaves in its engine, compared between the engines, with a sort order.
+PREPARED: dict[str, list[str]] = {
+    "rec_ims_keys": ["i_id", "variant", "num_norm"],
+    "rec_reg_rows": ["r_id"],
+    "rec_reg_glued": ["r_id", "num_norm"],
+    "rec_ranked": ["i_id", "r_id"],
+}
+
+
 @pytest.mark.spark
 def test_a_2k_document_month_is_equal_row_for_row_on_duckdb_and_spark(spark_session):
-    """The equality test of issue 16: reconcile, suggest, check and explain on 2,000 synth
-    documents, DuckDB vs Spark, every row and column (similarity inside reasons aside, nothing is
-    a float; explain's closeness is compared exactly)."""
+    """The equality test of issue 16: reconcile (with its number keys and candidate ranks),
+    suggest, check and explain on 2,000 synth documents, DuckDB vs Spark, every row and column
+    (similarity inside reasons aside, nothing is a float; explain's closeness is compared
+    exactly)."""
     from imsdata.engine import DuckDBEngine
     from imsdata.spark_engine import SparkEngine
 
@@ -77,6 +87,12 @@ def test_a_2k_document_month_is_equal_row_for_row_on_duckdb_and_spark(spark_sess
     ):
         with make() as eng:
             matches = reconcile(ims, register, engine=eng)
+            # the inputs of the SQL as each engine computed them: the number keys (Spark: per
+            # partition in its workers) and the candidates' rank (per supplier PAN)
+            prepared = {
+                name: _sorted(eng.query(f"SELECT * FROM {name}"), keys)
+                for name, keys in PREPARED.items()
+            }
             suggestions = rl.suggest(ims, matches, engine=eng)
             decisions = suggestions.select("doc_key", "action").with_columns(
                 source=pl.lit("manual")
@@ -90,10 +106,12 @@ def test_a_2k_document_month_is_equal_row_for_row_on_duckdb_and_spark(spark_sess
                 "suggestions": suggestions,
                 "check": rl.check(ims, matches, decisions, engine=eng),
                 "explain": explained,
+                **prepared,
             }
     duck, spark = outputs["duckdb"], outputs["spark"]
     assert duck["matches"].height > 1900
-    for part in ("matches", "suggestions", "check", "explain"):
+    assert duck["rec_ims_keys"].height >= duck["matches"]["doc_key"].drop_nulls().len()
+    for part in ("matches", "suggestions", "check", "explain", *PREPARED):
         assert duck[part].schema == spark[part].schema, part
         for column in duck[part].columns:
             left, right = duck[part][column], spark[part][column]
