@@ -200,6 +200,7 @@ def run_client(item: BatchItem, out_root: Path, engine: Any = None) -> dict[str,
 
 
 def _worker_init(memory_limit: str) -> None:
+    """A batch worker process (ours alone) opens its engines with its share of the budget."""
     os.environ["IMSDATA_DUCKDB_MEMORY"] = memory_limit
 
 
@@ -267,16 +268,11 @@ def run_batch(
                 done(i, _failed_row(it, out_root / it.folder, bad[it.rules], 0.0))
         per_worker = split_memory(memory, n)
         if n == 1:  # in process, with the same budget as one worker
-            before = os.environ.get("IMSDATA_DUCKDB_MEMORY")
-            _worker_init(per_worker)
-            try:
+            from imsdata.engine import memory_budget
+
+            with memory_budget(per_worker):
                 for i, it in todo:
                     done(i, run_client(it, out_root))
-            finally:
-                if before is None:
-                    os.environ.pop("IMSDATA_DUCKDB_MEMORY", None)
-                else:
-                    os.environ["IMSDATA_DUCKDB_MEMORY"] = before
         else:
             context = multiprocessing.get_context("spawn")  # no fork: polars/duckdb threads
             with ProcessPoolExecutor(n, mp_context=context, initializer=_worker_init,

@@ -7,6 +7,7 @@ another engine (Spark via sqlglot) by adding a sibling class.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -46,6 +47,21 @@ SEALED_CONFIG: dict[str, ConfigValue] = {
 }
 
 
+#: The memory limit of the engines opened inside `memory_budget` (this thread's context only).
+_BUDGET: contextvars.ContextVar[str | None] = contextvars.ContextVar("duckdb_budget", default=None)
+
+
+@contextlib.contextmanager
+def memory_budget(limit: str) -> Iterator[None]:
+    """Open every DuckDB engine of the block with this memory limit (e.g. one client's share
+    of a batch), without changing the environment or any other thread's engines."""
+    token = _BUDGET.set(limit)
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
+
+
 class DuckDBEngine:
     """DuckDB in-process: an in-memory database, or the workspace file when a path is given.
 
@@ -63,7 +79,12 @@ class DuckDBEngine:
         memory_limit: str | None = None,
         insertion_order: bool = True,
     ) -> None:
-        limit = memory_limit or os.environ.get("IMSDATA_DUCKDB_MEMORY") or DEFAULT_MEMORY_LIMIT
+        limit = (
+            memory_limit
+            or _BUDGET.get()
+            or os.environ.get("IMSDATA_DUCKDB_MEMORY")
+            or DEFAULT_MEMORY_LIMIT
+        )
         # DuckDB applies these in order: sealed first (a spill folder set before
         # enable_external_access=false is refused), the lock last.
         config: dict[str, ConfigValue] = {

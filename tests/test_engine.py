@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import polars as pl
 import pytest
 
-from imsdata.engine import DEFAULT_MEMORY_LIMIT, DuckDBEngine, external_reference
+from imsdata.engine import DEFAULT_MEMORY_LIMIT, DuckDBEngine, external_reference, memory_budget
 from imsdata.errors import SQLError, UsageError
 
 
@@ -25,6 +27,26 @@ def test_memory_is_bounded_by_default_and_can_be_set(monkeypatch):
     # DuckDB reports 1GB as "953.6 MiB": the default is ours, not DuckDB's 80% of RAM
     assert DEFAULT_MEMORY_LIMIT == "1GB"
     assert default.endswith("MiB")
+
+
+def test_a_memory_budget_holds_for_engines_opened_inside_it_and_changes_no_environment(
+    monkeypatch,
+):
+    # a batch's in-process client gets its share this way; nothing process-wide is switched
+    monkeypatch.delenv("IMSDATA_DUCKDB_MEMORY", raising=False)
+    environment = dict(os.environ)
+    with DuckDBEngine() as eng:
+        default = _limit(eng)
+    with memory_budget("300MB"):
+        assert dict(os.environ) == environment
+        with DuckDBEngine() as eng:
+            inside = _limit(eng)
+    with DuckDBEngine() as eng:
+        after = _limit(eng)
+    assert inside != default
+    assert inside.startswith("286")
+    assert after == default
+    assert dict(os.environ) == environment
 
 
 def test_bad_memory_setting_is_a_usage_error(monkeypatch):
