@@ -72,9 +72,14 @@ def safe_text(value: str | None) -> str | None:
     return value
 
 
+def formula_start_expr(expr: pl.Expr) -> pl.Expr:
+    """True where a String expression's text would be read as a formula (`safe_text` changes it)."""
+    return expr.str.contains(_FORMULA_START_RE)
+
+
 def safe_text_expr(expr: pl.Expr) -> pl.Expr:
     """`safe_text` on a polars String expression (the same rule, vectorised)."""
-    return pl.when(expr.str.contains(_FORMULA_START_RE)).then(pl.lit("'") + expr).otherwise(expr)
+    return pl.when(formula_start_expr(expr)).then(pl.lit("'") + expr).otherwise(expr)
 
 
 def safe_text_frame(frame: pl.DataFrame) -> pl.DataFrame:
