@@ -60,7 +60,7 @@ def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
 
 #: A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_START_RE = r"^[=+\-@\t\r]"
+FORMULA_START_RE = r"^[=+\-@\t\r]"
 
 
 def safe_text(value: str | None) -> str | None:
@@ -74,7 +74,7 @@ def safe_text(value: str | None) -> str | None:
 
 def formula_start_expr(expr: pl.Expr) -> pl.Expr:
     """True where a String expression's text would be read as a formula (`safe_text` changes it)."""
-    return expr.str.contains(_FORMULA_START_RE)
+    return expr.str.contains(FORMULA_START_RE)
 
 
 def safe_text_expr(expr: pl.Expr) -> pl.Expr:

@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 from xlsxwriter.utility import xl_col_to_name
 
-from imsdata.fileio import formula_start_expr, safe_text_expr
+from imsdata.fileio import FORMULA_START_RE, formula_start_expr, safe_text_expr
 
 
 @dataclass(frozen=True)
@@ -63,26 +63,45 @@ _NUMBER_KINDS = ("money", "date", "int")
 
 
 def _column_needs(rows: pl.DataFrame, cols: list[SheetColumn]) -> list[dict[str, bool]]:
-    """Per column of this chunk, which of the per-cell steps can change a cell at all (one
-    pass of cheap scans): a step no cell needs is left out of the chunk's expression."""
-    exprs: list[pl.Expr] = []
+    """Per column of this chunk, which of the per-cell steps can change a cell at all: a step
+    no cell needs is left out of the chunk's expression. Text columns get one scan for any
+    special text first, and the scans per step only when it finds some."""
+    keys = ("blank", "escape", "space", "formula", "long")
+    needs = [dict.fromkeys(keys, False) for _ in cols]
+    first: dict[str, pl.Expr] = {}
     for i, col in enumerate(cols):
         value = pl.col(col.source)
         if col.kind in _NUMBER_KINDS:
-            exprs.append((value.null_count() > 0).alias(f"blank{i}"))
+            first[f"blank{i}"] = value.null_count() > 0
             continue
         text = value.cast(pl.String)
-        formula = formula_start_expr(text).any() if col.kind == "text" else pl.lit(False)
-        exprs += [
-            (text.is_null() | (text == "")).any().alias(f"blank{i}"),
-            text.str.contains(_ESCAPE_RE).any().alias(f"escape{i}"),
-            text.str.contains(_SPACE_RE).any().alias(f"space{i}"),
-            formula.alias(f"formula{i}"),
-            (text.str.len_chars().max() > _EXCEL_MAX_TEXT).fill_null(False).alias(f"long{i}"),
-        ]
-    found = rows.select(exprs).row(0, named=True) if exprs else {}
-    keys = ("blank", "escape", "space", "formula", "long")
-    return [{k: bool(found.get(f"{k}{i}", False)) for k in keys} for i in range(len(cols))]
+        special = [_ESCAPE_RE, _SPACE_RE, *([FORMULA_START_RE] if col.kind == "text" else [])]
+        first[f"blank{i}"] = (text.is_null() | (text == "")).any()
+        first[f"special{i}"] = text.str.contains("|".join(special)).any()
+        # bytes >= characters: a cheap bound first, the cut itself counts characters
+        first[f"long{i}"] = (text.str.len_bytes().max() > _EXCEL_MAX_TEXT).fill_null(False)
+    found = rows.select(**first).row(0, named=True) if first else {}
+    second: dict[str, pl.Expr] = {}
+    steps: dict[str, tuple[int, str]] = {}
+    for i, col in enumerate(cols):
+        needs[i]["blank"] = bool(found[f"blank{i}"])
+        needs[i]["long"] = bool(found.get(f"long{i}", False))
+        if found.get(f"special{i}"):
+            text = pl.col(col.source).cast(pl.String)
+            checks = {
+                "escape": text.str.contains(_ESCAPE_RE),
+                "space": text.str.contains(_SPACE_RE),
+            }
+            if col.kind == "text":
+                checks["formula"] = formula_start_expr(text)
+            for step, check in checks.items():
+                second[f"{step}{i}"] = check.any()
+                steps[f"{step}{i}"] = (i, step)
+    if second:
+        for name, flag in rows.select(**second).row(0, named=True).items():
+            i, step = steps[name]
+            needs[i][step] = bool(flag)
+    return needs
 
 
 def _joined(parts: list[str | pl.Expr]) -> pl.Expr:
