@@ -9,6 +9,8 @@ import datetime as dt
 import io
 import re
 import zipfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -196,7 +198,32 @@ def fill_sheets(
             )
             with dst.open(info.filename, "w", force_zip64=True) as out:
                 out.write(head.encode("utf-8"))
-                for start in range(0, rows.height, _CHUNK_ROWS):
-                    body = rows_xml(rows.slice(start, _CHUNK_ROWS), cols, styles, offset=start)
-                    out.write("".join(body.to_list()).encode("utf-8"))
+                for chunk in _rendered(rows, cols, styles):
+                    out.write(chunk)
                 out.write(("</sheetData>" + tail).encode("utf-8"))
+
+
+def _chunk(
+    rows: pl.DataFrame, cols: list[SheetColumn], styles: dict[str, int], start: int
+) -> bytes:
+    body = rows_xml(rows.slice(start, _CHUNK_ROWS), cols, styles, offset=start)
+    return "".join(body.to_list()).encode("utf-8")
+
+
+def _rendered(
+    rows: pl.DataFrame, cols: list[SheetColumn], styles: dict[str, int]
+) -> Iterator[bytes]:
+    """The sheet's rows as XML, chunk by chunk, in order; the next chunk is rendered (polars,
+    GIL released) while the caller compresses this one (zlib, GIL released): the two overlap
+    on a second core. At most two chunks are held at once."""
+    starts = range(0, rows.height, _CHUNK_ROWS)
+    if len(starts) < 2:
+        yield from (_chunk(rows, cols, styles, start) for start in starts)
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ahead = pool.submit(_chunk, rows, cols, styles, starts[0])
+        for start in starts[1:]:
+            done = ahead.result()
+            ahead = pool.submit(_chunk, rows, cols, styles, start)
+            yield done
+        yield ahead.result()
