@@ -60,7 +60,7 @@ def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
 
 #: A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_START_RE = r"^[=+\-@\t\r]"
+FORMULA_START_RE = r"^[=+\-@\t\r]"
 
 
 def safe_text(value: str | None) -> str | None:
@@ -72,9 +72,14 @@ def safe_text(value: str | None) -> str | None:
     return value
 
 
+def formula_start_expr(expr: pl.Expr) -> pl.Expr:
+    """True where a String expression's text would be read as a formula (`safe_text` changes it)."""
+    return expr.str.contains(FORMULA_START_RE)
+
+
 def safe_text_expr(expr: pl.Expr) -> pl.Expr:
     """`safe_text` on a polars String expression (the same rule, vectorised)."""
-    return pl.when(expr.str.contains(_FORMULA_START_RE)).then(pl.lit("'") + expr).otherwise(expr)
+    return pl.when(formula_start_expr(expr)).then(pl.lit("'") + expr).otherwise(expr)
 
 
 def safe_text_frame(frame: pl.DataFrame) -> pl.DataFrame:

@@ -228,18 +228,9 @@ def _documents(
             superseded=pl.col("superseded_by").is_not_null(),
         )
     )  # fmt: skip
-    # a left join keeps the IMS order: sort only when that is not already doc_key order (a copy
-    # of every column at 1M documents)
-    return docs if _ascending(docs["doc_key"]) else docs.sort("doc_key")
-
-
-def _ascending(keys: pl.Series) -> bool:
-    """True when the (unique) keys are in ascending order (checked, not taken from a flag)."""
-    if keys.null_count():
-        return False
-    if keys.len() < 2:
-        return True
-    return bool((keys.slice(1) > keys.slice(0, keys.len() - 1)).all())
+    # in no particular order: every table sums (Decimal: exact in any order) or sorts its rows
+    # by a unique key (a sort here copied every column of 200k-1M documents)
+    return docs
 
 
 # --------------------------------------------------------------------------------------------
@@ -253,19 +244,29 @@ DEADLINE_KINDS: dict[str, str] = {
 }
 
 
-def _deadline(frequency: str, group: int) -> tuple[pl.Expr, pl.Expr]:
+def _deadline(
+    docs: pl.DataFrame, frequency: str, group: int
+) -> tuple[pl.Expr, pl.Expr, dict[str, pl.Series]]:
     """Each document's deadline and its kind (a DEADLINE_KINDS key), from its own 2B period.
 
     Pending specified records (credit notes and amendments: every amendment is counted as one,
     to be safe) may stay pending until the GSTR-3B due date of their 2B period + one tax period
     (R3), and never past sec. 16(4); other pending invoices and debit notes until sec. 16(4).
     A document not pending keeps its action until the GSTR-3B due date of its own 2B period.
+    Returns the two expressions and the columns they read (`_window`, `_final`): the period's
+    dates are computed once per distinct 2B period (a handful), not once per document.
     """
     limited = [k for k, s in SECTIONS.items() if s.itc_reduction]
     period = pl.col("supplier_period")
-    window = dl.pending_window_end_expr(period, frequency, group)
+    by_period = docs.select(period.unique()).with_columns(
+        _window=dl.pending_window_end_expr(period, frequency, group),
+        _final=dl.gstr3b_due_expr(period, frequency, group),
+    )
+    dates = docs.select(period).join(
+        by_period, on="supplier_period", how="left", nulls_equal=True, maintain_order="left"
+    )
+    window, final = pl.col("_window"), pl.col("_final")
     lapse = dl.itc_time_limit_expr(pl.col("doc_date"))
-    final = dl.gstr3b_due_expr(period, frequency, group)
     pending = pl.col("action") == "pending"
     specified = pl.col("section").is_in(limited) & window.is_not_null()
     use_window = pending & specified & (window <= lapse).fill_null(True)
@@ -278,37 +279,43 @@ def _deadline(frequency: str, group: int) -> tuple[pl.Expr, pl.Expr]:
         .then(pl.lit("lapse"))
         .otherwise(pl.lit("final"))
     )
-    return when, kind
+    return when, kind, {"_window": dates["_window"], "_final": dates["_final"]}
 
 
 def _with_risk(
     docs: pl.DataFrame, as_of: dt.date, near_days: int, frequency: str, group: int
 ) -> pl.DataFrame:
     """Add deadline, deadline_kind, days_left, pending_deadline (pending documents only),
-    days_to_deadline, risk (a RISK_LABELS key or null)."""
+    days_to_deadline, risk (a RISK_LABELS key or null): one pass over the documents."""
     limited = [k for k, s in SECTIONS.items() if s.itc_reduction]
     books = pl.col("match_status").is_in(RISKY_STATUSES)
-    near = pl.col("days_to_deadline") <= near_days
+    deadline, kind, dates = _deadline(docs, frequency, group)
+    days_left = (deadline - pl.lit(as_of)).dt.total_days()
+    pending = pl.col("action") == "pending"
+    near = pending & (days_left <= near_days)  # days_to_deadline: days_left of pending ones
     live = ~pl.col("superseded")
-    deadline, kind = _deadline(frequency, group)
+    risk = (
+        pl.when(live & (pl.col("action") == "accept") & books)
+        .then(pl.lit("accept_books"))
+        .when(live & (pl.col("action") == "no_action") & books)
+        .then(pl.lit("deemed_books"))
+        .when(live & near & pl.col("section").is_in(limited))
+        .then(pl.lit("pending_deemed"))
+        .when(live & near)
+        .then(pl.lit("pending_lapse"))
+        .otherwise(None)
+    )
     return (
-        docs.with_columns(deadline=deadline, deadline_kind=kind)
-        .with_columns(days_left=(pl.col("deadline") - pl.lit(as_of)).dt.total_days())
+        docs.with_columns(**dates)
         .with_columns(
-            pending_deadline=pl.when(pl.col("action") == "pending").then(pl.col("deadline")),
-            days_to_deadline=pl.when(pl.col("action") == "pending").then(pl.col("days_left")),
+            deadline=deadline,
+            deadline_kind=kind,
+            days_left=days_left,
+            pending_deadline=pl.when(pending).then(deadline),
+            days_to_deadline=pl.when(pending).then(days_left),
+            risk=risk,
         )
-        .with_columns(
-            risk=pl.when(live & (pl.col("action") == "accept") & books)
-            .then(pl.lit("accept_books"))
-            .when(live & (pl.col("action") == "no_action") & books)
-            .then(pl.lit("deemed_books"))
-            .when(live & (pl.col("action") == "pending") & near & pl.col("section").is_in(limited))
-            .then(pl.lit("pending_deemed"))
-            .when(live & (pl.col("action") == "pending") & near)
-            .then(pl.lit("pending_lapse"))
-            .otherwise(None)
-        )
+        .drop("_window", "_final")
     )
 
 

@@ -9,14 +9,16 @@ import os
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import plotly.graph_objects as go
 import polars as pl
 
 from imsdata.fileio import atomic_open
 from imsdata.report.build import Report, ReportTable
 from imsdata.report.inr import format_count, format_inr, short_inr
+
+if TYPE_CHECKING:  # plotly is imported when a chart is drawn, not with imsdata.report
+    import plotly.graph_objects as go
 
 #: Rows of a detail table shown on the page; the Excel workbook has them all.
 MAX_HTML_ROWS = 50
@@ -223,6 +225,8 @@ def _layout(fig: go.Figure, title: str, *, height: int = 340) -> go.Figure:
 
 
 def _chart_itc(report: Report) -> go.Figure:
+    import plotly.graph_objects as go
+
     itc = report.table("itc_summary").filter(pl.col("category").is_in(list(ACTION_COLOURS)))
     cats = itc["category"].to_list()
     vals = itc["itc"].to_list()
@@ -242,6 +246,8 @@ def _chart_itc(report: Report) -> go.Figure:
 
 
 def _chart_status(report: Report) -> go.Figure:
+    import plotly.graph_objects as go
+
     rec = report.table("reconciliation").filter(pl.col("documents") > 0)
     st = rec["match_status"].to_list()
     docs = rec["documents"].to_list()
@@ -267,6 +273,8 @@ def _chart_status(report: Report) -> go.Figure:
 
 
 def _chart_suppliers(frame: pl.DataFrame, value: str, title: str, colour: str) -> go.Figure:
+    import plotly.graph_objects as go
+
     names = [
         f"{n or g}" if len(n or g) <= 28 else f"{(n or g)[:27]}…"
         for n, g in zip(frame["supplier_name"].to_list(), frame["supplier_gstin"].to_list(),
@@ -294,6 +302,8 @@ def _chart_suppliers(frame: pl.DataFrame, value: str, title: str, colour: str) -
 
 
 def _chart_ageing(report: Report) -> go.Figure:
+    import plotly.graph_objects as go
+
     age = report.table("pending_ageing")
     vals = age["itc"].to_list()
     fig = go.Figure(

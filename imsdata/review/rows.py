@@ -56,6 +56,7 @@ def _sheet_frame(
     superseded = matched.filter(pl.col("superseded_by").is_not_null()).select(
         "doc_key", superseded=pl.lit(True)
     )
+    sugg_decl = [c for c in DECLARATION_COLUMNS.values() if c in suggestions.columns]
     sugg = suggestions.select(
         "doc_key",
         pl.col("action").alias("suggested"),
@@ -68,7 +69,8 @@ def _sheet_frame(
         (pl.col("conflict") if "conflict" in suggestions.columns else pl.lit(None, pl.String))
         .replace_strict(ACTION_LABELS, default=None, return_dtype=pl.String)
         .alias("portal_conflict"),
-    ).unique("doc_key", keep="last", maintain_order=True)
+        *[pl.col(c).alias(f"s_{c}") for c in sugg_decl],
+    ).unique("doc_key", keep="last", maintain_order=True)  # one pass for all its columns
     shown = {c.source for sec in SECTIONS.values() for c in _columns(sec)}
     keep = [
         c
@@ -77,14 +79,6 @@ def _sheet_frame(
         or c in ("section", "portal_action", "pending_blocked", "remarks", "is_amendment")
         or c in DECLARATION_COLUMNS.values()
     ]
-    sugg_decl = [c for c in DECLARATION_COLUMNS.values() if c in suggestions.columns]
-    sugg = sugg.join(
-        suggestions.select("doc_key", *[pl.col(c).alias(f"s_{c}") for c in sugg_decl]).unique(
-            "doc_key", keep="last", maintain_order=True
-        ),
-        on="doc_key",
-        how="left",
-    )
     frame = (
         ims.select(keep)
         .join(best, on="doc_key", how="left")

@@ -172,6 +172,35 @@ def test_credit_note_of_october_worked_in_november_is_due_20_december() -> None:
     assert late["deadline"].to_list() == [dt.date(2026, 4, 22)]
 
 
+def test_each_document_gets_the_deadline_of_its_own_2b_period_in_a_mixed_month() -> None:
+    """Deadlines are worked out once per distinct 2B period and mapped back to each document:
+    credit notes of October and November in one download keep their own windows, and one
+    without a readable period falls back to the sec. 16(4) limit."""
+    ims = ims_frame([
+        {"section": "b2bcn", "doc_number": "CN-OCT", "supplier_period": "102025"},
+        {"section": "b2bcn", "doc_number": "CN-NOV", "supplier_period": "112025"},
+        {"section": "b2bcn", "doc_number": "CN-OCT2", "supplier_period": "102025"},
+        {"section": "b2bcn", "doc_number": "CN-NONE", "supplier_period": None,
+         "doc_date": dt.date(2024, 6, 1)},
+    ])  # fmt: skip
+    decisions = pl.DataFrame({"doc_key": ims["doc_key"], "action": ["pending"] * 4})
+    rep = build_report(
+        ims, _matches(ims, ["exact"] * 4), decisions, gstin=RECIPIENT, period="112025",
+        as_of=dt.date(2025, 11, 1), near_deadline_days=400,
+    )  # fmt: skip
+    detail = rep.table("at_risk_documents")
+    deadline = dict(zip(detail["doc_number"], detail["deadline"], strict=True))
+    assert deadline == {
+        "CN-OCT": dt.date(2025, 12, 20),
+        "CN-OCT2": dt.date(2025, 12, 20),
+        "CN-NOV": dt.date(2026, 1, 20),
+        "CN-NONE": dt.date(2025, 11, 30),  # sec. 16(4): 30-11 after FY 2024-25
+    }
+    kind = dict(zip(detail["doc_number"], detail["deadline_kind"], strict=True))
+    assert kind["CN-NONE"] == "ITC time limit, sec. 16(4)"
+    assert kind["CN-NOV"] == "pending window (R3)"
+
+
 def test_as_of_defaults_to_today(month) -> None:
     rep = build_report(month["ims"], month["matches"], None, gstin=RECIPIENT, period="112025")
     assert rep.as_of == dt.date.today()
