@@ -6,6 +6,8 @@ tax heads that do not fit the place of supply). `validate_register` runs both an
 good rows plus rejects and warnings as frames, one row per (row, field, reason).
 """
 
+import copy
+
 import pandera.polars as pa
 import polars as pl
 from pandera.config import ValidationDepth, config_context
@@ -173,6 +175,43 @@ class RegisterWarnings(pa.DataFrameModel):
         return data.lazyframe.select(~pl.col("register_id").is_duplicated())
 
 
+#: Failures before they become reasons: the failing row, its field, the cell, the check's name.
+_CASES = pl.Schema(
+    {"index": pl.Int64(), "field": pl.String(), "failure_case": pl.String(), "check": pl.String()}
+)
+
+
+def _row_check_failures(
+    schema: pa.DataFrameSchema, frame: pl.DataFrame, fields: dict[str, str]
+) -> pl.DataFrame:
+    """(index, field, failure_case, check) of every row a dataframe-level check fails, the cell
+    of the check's field as the value. The checks run through pandera's own check backend;
+    only its error report is skipped: it turns every failing row into Python objects (3 s per
+    100k rows), and a register whose numbers all break the GST limit fails on every row."""
+    lazy = frame.lazy()
+    parts = [pl.DataFrame(schema=_CASES)]
+    for check in schema.checks:
+        passed = check(lazy).check_output.collect().to_series()
+        failing = pl.arg_where(passed.not_().fill_null(False), eager=True).cast(pl.Int64)
+        if not failing.len():
+            continue
+        field = fields.get(check.name)
+        value = (
+            frame.get_column(field).gather(failing).cast(pl.String)
+            if field in frame.columns
+            else pl.Series(values=[None] * failing.len(), dtype=pl.String)
+        )
+        parts.append(
+            pl.DataFrame({"index": failing, "failure_case": value}).select(
+                "index",
+                pl.lit(field, pl.String).alias("field"),
+                pl.col("failure_case").cast(pl.String),
+                pl.lit(check.name, pl.String).alias("check"),
+            )
+        )
+    return pl.concat(parts)
+
+
 def failures(
     model: type[pa.DataFrameModel] | pa.DataFrameSchema,
     frame: pl.DataFrame,
@@ -188,9 +227,14 @@ def failures(
     fields = {**CHECK_FIELDS, **(fields or {})}
     schema = pl.Schema({"index": pl.Int64(), "field": pl.String(), "value": pl.String(),
                         "reason": pl.String()})  # fmt: skip
+    full = model.to_schema() if isinstance(model, type) else model
+    row_level = _row_check_failures(full, frame, fields)
+    # pandera reports the rest (column checks, nulls, and dtypes: a bug of ours when wrong)
+    by_column = copy.copy(full)
+    by_column.checks = []
     with config_context(validation_depth=ValidationDepth.SCHEMA_AND_DATA):
         try:
-            model.validate(frame, lazy=True)
+            by_column.validate(frame, lazy=True)
         except pa.errors.SchemaErrors as exc:
             cases = exc.failure_cases
             if cases["index"].null_count():
@@ -198,31 +242,20 @@ def failures(
             # Nothing keeps the exception: held in a local, its traceback and the validated
             # frames formed a cycle that kept ~0.9 GB alive at 1M rows until a full collection.
         else:
-            return pl.DataFrame(schema=schema)
-    column_level = pl.col("schema_context") == "Column"
-    cases = cases.with_columns(
-        field=pl.when(column_level)
-        .then(pl.col("column"))
-        .otherwise(pl.col("check").replace_strict(fields, default=None)),
-        index=pl.col("index").cast(pl.Int64),
-    )
-    texts = frame.with_row_index("index").with_columns(pl.col("index").cast(pl.Int64))
-    row_level = cases.filter(~column_level)
-    if row_level.height:
-        # the value of a row-level failure is the cell of the field it is attributed to
-        wanted = sorted(set(row_level["field"].drop_nulls()) & set(frame.columns))
-        melted = texts.select("index", *(pl.col(c).cast(pl.String) for c in wanted)).unpivot(
-            index="index", variable_name="field", value_name="cell"
+            cases = None
+    if cases is None and not row_level.height:
+        return pl.DataFrame(schema=schema)
+    column_level = (
+        pl.DataFrame(schema=_CASES)
+        if cases is None
+        else cases.select(
+            pl.col("index").cast(pl.Int64),
+            pl.col("column").alias("field"),
+            pl.col("failure_case").cast(pl.String),
+            pl.col("check").cast(pl.String),
         )
-        row_level = row_level.join(melted, on=["index", "field"], how="left").with_columns(
-            failure_case=pl.col("cell")
-        )
-    out = pl.concat(
-        [
-            cases.filter(column_level).select("index", "field", "failure_case", "check"),
-            row_level.select("index", "field", "failure_case", "check"),
-        ]
     )
+    out = pl.concat([column_level, row_level])
     check = pl.col("check")
     reason = (
         pl.when(check.str.starts_with("isin("))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import polars as pl
 import pytest
 from register_helpers import make_rows
 
@@ -174,3 +175,20 @@ def test_money_is_decimal_end_to_end(write_csv):
     docs = read_register(write_csv(make_rows({"Taxable Value": "0.10", "IGST": "0.20",
                                               "Invoice Value": ""}))).documents  # fmt: skip
     assert docs["doc_value"].to_list() == [Decimal("0.30")]  # never 0.30000000000000004
+
+
+def test_every_row_breaking_a_row_check_gets_its_own_warning_with_its_own_value(write_csv):
+    # an ERP whose bill numbers all exceed the GST limit: every row warns, each naming its own
+    # number (row checks are judged in bulk, not through pandera's per-row error report)
+    numbers = [f"PURCHASE-BILL-2025-26-{i:05d}" for i in range(1, 41)]
+    intra = make_gstin("24", "AAACB1234C")
+    split = {"Supplier GSTIN": intra, "IGST": "0", "CGST": "900", "SGST": "899.99"}
+    rows = make_rows(*({"Bill No": n} for n in numbers), split)
+    result = read_register(write_csv(rows))
+    limit = result.warnings.filter(pl.col("field") == "doc_number")
+    assert limit["source_row"].to_list() == list(range(1, 41))
+    assert limit["value"].to_list() == numbers
+    assert limit["reason"].str.starts_with("document number breaks the GST limit").all()
+    others = result.warnings.filter(pl.col("field") != "doc_number")
+    assert others.select("source_row", "reason").rows() == [(41, "CGST differs from SGST")]
+    assert result.rejects.height == 0
