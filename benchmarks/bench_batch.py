@@ -28,6 +28,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+#: The steps of `imsdata run` (its progress bars), in order.
+STEPS = ("ingest", "register", "reconcile", "suggest", "upload", "report", "review", "tables")
 #: The size of the tiny client whose run is the fixed cost per client.
 TINY_DOCS = 50
 
@@ -56,7 +58,7 @@ def make_manifest(root: Path, clients: int, docs: int, name: str = "manifest.csv
 
 
 def step_costs(manifest: Path, out: Path) -> dict[str, float]:
-    """Seconds per pipeline step (ingest, register, reconcile, suggest, write) of the manifest's
+    """Seconds per pipeline step (`STEPS`) of the manifest's
     first client, run in process (imports already paid by an earlier run)."""
     from imsdata.batch import read_manifest
     from imsdata.pipeline import run
@@ -199,14 +201,11 @@ def page(results: dict, args: argparse.Namespace) -> str:
         "",
         "Where a client's time goes (one process, imports already paid; seconds):",
         "",
-        "| client | ingest | register | reconcile | suggest | write | total |",
-        "|---|---|---|---|---|---|---|",
+        f"| client | {' | '.join(STEPS)} | total |",
+        f"|---|{'---|' * len(STEPS)}---|",
     ]
     for label, c in ((f"{args.docs} cases", steps), (f"{TINY_DOCS} cases (fixed cost)", tiny)):
-        lines.append(
-            f"| {label} | {c.get('ingest')} | {c.get('register')} | {c.get('reconcile')} "
-            f"| {c.get('suggest')} | {c.get('write')} | {c.get('total')} |"
-        )
+        lines.append(f"| {label} | {' | '.join(str(c.get(s)) for s in STEPS)} | {c.get('total')} |")
     share = 100 * tiny["total"] / steps["total"] if steps["total"] else 0
     lines += [
         "",
@@ -214,7 +213,7 @@ def page(results: dict, args: argparse.Namespace) -> str:
         f"imports (once per worker, not per client). A {TINY_DOCS}-case client takes "
         f"{tiny['total']} s, {share:.0f} % of a {args.docs}-case one: that is the fixed cost "
         "every client pays whatever its size (workspace and engine opens, rule load, the "
-        "workbook and report writers' set-up); its largest part is the `write` step.",
+        "workbook and report writers' set-up).",
         "",
         f"`make bench` runs `benchmarks/bench_batch.py --docs 5000 --clients {MAKE_BENCH[0]} "
         f"--spark-clients {MAKE_BENCH[1]}` after the stage benchmarks; at this run's rates that "
