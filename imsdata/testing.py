@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -169,3 +170,14 @@ def ims_with_matches(
     keys = ims.select("doc_key").with_row_index("_i").with_columns(pl.col("_i").cast(pl.Int64))
     matches = keys.join(pl.DataFrame(match_rows, infer_schema_length=None), on="_i").drop("_i")
     return ims, complete(matches, MATCH_COLUMNS)
+
+
+def rule_file(folder: Path, when: str, name: str = "rules.toml") -> Path:
+    """A rule file of one suggest rule (id 'peek', accept) whose `when` is the given SQL."""
+    path = folder / name
+    escaped = when.replace("\\", "\\\\").replace('"', '\\"')
+    path.write_text(
+        f'[[suggest]]\nid = "peek"\nwhen = "{escaped}"\naction = "accept"\nreason = "r"\n',
+        encoding="utf-8",
+    )
+    return path

@@ -9,22 +9,13 @@ import pytest
 from imsdata.errors import InputError, SQLError
 from imsdata.rules import load_rules
 from imsdata.sql_reach import SPARK_PURE_GROUPS, SPARK_REACH, SPARK_REVIEWED_HARMLESS
-
-
-def _rule_file(tmp_path, when: str):
-    path = tmp_path / "rules.toml"
-    escaped = when.replace("\\", "\\\\").replace('"', '\\"')
-    path.write_text(
-        f'[[suggest]]\nid = "peek"\nwhen = "{escaped}"\naction = "accept"\nreason = "r"\n',
-        encoding="utf-8",
-    )
-    return path
+from imsdata.testing import rule_file
 
 
 @pytest.mark.parametrize("function", sorted(SPARK_REACH))
 def test_a_rule_calling_a_spark_function_that_reaches_out_is_refused_at_load(tmp_path, function):
     with pytest.raises(InputError) as info:
-        load_rules(_rule_file(tmp_path, f"{function}('x') IS NOT NULL"))
+        load_rules(rule_file(tmp_path, f"{function}('x') IS NOT NULL"))
     message = str(info.value)
     assert "suggest rule 'peek': when: uses " in message
     assert f"{function}(" in message.lower()
@@ -51,7 +42,7 @@ def test_a_rule_calling_a_spark_function_that_reaches_out_is_refused_at_load(tmp
 )
 def test_a_rule_reaching_past_the_view_by_any_spelling_is_refused(tmp_path, when, named):
     with pytest.raises(InputError) as info:
-        load_rules(_rule_file(tmp_path, when))
+        load_rules(rule_file(tmp_path, when))
     assert f"uses {named}" in str(info.value)
 
 
@@ -65,7 +56,7 @@ def test_a_rule_reaching_past_the_view_by_any_spelling_is_refused(tmp_path, when
     ],
 )
 def test_rules_that_only_read_their_fields_still_load(tmp_path, when):
-    assert load_rules(_rule_file(tmp_path, when)).suggest[0].id == "peek"
+    assert load_rules(rule_file(tmp_path, when)).suggest[0].id == "peek"
 
 
 @pytest.mark.spark

@@ -6,6 +6,7 @@ import pytest
 
 from imsdata.errors import InputError
 from imsdata.rules import load_rules
+from imsdata.testing import rule_file
 
 READS = [
     ("when", "(SELECT count(*) FROM read_text('/etc/passwd')) > 0", "'/etc/passwd'"),
@@ -15,24 +16,14 @@ READS = [
 ]
 
 
-def _rule_file(tmp_path, when: str):
-    path = tmp_path / "my_rules.toml"
-    when_toml = when.replace("\\", "\\\\").replace('"', '\\"')
-    path.write_text(
-        f'[[suggest]]\nid = "peek"\nwhen = "{when_toml}"\naction = "accept"\nreason = "r"\n',
-        encoding="utf-8",
-    )
-    return path
-
-
 @pytest.mark.parametrize(("field", "sql", "named"), READS)
 def test_rule_that_reads_a_file_or_url_is_refused_at_load_naming_the_rule(
     tmp_path, field, sql, named
 ):
     with pytest.raises(InputError) as info:
-        load_rules(_rule_file(tmp_path, sql))
+        load_rules(rule_file(tmp_path, sql))
     message = str(info.value)
-    assert message.startswith(f"{tmp_path / 'my_rules.toml'}: suggest rule 'peek': {field}: ")
+    assert message.startswith(f"{tmp_path / 'rules.toml'}: suggest rule 'peek': {field}: ")
     assert named in message
     assert "\n" not in message
 
@@ -43,6 +34,6 @@ def test_rule_refusal_holds_even_past_the_static_check(tmp_path, monkeypatch):
 
     monkeypatch.setattr(rule_engine, "external_reference", lambda sql: None)
     with pytest.raises(InputError) as info:
-        load_rules(_rule_file(tmp_path, "(SELECT count(*) FROM read_text('/etc/passwd')) > 0"))
+        load_rules(rule_file(tmp_path, "(SELECT count(*) FROM read_text('/etc/passwd')) > 0"))
     assert "suggest rule 'peek'" in str(info.value)
     assert "root:" not in str(info.value)
