@@ -264,7 +264,6 @@ def run(
             step=step,
             engine=engine,
         )
-        previous = previous_ims(ws)
     ims, matches, suggestions = done.ims, done.matches, done.suggestions
     decisions, resolved = done.decisions, done.period
     # The workspace is closed before writing: its buffer pool (up to the engine's memory limit)
@@ -290,7 +289,6 @@ def run(
         _write_outputs(
             result,
             rule_set,
-            previous=previous,
             review_limit=opts.review_limit,
             review_all=opts.review_all,
             allow_empty_register=opts.allow_empty_register,
@@ -309,7 +307,6 @@ def _write_outputs(
     result: RunResult,
     rule_set,
     *,
-    previous: pl.DataFrame | None,
     review_limit: int | None = DEFAULT_REVIEW_LIMIT,
     review_all: bool = False,
     allow_empty_register: bool = False,
@@ -397,6 +394,9 @@ def _write_outputs(
         return paths
 
     def report() -> list[Path]:
+        # the previous download is read only now, not held through the upload (1M: ~1 GB)
+        with Workspace(workspace) as ws:
+            previous = previous_ims(ws)
         written = write_report(  # the same step as `imsdata report`
             out,
             result.ims,
