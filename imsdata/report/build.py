@@ -30,6 +30,9 @@ from imsdata.schemas import (
     MATCH_DEFAULTS,
     MATCH_STATUSES,
     MONEY,
+    Action,
+    DecisionStatus,
+    MatchStatus,
     conform,
     itc_sign,
     total_tax,
@@ -46,10 +49,10 @@ TOP_SUPPLIERS = 10
 ZERO = Decimal("0.00")
 
 ACTION_LABELS: dict[str, str] = {
-    "accept": "Accepted",
-    "no_action": "Deemed accepted (no action)",
-    "pending": "Pending",
-    "reject": "Rejected",
+    Action.ACCEPT: "Accepted",
+    Action.NO_ACTION: "Deemed accepted (no action)",
+    Action.PENDING: "Pending",
+    Action.REJECT: "Rejected",
 }
 RISK_LABELS: dict[str, str] = {
     "accept_books": "Accepted, but books disagree or lack the document",
@@ -152,7 +155,7 @@ def _current_decisions(decisions: pl.DataFrame | None, notes: list[str]) -> pl.D
             f" (expected one of {', '.join(ACTIONS)}); {bad.height} such row(s)"
         )
     if "status" in decisions.columns:  # the workspace's carry-over status of each decision
-        review = decisions.filter(pl.col("status") == "review").height
+        review = decisions.filter(pl.col("status") == DecisionStatus.REVIEW).height
         if review:
             notes.append(
                 f"{review} decision(s) were made before the supplier changed the document:"
@@ -213,7 +216,7 @@ def _documents(
         )
         .with_columns(
             match_status=pl.col("match_status").fill_null(NOT_RECONCILED),
-            action=pl.coalesce(pl.col("dec_action"), portal_action, pl.lit("no_action")),
+            action=pl.coalesce(pl.col("dec_action"), portal_action, pl.lit(Action.NO_ACTION)),
             action_source=pl.when(pl.col("dec_action").is_not_null())
             .then(pl.col("dec_source").fill_null("decision"))
             .otherwise(pl.lit("portal")),
@@ -267,7 +270,7 @@ def _deadline(
     )
     window, final = pl.col("_window"), pl.col("_final")
     lapse = dl.itc_time_limit_expr(pl.col("doc_date"))
-    pending = pl.col("action") == "pending"
+    pending = pl.col("action") == Action.PENDING
     specified = pl.col("section").is_in(limited) & window.is_not_null()
     use_window = pending & specified & (window <= lapse).fill_null(True)
     use_lapse = pending | final.is_null()
@@ -291,13 +294,13 @@ def _with_risk(
     books = pl.col("match_status").is_in(RISKY_STATUSES)
     deadline, kind, dates = _deadline(docs, frequency, group)
     days_left = (deadline - pl.lit(as_of)).dt.total_days()
-    pending = pl.col("action") == "pending"
+    pending = pl.col("action") == Action.PENDING
     near = pending & (days_left <= near_days)  # days_to_deadline: days_left of pending ones
     live = ~pl.col("superseded")
     risk = (
-        pl.when(live & (pl.col("action") == "accept") & books)
+        pl.when(live & (pl.col("action") == Action.ACCEPT) & books)
         .then(pl.lit("accept_books"))
-        .when(live & (pl.col("action") == "no_action") & books)
+        .when(live & (pl.col("action") == Action.NO_ACTION) & books)
         .then(pl.lit("deemed_books"))
         .when(live & near & pl.col("section").is_in(limited))
         .then(pl.lit("pending_deemed"))
@@ -409,7 +412,7 @@ def _reconciliation(
     ims_side = docs.group_by("match_status").agg(
         pl.len().cast(pl.Int64).alias("documents"), _money_sum("doc_value"), _money_sum("itc")
     )
-    books = matches.filter(pl.col("match_status") == "missing_in_ims")
+    books = matches.filter(pl.col("match_status") == MatchStatus.MISSING_IN_IMS)
     if register is not None and {"register_id", "doc_value"} <= set(register.columns):
         reg = register.with_columns(
             itc=_tax_total() if set(HEADS) <= set(register.columns) else pl.lit(None, MONEY)
@@ -422,18 +425,20 @@ def _reconciliation(
             how="left",
         )
         books_row = books.select(
-            pl.lit("missing_in_ims").alias("match_status"),
+            pl.lit(MatchStatus.MISSING_IN_IMS).alias("match_status"),
             pl.len().cast(pl.Int64).alias("documents"),
             _money_sum("doc_value"),
             _money_sum("itc"),
         )
     else:
         books_row = pl.DataFrame(
-            {"match_status": ["missing_in_ims"], "documents": [books.height]},
+            {"match_status": [MatchStatus.MISSING_IN_IMS], "documents": [books.height]},
             schema={"match_status": pl.String(), "documents": pl.Int64()},
         ).with_columns(doc_value=pl.lit(None, MONEY), itc=pl.lit(None, MONEY))
     statuses = [*MATCH_STATUSES, NOT_RECONCILED]
-    both = pl.concat([ims_side.filter(pl.col("match_status") != "missing_in_ims"), books_row])
+    both = pl.concat(
+        [ims_side.filter(pl.col("match_status") != MatchStatus.MISSING_IN_IMS), books_row]
+    )
     return (
         pl.DataFrame({"match_status": statuses, "_o": list(range(len(statuses)))})
         .join(both, on="match_status", how="left")
@@ -441,11 +446,11 @@ def _reconciliation(
         .select(
             "match_status",
             pl.col("documents").fill_null(0).cast(pl.Int64),
-            pl.when(pl.col("match_status") == "missing_in_ims")
+            pl.when(pl.col("match_status") == MatchStatus.MISSING_IN_IMS)
             .then(pl.col("doc_value"))
             .otherwise(pl.col("doc_value").fill_null(0))
             .cast(MONEY),
-            pl.when(pl.col("match_status") == "missing_in_ims")
+            pl.when(pl.col("match_status") == MatchStatus.MISSING_IN_IMS)
             .then(pl.col("itc"))
             .otherwise(pl.col("itc").fill_null(0))
             .cast(MONEY),
@@ -460,7 +465,7 @@ def _supplier_name() -> pl.Expr:
 def _top_mismatch(docs: pl.DataFrame, n: int) -> pl.DataFrame:
     diff = pl.sum_horizontal([pl.col(f"diff_{h}").fill_null(0).abs() for h in HEADS])
     value = (
-        pl.when(pl.col("match_status") == "missing_in_register")
+        pl.when(pl.col("match_status") == MatchStatus.MISSING_IN_REGISTER)
         .then(pl.col("tax"))
         .otherwise(diff)
         .cast(MONEY)
@@ -487,7 +492,7 @@ def _by_supplier(docs: pl.DataFrame, *extra: pl.Expr) -> pl.DataFrame:
 
 def _top_pending(docs: pl.DataFrame, n: int) -> pl.DataFrame:
     return (
-        docs.filter((pl.col("action") == "pending") & ~pl.col("superseded"))
+        docs.filter((pl.col("action") == Action.PENDING) & ~pl.col("superseded"))
         .pipe(_by_supplier, pl.col("pending_deadline").min().alias("earliest_deadline"))
         .sort(["itc", "supplier_gstin"], descending=[True, False])
         .head(n)
@@ -506,7 +511,7 @@ def _ageing(docs: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
         .otherwise(pl.lit(AGEING_BUCKETS[3]))
     )
     grouped = (
-        docs.filter((pl.col("action") == "pending") & ~pl.col("superseded"))
+        docs.filter((pl.col("action") == Action.PENDING) & ~pl.col("superseded"))
         .with_columns(bucket=bucket)
         .group_by("bucket")
         .agg(pl.len().cast(pl.Int64).alias("documents"), _money_sum("doc_value"), _money_sum("itc"))
@@ -761,10 +766,10 @@ def build_report(
     headline: dict[str, object] = {
         "documents": ims.height,
         "itc_available": avail["itc"][0],
-        "itc_accepted": itc.filter(pl.col("category") == ACTION_LABELS["accept"])["itc"][0],
-        "itc_deemed": itc.filter(pl.col("category") == ACTION_LABELS["no_action"])["itc"][0],
-        "itc_pending": itc.filter(pl.col("category") == ACTION_LABELS["pending"])["itc"][0],
-        "itc_rejected": itc.filter(pl.col("category") == ACTION_LABELS["reject"])["itc"][0],
+        "itc_accepted": itc.filter(pl.col("category") == ACTION_LABELS[Action.ACCEPT])["itc"][0],
+        "itc_deemed": itc.filter(pl.col("category") == ACTION_LABELS[Action.NO_ACTION])["itc"][0],
+        "itc_pending": itc.filter(pl.col("category") == ACTION_LABELS[Action.PENDING])["itc"][0],
+        "itc_rejected": itc.filter(pl.col("category") == ACTION_LABELS[Action.REJECT])["itc"][0],
         "itc_at_risk": risk_summary["amount"][-1],
     }
     return Report(

@@ -16,6 +16,7 @@ import polars as pl
 from imsdata.fileio import atomic_open
 from imsdata.report.build import Report, ReportTable
 from imsdata.report.inr import format_count, format_inr, short_inr
+from imsdata.schemas import MatchStatus
 
 if TYPE_CHECKING:  # plotly is imported when a chart is drawn, not with imsdata.report
     import plotly.graph_objects as go
@@ -30,13 +31,13 @@ ACTION_COLOURS: dict[str, str] = {
     "Rejected": "#c62828",
 }
 STATUS_COLOURS: dict[str, str] = {
-    "exact": "#2e7d32",
-    "within_tolerance": "#66bb6a",
-    "probable": "#9ccc65",
-    "mismatch": "#ef6c00",
-    "pan_match": "#ffa726",
-    "missing_in_register": "#c62828",
-    "missing_in_ims": "#8e24aa",
+    MatchStatus.EXACT: "#2e7d32",
+    MatchStatus.WITHIN_TOLERANCE: "#66bb6a",
+    MatchStatus.PROBABLE: "#9ccc65",
+    MatchStatus.MISMATCH: "#ef6c00",
+    MatchStatus.PAN_MATCH: "#ffa726",
+    MatchStatus.MISSING_IN_REGISTER: "#c62828",
+    MatchStatus.MISSING_IN_IMS: "#8e24aa",
     "not_reconciled": "#9e9e9e",
 }
 

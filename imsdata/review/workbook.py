@@ -32,6 +32,7 @@ from imsdata.review.layout import (
     _columns,
 )
 from imsdata.review.rows import ReviewScope, _sheet_frame, select_rows
+from imsdata.schemas import total_tax
 from imsdata.xlsx_rows import fill_sheets
 
 
@@ -112,7 +113,7 @@ def _write_home(
         .agg(
             documents=pl.len(),
             taxable_value=pl.col("taxable_value").sum(),
-            tax=(pl.col("igst") + pl.col("cgst") + pl.col("sgst") + pl.col("cess")).sum(),
+            tax=total_tax().sum(),
         )
         .join(in_book, on=keys, how="left", nulls_equal=True)
         .with_columns(
