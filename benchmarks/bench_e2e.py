@@ -27,32 +27,26 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from _layouts import LAYOUTS, write_layouts
+from _layouts import KEYS, LAYOUTS, read_floor, write_layouts, write_ndjson
 from _measure import json_lines, measure_child, peak_rss_mb
 
 HERE = Path(__file__).resolve().parent
 SEED = 7
-NDJSON = "ims_records.ndjson"
 RUNS = {f"run_{layout}": layout for layout in LAYOUTS}
 STAGES = ("greedy_matching", "ingest_floor", *RUNS)
-MONEY_KEYS = {"val", "txval", "iamt", "camt", "samt", "cess", "declIgst", "declCgst", "declSgst",
-              "declCess"}  # fmt: skip
 
 
 def _generate(n: int, workdir: Path) -> None:
     """The month's files, every layout and the NDJSON records (skipped when present)."""
     marker = workdir / f".generated-{n}"
-    if marker.exists():
+    if marker.exists() and (workdir / KEYS).exists():
         return
     from imsdata import synth
 
     data = synth.generate(n, seed=SEED)
     synth.write(data, workdir, pretty=False)
     write_layouts(data.download, workdir)
-    with open(workdir / NDJSON, "w", encoding="utf-8") as fh:
-        for records in data.download.values():
-            for rec in records:
-                fh.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
+    write_ndjson(data.download, workdir)
     marker.write_text("ok")
 
 
@@ -74,15 +68,10 @@ def _greedy(n: int) -> dict[str, object]:
 
 def _floor(n: int, workdir: Path) -> dict[str, object]:
     """`pl.read_ndjson` of the same records, every key typed (money as Float64)."""
-    import polars as pl
+    import polars  # noqa: F401  (imported before the clock starts)
 
-    keys: dict[str, None] = {}
-    with open(workdir / NDJSON, encoding="utf-8") as fh:
-        for line in fh:
-            keys.update(dict.fromkeys(json.loads(line)))
-    schema = {k: pl.Float64 if k in MONEY_KEYS else pl.String for k in keys}
     start, cpu = time.perf_counter(), time.process_time()
-    rows = pl.read_ndjson(workdir / NDJSON, schema=schema).height
+    rows = read_floor(workdir)
     return {"stage": "ingest_floor", "n": n, "seconds": round(time.perf_counter() - start, 3),
             "cpu_seconds": round(time.process_time() - cpu, 3),
             "peak_rss_mb": round(peak_rss_mb()), "rows": rows}  # fmt: skip

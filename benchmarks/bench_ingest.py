@@ -26,16 +26,12 @@ import sys
 import time
 from pathlib import Path
 
-from _layouts import LAYOUTS, write_layouts
+from _layouts import LAYOUTS, NDJSON, read_floor, write_layouts, write_ndjson
 
 DOWNLOAD = "ims_download.json"
-NDJSON = "ims_records.ndjson"
-KEYS = "ims_keys.json"  # every record key in the download, for the floor's explicit schema
 #: Ingest stages by layout (benchmarks/_layouts.py); `ingest` is the one-line download.
 INGESTS = {"ingest": "one_line", "ingest_per_line": "per_line", "ingest_pretty": "pretty"}
 STAGES = ("ingest_floor", "ingest_floor_plain", *INGESTS)
-MONEY_KEYS = {"val", "txval", "iamt", "camt", "samt", "cess", "declIgst", "declCgst", "declSgst",
-              "declCess"}  # fmt: skip
 
 
 def _generate(n: int, workdir: Path) -> None:
@@ -50,14 +46,7 @@ def _generate(n: int, workdir: Path) -> None:
     download = data.download
     with open(workdir / DOWNLOAD, "w", encoding="utf-8") as fh:
         json.dump(download, fh, ensure_ascii=False, separators=(",", ":"))
-    keys: dict[str, None] = {}
-    with open(workdir / NDJSON, "w", encoding="utf-8") as fh:
-        for records in download.values():
-            for rec in records:
-                keys.update(dict.fromkeys(rec))
-                fh.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")))
-                fh.write("\n")
-    (workdir / KEYS).write_text(json.dumps(list(keys)))
+    write_ndjson(download, workdir)
     write_layouts(download, workdir)
     marker.write_text("ok")
 
@@ -73,11 +62,7 @@ def _stage(stage: str, n: int, workdir: Path) -> dict[str, object]:
         frame = pl.read_ndjson(workdir / NDJSON)
         rows = frame.height
     elif stage == "ingest_floor":
-        # every key of every record, money as Float64 (as cheap as JSON numbers get), no inference
-        keys = json.loads((workdir / KEYS).read_text())
-        schema = {k: pl.Float64 if k in MONEY_KEYS else pl.String for k in keys}
-        frame = pl.read_ndjson(workdir / NDJSON, schema=schema)
-        rows = frame.height
+        rows = read_floor(workdir)
     else:
         path = workdir / LAYOUTS[INGESTS[stage]]
         result = read([path])

@@ -32,7 +32,7 @@ from imsdata import gstin as gst
 from imsdata.errors import UsageError
 from imsdata.fileio import atomic_open, write_frame, write_json
 from imsdata.portal.sections import SECTIONS, Section
-from imsdata.schemas import MATCH_STATUSES, MONEY, REGISTER_COLUMNS, conform
+from imsdata.schemas import MATCH_STATUSES, MONEY, REGISTER_COLUMNS, MatchStatus, conform
 from imsdata.testing import make_gstin
 
 __all__ = [
@@ -60,26 +60,40 @@ class Kind:
 
 #: The discrepancy kinds, their default share of cases and their expected status.
 KINDS: dict[str, Kind] = {
-    "clean": Kind(0.55, "exact", "identical on both sides"),
-    "rounding": Kind(0.05, "within_tolerance", "one head or the total off by at most Rs 1"),
-    "number_format": Kind(
-        0.08, "within_tolerance", "number spelled differently, equal after normalisation"
+    "clean": Kind(0.55, MatchStatus.EXACT, "identical on both sides"),
+    "rounding": Kind(
+        0.05, MatchStatus.WITHIN_TOLERANCE, "one head or the total off by at most Rs 1"
     ),
-    "date_shift": Kind(0.03, "within_tolerance", "booked with a date 1-9 days off"),
-    "number_fuzzy": Kind(0.02, "probable", "prefix typo or extra suffix, same numeric core"),
-    "amount_mismatch": Kind(0.04, "mismatch", "same number, taxable or tax off beyond tolerance"),
-    "wrong_recipient": Kind(0.01, "mismatch", "booked under another GSTIN of the recipient PAN"),
-    "other_branch": Kind(0.02, "pan_match", "booked under another GSTIN of the supplier PAN"),
-    "missing_in_register": Kind(0.05, "missing_in_register", "in IMS only"),
-    "missing_in_ims": Kind(0.05, "missing_in_ims", "in the register only"),
-    "duplicate_booking": Kind(0.01, "exact", "booked twice; the later booking is extra"),
+    "number_format": Kind(
+        0.08, MatchStatus.WITHIN_TOLERANCE, "number spelled differently, equal after normalisation"
+    ),
+    "date_shift": Kind(0.03, MatchStatus.WITHIN_TOLERANCE, "booked with a date 1-9 days off"),
+    "number_fuzzy": Kind(
+        0.02, MatchStatus.PROBABLE, "prefix typo or extra suffix, same numeric core"
+    ),
+    "amount_mismatch": Kind(
+        0.04, MatchStatus.MISMATCH, "same number, taxable or tax off beyond tolerance"
+    ),
+    "wrong_recipient": Kind(
+        0.01, MatchStatus.MISMATCH, "booked under another GSTIN of the recipient PAN"
+    ),
+    "other_branch": Kind(
+        0.02, MatchStatus.PAN_MATCH, "booked under another GSTIN of the supplier PAN"
+    ),
+    "missing_in_register": Kind(0.05, MatchStatus.MISSING_IN_REGISTER, "in IMS only"),
+    "missing_in_ims": Kind(0.05, MatchStatus.MISSING_IN_IMS, "in the register only"),
+    "duplicate_booking": Kind(0.01, MatchStatus.EXACT, "booked twice; the later booking is extra"),
     "amendment": Kind(
-        0.02, "within_tolerance", "IMS has the amendment, the register the original number"
+        0.02,
+        MatchStatus.WITHIN_TOLERANCE,
+        "IMS has the amendment, the register the original number",
     ),
     "near_miss": Kind(0.03, None, "another document of the supplier with a confusable number"),
     "class_trap": Kind(0.01, None, "IMS credit note and register invoice with the same number"),
-    "future_dated": Kind(0.02, "exact", "clean pair dated after the period end"),
-    "out_of_scope": Kind(0.02, "missing_in_ims", "unregistered or reverse-charge purchase"),
+    "future_dated": Kind(0.02, MatchStatus.EXACT, "clean pair dated after the period end"),
+    "out_of_scope": Kind(
+        0.02, MatchStatus.MISSING_IN_IMS, "unregistered or reverse-charge purchase"
+    ),
 }
 DEFAULT_MIX: dict[str, float] = {k: v.weight for k, v in KINDS.items()}
 
@@ -91,10 +105,10 @@ SPELLINGS: dict[str, str] = {
     "prefix_dropped": "prefix dropped or zero-padded (INV/25-26/2339 as 25262339)",
 }
 _NOISES: dict[str, str] = {
-    "": "within_tolerance",
-    "rounding": "within_tolerance",
-    "date_shift": "within_tolerance",
-    "amount_mismatch": "mismatch",
+    "": MatchStatus.WITHIN_TOLERANCE,
+    "rounding": MatchStatus.WITHIN_TOLERANCE,
+    "date_shift": MatchStatus.WITHIN_TOLERANCE,
+    "amount_mismatch": MatchStatus.MISMATCH,
 }
 #: Kinds off by default (weight 0): the spelling classes and their combinations, and the
 #: adversarial `uncorroborated` (equal only after normalisation, amounts and date far off).
@@ -1234,7 +1248,7 @@ def _truth(ims: pl.DataFrame, register: pl.DataFrame) -> pl.DataFrame:
     paired_kinds = [
         k
         for k, v in ALL_KINDS.items()
-        if v.status not in (None, "missing_in_register", "missing_in_ims")
+        if v.status not in (None, MatchStatus.MISSING_IN_REGISTER, MatchStatus.MISSING_IN_IMS)
     ]
     i = ims.select("case", "kind", "role", "doc_key", "ims_order")
     r = register.select("case", "kind", "role", "register_id", reg_order="source_row")
@@ -1252,7 +1266,7 @@ def _truth(ims: pl.DataFrame, register: pl.DataFrame) -> pl.DataFrame:
         kind=pl.when(pl.col("role") == "ims_original")
         .then(pl.lit("amended_original"))
         .otherwise("kind"),
-        expected_status=pl.lit("missing_in_register"),
+        expected_status=pl.lit(MatchStatus.MISSING_IN_REGISTER),
         ims_order="ims_order",
         reg_order=pl.lit(None, dtype=pl.Int64),
     )
@@ -1260,7 +1274,7 @@ def _truth(ims: pl.DataFrame, register: pl.DataFrame) -> pl.DataFrame:
         doc_key=pl.lit(None, dtype=pl.String),
         register_id="register_id",
         kind="kind",
-        expected_status=pl.lit("missing_in_ims"),
+        expected_status=pl.lit(MatchStatus.MISSING_IN_IMS),
         ims_order=pl.lit(None, dtype=pl.UInt32),
         reg_order="reg_order",
     )

@@ -181,3 +181,26 @@ def rule_file(folder: Path, when: str, name: str = "rules.toml") -> Path:
         encoding="utf-8",
     )
     return path
+
+
+def decided_workspace(path: Path) -> Path:
+    """A workspace of one download of three documents with manual decisions: A1 reject, A2
+    pending (a save file), A3 back to no action from the portal's accept (a reset file)."""
+    from imsdata.workspace import Workspace  # here: `imsdata.synth` imports this module
+
+    ims = ims_frame(
+        [{"doc_number": "A1"}, {"doc_number": "A2"}, {"doc_number": "A3", "portal_action": "A"}]
+    )
+    with Workspace(path) as ws:
+        ws.import_ims(ims)
+        ws.append_decisions(
+            pl.DataFrame(
+                {
+                    "doc_key": ims["doc_key"],
+                    "action": ["reject", "pending", "no_action"],
+                    "reason": ["checked"] * 3,
+                }
+            ),
+            source="manual",
+        )
+    return path

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import openpyxl
 import polars as pl
@@ -13,32 +14,17 @@ from typer.testing import CliRunner
 
 from imsdata.cli import app
 from imsdata.errors import GuardError, UsageError
-from imsdata.testing import SUPPLIER, ims_frame
+from imsdata.testing import SUPPLIER, decided_workspace, ims_frame
 from imsdata.workspace import Workspace
 
 runner = CliRunner()
 
 
 @pytest.fixture
-def ws_path(tmp_path):
-    """A workspace with one download of three documents and manual decisions for them."""
-    path = tmp_path / "ws.duckdb"
-    ims = ims_frame(
-        [{"doc_number": "A1"}, {"doc_number": "A2"}, {"doc_number": "A3", "portal_action": "A"}]
-    )
-    with Workspace(path) as ws:
-        ws.import_ims(ims)
-        ws.append_decisions(
-            pl.DataFrame(
-                {
-                    "doc_key": ims["doc_key"],
-                    "action": ["reject", "pending", "no_action"],
-                    "reason": ["checked"] * 3,
-                }
-            ),
-            source="manual",
-        )
-    return path
+def ws_path(tmp_path: Path) -> Path:
+    """Three documents decided by hand: reject, pending (save_001.json), back to No action
+    (reset_001.json)."""
+    return decided_workspace(tmp_path / "ws.duckdb")
 
 
 def _invoke(*args):

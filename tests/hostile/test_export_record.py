@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import polars as pl
 import pytest
 
-from imsdata.testing import SUPPLIER, ims_frame
+from imsdata.testing import SUPPLIER, decided_workspace
 from imsdata.workspace import Workspace
 
 from .conftest import cli
@@ -17,22 +16,9 @@ from .conftest import cli
 
 @pytest.fixture
 def ws_path(tmp_path: Path) -> Path:
-    """Three documents: one to reject, one pending (save_001.json), one back to No action
+    """Three documents decided by hand: reject, pending (save_001.json), back to No action
     (reset_001.json)."""
-    path = tmp_path / "ws.duckdb"
-    ims = ims_frame(
-        [{"doc_number": "A1"}, {"doc_number": "A2"}, {"doc_number": "A3", "portal_action": "A"}]
-    )
-    with Workspace(path) as ws:
-        ws.import_ims(ims)
-        ws.append_decisions(
-            pl.DataFrame(
-                {"doc_key": ims["doc_key"], "action": ["reject", "pending", "no_action"],
-                 "reason": ["checked"] * 3}
-            ),
-            source="manual",
-        )  # fmt: skip
-    return path
+    return decided_workspace(tmp_path / "ws.duckdb")
 
 
 def _report(tmp_path: Path) -> Path:
