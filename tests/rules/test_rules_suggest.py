@@ -156,6 +156,21 @@ def test_decision_view_columns_are_the_documented_ones():
     assert view["portal_action_word"][0] == "no_action"
 
 
+def test_a_document_matched_twice_is_judged_on_its_best_match_only():
+    """Matches from elsewhere (a notebook, an older run) may hold two rows for one document:
+    the view keeps one row per document, the higher score's, not two."""
+    ims, matches = case([{"match": "exact"}])
+    worse = matches.with_columns(
+        register_id=pl.lit("R-9"), match_status=pl.lit("mismatch"), match_score=pl.lit(40.0)
+    )
+    twice = pl.concat([worse, matches], how="vertical_relaxed")
+    view = decision_view(ims, twice)
+    assert view.select("match_status", "register_id").rows() == [
+        ("exact", matches["register_id"][0])
+    ]
+    assert suggest(ims, twice)["action"].to_list() == suggest(ims, matches)["action"].to_list()
+
+
 def test_decision_view_shows_the_latest_decision_as_the_proposal():
     ims, matches = case([{"match": "exact"}])
     key = ims["doc_key"][0]
