@@ -5,6 +5,7 @@ workbook and the report workbook."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import re
@@ -28,6 +29,8 @@ class SheetColumn:
     source: str  # column of the sheet frame
     kind: str  # text / date / money / int / editable / hidden
     width: float = 14
+    #: set by `fill_sheets`: `source` holds indexes into the workbook's shared-string table
+    shared: bool = False
 
 
 #: XML 1.0 forbids these control characters; Excel stores them escaped as _xHHHH_.
@@ -36,6 +39,11 @@ _CONTROL_ESCAPES = [f"_x{ord(ch):04X}_" for ch in _CONTROL]
 #: Rows per chunk when streaming sheet XML (bounded memory for big workbooks).
 _CHUNK_ROWS = 20_000
 _EXCEL_MAX_TEXT = 32_767
+#: A text column goes through the workbook's shared-string table (as Excel itself stores text)
+#: when at most this share of its cells are distinct (sections, statuses, GSTINs, names, reasons):
+#: a short index per cell instead of the text, so less XML to render and to zip (the 200k-row
+#: report sheet 152 -> 127 MB). Columns of mostly distinct values (numbers, keys) stay inline.
+_SHARED_MAX_SHARE = 0.5
 
 
 def excel_date(col: str) -> pl.Expr:
@@ -73,7 +81,7 @@ def _column_needs(rows: pl.DataFrame, cols: list[SheetColumn]) -> list[dict[str,
     first: dict[str, pl.Expr] = {}
     for i, col in enumerate(cols):
         value = pl.col(col.source)
-        if col.kind in _NUMBER_KINDS:
+        if col.kind in _NUMBER_KINDS or col.shared:
             first[f"blank{i}"] = value.null_count() > 0
             continue
         text = value.cast(pl.String)
@@ -126,14 +134,17 @@ def _cell_parts(
     URL), numbers and dates are values; an empty cell is written only when its format must
     show. Steps that no cell of the chunk needs (`needs`) are skipped: same bytes, less work."""
     s = f' s="{style}"' if style is not None else ""
-    if col.kind in _NUMBER_KINDS:
+    if col.shared:
+        index = pl.col(col.source).cast(pl.String)
+        parts: list[str | pl.Expr] = [f'<c r="{letter}', row, f'" t="s"{s}><v>', index, "</v></c>"]
+    elif col.kind in _NUMBER_KINDS:
         if col.kind == "money":
             value = pl.col(col.source).cast(pl.String)
         elif col.kind == "date":
             value = excel_date(col.source).cast(pl.String)
         else:
             value = pl.col(col.source).cast(pl.Int64).cast(pl.String)
-        parts: list[str | pl.Expr] = [f'<c r="{letter}', row, f'"{s}><v>', value, "</v></c>"]
+        parts = [f'<c r="{letter}', row, f'"{s}><v>', value, "</v></c>"]
     else:
         text = pl.col(col.source).cast(pl.String)
         if col.kind == "text" and needs["formula"]:  # shown, never read back: formula-safe
@@ -171,21 +182,104 @@ def rows_xml(
     return numbered.select(_joined(parts).alias("xml"))["xml"]
 
 
-def fill_sheets(
-    book: bytes,
-    target: Path,
-    sheets: dict[str, tuple[list[SheetColumn], pl.DataFrame]],
-    styles: dict[str, int],
-) -> None:
+Sheets = dict[str, tuple[list[SheetColumn], pl.DataFrame]]
+_SHARED_PART = "xl/sharedStrings.xml"
+_SST_COUNTS = re.compile(r'count="(\d+)" uniqueCount="(\d+)"')
+
+
+def _shown_text(text: pl.Expr, kind: str) -> pl.Expr:
+    """A text cell as Excel shows it (what the inline path writes): formula-safe for `text`
+    columns, cut at Excel's limit, empty text a blank cell (null)."""
+    if kind == "text":
+        text = safe_text_expr(text)
+    text = text.str.slice(0, _EXCEL_MAX_TEXT)
+    return pl.when(text != "").then(text)
+
+
+def _share_text(sheets: Sheets, first: int) -> tuple[Sheets, bytes, int]:
+    """Route the repetitive text columns (`_SHARED_MAX_SHARE`) through the shared-string table,
+    numbered from `first` (the entries xlsxwriter wrote: headers). Returns the sheets with those
+    columns as indexes, the table's new `<si>` entries (first-seen order: the same bytes for the
+    same rows) and how many cells refer to them."""
+    planned: list[tuple[str, int, pl.DataFrame]] = []  # sheet, column, distinct raw -> shown
+    for name, (cols, rows) in sheets.items():
+        for i, col in enumerate(cols):
+            if col.kind in _NUMBER_KINDS or not rows.height:
+                continue
+            raw = rows.get_column(col.source).cast(pl.String).unique(maintain_order=True)
+            if raw.len() > _SHARED_MAX_SHARE * rows.height:
+                continue
+            pairs = raw.drop_nulls().to_frame("raw")
+            planned.append(
+                (name, i, pairs.with_columns(shown=_shown_text(pl.col("raw"), col.kind)))
+            )
+    if not planned:
+        return sheets, b"", 0
+    texts = (
+        pl.concat([pairs.get_column("shown") for *_, pairs in planned])
+        .drop_nulls()
+        .unique(maintain_order=True)
+    )
+    index = texts.to_frame("shown").with_columns(
+        index=pl.int_range(first, first + texts.len(), dtype=pl.UInt32)
+    )
+    out = dict(sheets)
+    refs = 0
+    for name, i, pairs in planned:
+        cols, rows = out[name]
+        mapped = pairs.join(index, on="shown", how="inner")
+        col = cols[i]
+        shared = f"__shared_{i}__"
+        cells = (
+            rows.get_column(col.source)
+            .cast(pl.String)
+            .replace_strict(mapped["raw"], mapped["index"], default=None, return_dtype=pl.UInt32)
+        )
+        refs += cells.len() - cells.null_count()
+        cols = [*cols[:i], dataclasses.replace(col, source=shared, shared=True), *cols[i + 1 :]]
+        out[name] = (cols, rows.with_columns(cells.alias(shared)))
+    text = pl.col("shown")
+    space = pl.when(text.str.contains(_SPACE_RE)).then(pl.lit(' xml:space="preserve"'))
+    entries = index.select(
+        pl.concat_str(
+            pl.lit("<si><t"),
+            space.otherwise(pl.lit("")),
+            pl.lit(">"),
+            xml_escaped(text),
+            pl.lit("</t></si>"),
+        )
+    ).to_series()
+    return out, "".join(entries.to_list()).encode("utf-8"), refs
+
+
+def _with_entries(sst: bytes, entries: bytes, count: int, unique: int) -> bytes:
+    """xlsxwriter's shared-string table with `entries` appended and its counts set."""
+    xml = _SST_COUNTS.sub(f'count="{count}" uniqueCount="{unique}"', sst.decode("utf-8"), count=1)
+    head, tail = xml.rsplit("</sst>", 1)
+    return head.encode("utf-8") + entries + ("</sst>" + tail).encode("utf-8")
+
+
+def fill_sheets(book: bytes, target: Path, sheets: Sheets, styles: dict[str, int]) -> None:
     """Copy the closed workbook into `target`, streaming each sheet's data rows into its
-    sheet XML (after the header row) and widening the sheet's dimension to match."""
+    sheet XML (after the header row) and widening the sheet's dimension to match. Repetitive
+    text goes into the workbook's shared-string table (`_share_text`)."""
     with (
         zipfile.ZipFile(io.BytesIO(book)) as src,
         # level 1: a third of the default's CPU for a file ~20% bigger (75 MB of XML at 200k)
         zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst,
     ):
+        names = set(src.namelist())
+        sst = src.read(_SHARED_PART) if _SHARED_PART in names else b""
+        counts = _SST_COUNTS.search(sst.decode("utf-8"))
+        entries = b""
+        if counts is not None:  # xlsxwriter writes the table when any text is (the headers)
+            sheets, entries, refs = _share_text(sheets, int(counts[2]))
+            count, unique = int(counts[1]) + refs, int(counts[2]) + entries.count(b"<si>")
         for info in src.infolist():
             data = src.read(info.filename)
+            if info.filename == _SHARED_PART and entries:
+                dst.writestr(info, _with_entries(data, entries, count, unique))
+                continue
             if info.filename not in sheets:
                 dst.writestr(info, data)
                 continue
