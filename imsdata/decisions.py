@@ -227,12 +227,16 @@ def sendable(
     ruleset = (
         rules if not isinstance(rules, (str, Path)) and rules is not None else load_rules(rules)
     )
+    # Only what is held back is dropped; when nothing is, the frame itself is returned (no copy
+    # of a whole month's decisions: ~0.3 GB at 1M).
     frame = current
     if "status" in frame.columns:
-        frame = frame.filter(pl.col("status") != DecisionStatus.REVIEW)
+        kept = (pl.col("status") != DecisionStatus.REVIEW).fill_null(False)
+        if not frame.select(kept.all()).item():
+            frame = frame.filter(kept)
     if ruleset.policy.rules_override_portal:
         return frame
-    portal = ims.select("doc_key", pl.col("portal_action").alias("_portal"))
+    portal = ims.lazy().select("doc_key", pl.col("portal_action").alias("_portal"))
     target = pl.col("action").replace_strict(ACTION_WORDS, default=None, return_dtype=pl.String)
     flips = (
         (pl.col("source") == DecisionSource.RULE)
@@ -240,7 +244,19 @@ def sendable(
         & (pl.col("action") != Action.NO_ACTION)
         & target.ne_missing(pl.col("_portal"))
     ).fill_null(False)
-    return frame.join(portal, on="doc_key", how="left").filter(~flips).drop("_portal")
+    flipped = (
+        frame.lazy()
+        .select("doc_key", "source", "action")
+        .with_row_index("_row")
+        .join(portal, on="doc_key", how="left")
+        .filter(flips)
+        .select("_row")
+        .collect()
+    )
+    if flipped.is_empty():
+        return frame
+    kept_rows = frame.with_row_index("_row")
+    return kept_rows.join(flipped, on="_row", how="anti", maintain_order="left").drop("_row")
 
 
 # --------------------------------------------------------------------------- guards
