@@ -13,7 +13,9 @@ to exit (imports, every output file, the workspace). Prints one JSON line per st
 {"stage", "n", "seconds", "cpu_seconds", "peak_rss_mb"}. Target (issue 17): every run <= 5 s
 at 200k, i.e. >= 3x faster than the baseline's matching alone. Last, `run:<step>` rows: the
 one-line run again in one process, timed per step (imports, ingest, register, reconcile,
-suggest, upload, report, review, tables): where the time goes.
+suggest, upload, report, review, tables): where the time goes. The register is read beside the
+download, and the review and tables are written beside the report (up to 400k documents): those
+steps overlap in time, and their CPU-seconds are the whole process's over the step.
 """
 
 from __future__ import annotations

@@ -195,7 +195,9 @@ def main() -> None:
         "End to end (bench_e2e.py): greedy_matching is the baseline's matching alone (frames\n"
         "built before its clock starts); run_one_line, run_per_line, run_pretty are\n"
         "`imsdata run` on that layout timed from process start to exit, every output written;\n"
-        "run:<step> rows: the one-line run timed per step in one process (where the time goes).\n\n"
+        "run:<step> rows: the one-line run timed per step in one process (where the time goes);\n"
+        "register runs beside ingest, and review and tables beside report (months up to 400k\n"
+        "documents), so those rows overlap in time.\n\n"
         f"{table(rows)}\n"
     )
     (results / "results.md").write_text(text)

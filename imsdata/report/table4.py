@@ -54,8 +54,8 @@ def _money(frame: pl.DataFrame) -> dict[str, Decimal]:
 
 
 def _original_amounts(
-    work: pl.DataFrame, docs: pl.DataFrame, previous: pl.DataFrame | None
-) -> pl.DataFrame:
+    work: pl.LazyFrame, docs: pl.DataFrame, previous: pl.DataFrame | None
+) -> pl.LazyFrame:
     """Per amendment of `work`: the original's claimed amounts (`orig_<head>`), `orig_found`.
 
     An original still in this download (`docs`, superseded ones included) was never claimed:
@@ -74,7 +74,7 @@ def _original_amounts(
         "orig_doc_date",
     )
     keys = ["section", "supplier_gstin", "doc_number", "doc_date"]
-    here = docs.select(*keys, _here=pl.lit(True)).unique(keys)
+    here = docs.lazy().select(*keys, _here=pl.lit(True)).unique(keys)
     found = amended.join(
         here,
         left_on=["_osec", "supplier_gstin", "orig_doc_number", "orig_doc_date"],
@@ -82,11 +82,15 @@ def _original_amounts(
         how="left",
     )
     if previous is not None and previous.height:
-        prev = previous.select(
-            *keys,
-            pl.col("portal_action").alias("_prev_action"),
-            *[pl.col(h).fill_null(0).alias(f"_p_{h}") for h in TAX_HEADS],
-        ).unique(keys, keep="first")
+        prev = (
+            previous.lazy()
+            .select(
+                *keys,
+                pl.col("portal_action").alias("_prev_action"),
+                *[pl.col(h).fill_null(0).alias(f"_p_{h}") for h in TAX_HEADS],
+            )
+            .unique(keys, keep="first")
+        )
         found = found.join(
             prev,
             left_on=["_osec", "supplier_gstin", "orig_doc_number", "orig_doc_date"],
@@ -132,7 +136,8 @@ def table4_documents(
 ) -> pl.DataFrame:
     """One row per accepted / deemed-accepted live document: its treatment, its full signed ITC
     per head (`itc_<head>`) and what it adds to Table 4 per head (`<head>`)."""
-    work = docs.filter(pl.col("action").is_in(ITC_TAKEN) & ~pl.col("superseded"))
+    # lazily: only the columns used of the wide document frame are filtered and joined
+    work = docs.lazy().filter(pl.col("action").is_in(ITC_TAKEN) & ~pl.col("superseded"))
     origin = _original_amounts(work, docs, previous)
     work = work.join(origin, on="doc_key", how="left")
     yyyymm = period[2:] + period[:2]
@@ -183,6 +188,7 @@ def table4_documents(
             *[f"itc_{h}" for h in TAX_HEADS], *[f"undeclared_{h}" for h in TAX_HEADS], *TAX_HEADS,
         )
         .sort("treatment", "doc_key")
+        .collect()
     )  # fmt: skip
 
 
