@@ -33,6 +33,8 @@ def _check_unique(frame: pl.DataFrame, column: str, what: str) -> None:
     nulls = frame.get_column(column).null_count()
     if nulls:
         raise InputError(f"{what}: {nulls} row(s) have no {column}; identities must be set")
+    if frame.get_column(column).n_unique() == frame.height:  # the usual case: no grouping
+        return
     dup = frame.group_by(column).len().filter(pl.col("len") > 1).sort(column)
     if dup.height:
         first = dup.row(0, named=True)
@@ -179,15 +181,13 @@ def load(engine: Engine, ims: pl.DataFrame, register: pl.DataFrame) -> None:
 
 
 def score_candidates(engine: Engine, tolerances: Tolerances) -> None:
-    """Steps rec_superseded, rec_live_keys, rec_cand, rec_scored: every admissible pair with its
-    status, score and reasons."""
-    for name, step in (
-        ("rec_superseded", sql.SUPERSEDED),
-        ("rec_live_keys", sql.LIVE_KEYS),
-        ("rec_cand", sql.candidate_pairs(tolerances, engine.dialect)),
-        ("rec_scored", sql.pair_features(tolerances, engine.dialect)),
-    ):
-        engine.materialise(name, step)
+    """Steps rec_superseded, rec_live_keys, rec_cand, rec_scored: every admissible pair with
+    what ranks it. Steps read once are views (computed where they are read): the live keys by
+    the candidates, the scores by the ranking (`assign`)."""
+    engine.materialise("rec_superseded", sql.SUPERSEDED)
+    engine.view("rec_live_keys", sql.LIVE_KEYS)
+    engine.materialise("rec_cand", sql.candidate_pairs(tolerances, engine.dialect))
+    engine.view("rec_scored", sql.scored(tolerances, engine.dialect))
 
 
 def assign(engine: Engine) -> int:
@@ -237,8 +237,9 @@ def reconcile(
         load(eng, ims, register)
         score_candidates(eng, tol)
         assign(eng)
-        eng.materialise("rec_paired", sql.PAIRED)
         eng.materialise("rec_duplicates", sql.DUPLICATES)
+        # the reasons are written for the assigned pairs only, as the result reads them
+        eng.view("rec_paired", sql.paired(tol, eng.dialect))
         out = eng.query(sql.RESULT, step="result")
     out = periods.apply_periods(out, register, periods.current_period(register, period), claimed)
     return conform(out, MATCH_COLUMNS)  # sorted by the SQL: IMS rows by doc_key, then books
