@@ -181,13 +181,12 @@ def load(engine: Engine, ims: pl.DataFrame, register: pl.DataFrame) -> None:
 
 
 def score_candidates(engine: Engine, tolerances: Tolerances) -> None:
-    """Steps rec_superseded, rec_live_keys, rec_cand, rec_scored: every admissible pair with
-    what ranks it. Steps read once are views (computed where they are read): the live keys by
-    the candidates, the scores by the ranking (`assign`)."""
+    """Steps rec_superseded, rec_live_keys, rec_cand, rec_scored: every admissible pair with its
+    status, score and reasons. The live keys are read once (by the candidates): a view."""
     engine.materialise("rec_superseded", sql.SUPERSEDED)
     engine.view("rec_live_keys", sql.LIVE_KEYS)
     engine.materialise("rec_cand", sql.candidate_pairs(tolerances, engine.dialect))
-    engine.view("rec_scored", sql.scored(tolerances, engine.dialect))
+    engine.materialise("rec_scored", sql.scored(tolerances, engine.dialect))
 
 
 def assign(engine: Engine) -> int:
@@ -238,8 +237,7 @@ def reconcile(
         score_candidates(eng, tol)
         assign(eng)
         eng.materialise("rec_duplicates", sql.DUPLICATES)
-        # the reasons are written for the assigned pairs only, as the result reads them
-        eng.view("rec_paired", sql.paired(tol, eng.dialect))
+        eng.view("rec_paired", sql.PAIRED)  # read once, by the result
         out = eng.query(sql.RESULT, step="result")
     out = periods.apply_periods(out, register, periods.current_period(register, period), claimed)
     return conform(out, MATCH_COLUMNS)  # sorted by the SQL: IMS rows by doc_key, then books

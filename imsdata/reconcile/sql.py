@@ -346,31 +346,24 @@ WHERE NOT EXISTS (SELECT 1 FROM rec_round_pairs p WHERE p.i_id = l.i_id)
   AND NOT EXISTS (SELECT 1 FROM rec_round_pairs p WHERE p.r_id = l.r_id)
 """
 
-#: What the ranking needs of each scored candidate (`rec_scored`: no reasons, no text).
+#: What the later steps need of each admissible candidate (`rec_scored`): what ranks it, and
+#: what the result reports of it if it is assigned (the features in between are not stored).
 SCORED_COLUMNS: tuple[str, ...] = (
     "i_id", "r_id", "ims_pan", "tier", "score", "amount_gap", "diff_days", "similarity",
+    "register_id", "status", "match_pass", "reasons",
+    *(f"diff_{h}" for h in (*AMOUNT_HEADS, "doc_value")),
 )  # fmt: skip
-#: What the result needs of each assigned pair (`rec_paired`).
-PAIRED_COLUMNS: tuple[str, ...] = (
-    "i_id", "register_id", "status", "score", "match_pass", "reasons",
-    *(f"diff_{h}" for h in (*AMOUNT_HEADS, "doc_value")), "diff_days",
-)  # fmt: skip
-#: The candidates that were assigned (each pair's row of rec_cand).
-PAIRED_CANDIDATES = """(
-  SELECT c.* FROM rec_cand c JOIN rec_pairs p ON p.i_id = c.i_id AND p.r_id = c.r_id
-)"""
 
 
 def scored(tol: Tolerances, dialect: Dialect = DUCKDB) -> str:
-    """Every admissible candidate with what ranks it (`SCORED_COLUMNS`)."""
+    """Every admissible candidate with its score, status and reasons (`SCORED_COLUMNS`)."""
     return pair_features(tol, dialect, columns=SCORED_COLUMNS)
 
 
-def paired(tol: Tolerances, dialect: Dialect = DUCKDB) -> str:
-    """The assigned pairs with their status, score, differences and reasons: the same features
-    as `scored`, written out only for the pairs the result reports."""
-    return pair_features(tol, dialect, source=PAIRED_CANDIDATES, columns=PAIRED_COLUMNS)
-
+#: The assigned pairs with what the result reports of them.
+PAIRED = """
+SELECT s.* FROM rec_scored s JOIN rec_pairs p ON p.i_id = s.i_id AND p.r_id = s.r_id
+"""
 
 #: Unpaired register rows whose number equals that of a document paired with another row.
 DUPLICATES = """
