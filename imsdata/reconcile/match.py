@@ -8,13 +8,15 @@ rounds, never over documents.
 
 from __future__ import annotations
 
+import functools
+
 import polars as pl
 
 from imsdata import gstin as gst
 from imsdata.engines import Engine, engine_scope
 from imsdata.errors import InputError
 from imsdata.reconcile import periods, sql
-from imsdata.reconcile.numbers import numeric_core_expr, with_number_keys
+from imsdata.reconcile.numbers import number_key_table, numeric_core_expr, with_number_keys
 from imsdata.reconcile.tolerances import Tolerances
 from imsdata.schemas import AMOUNT_HEADS, IMS_COLUMNS, MATCH_COLUMNS, REGISTER_COLUMNS, conform
 
@@ -81,10 +83,11 @@ def ims_frames(ims: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return docs, pl.concat([current, original])
 
 
-def ims_keys(rows: pl.DataFrame) -> pl.DataFrame:
+def ims_keys(rows: pl.DataFrame, known: pl.DataFrame | None = None) -> pl.DataFrame:
     """The IMS key rows with their number keys, plus one row per glued key (rec_ims_keys).
-    Row-local (a row's keys depend on that row only): an engine may run it per partition."""
-    keys = with_number_keys(rows, "key_number", "key_date", glued=True)
+    Row-local (a row's keys depend on that row only): an engine may run it per partition.
+    `known`: the keys already computed (`numbers.number_key_table`)."""
+    keys = with_number_keys(rows, "key_number", "key_date", glued=True, known=known)
     return _with_glued_rows(keys).with_columns(_block(), _has_letters())
 
 
@@ -146,9 +149,13 @@ def register_rows(rows: pl.DataFrame, *extra: str) -> pl.DataFrame:
     )  # fmt: skip
 
 
-def register_keys(rows: pl.DataFrame) -> pl.DataFrame:
+#: The register's number and date columns (the keys' inputs).
+REG_NUMBER: tuple[str, str] = ("doc_number", "doc_date")
+
+
+def register_keys(rows: pl.DataFrame, known: pl.DataFrame | None = None) -> pl.DataFrame:
     """Register rows with their number keys (rec_reg_rows); row-local, like `ims_keys`."""
-    keyed = with_number_keys(rows, "doc_number", "doc_date", glued=True)
+    keyed = with_number_keys(rows, "doc_number", "doc_date", glued=True, known=known)
     return keyed.with_columns(_block(), _has_letters())
 
 
@@ -168,15 +175,19 @@ def load(engine: Engine, ims: pl.DataFrame, register: pl.DataFrame) -> None:
     """Register the prepared inputs (rec_ims_docs, rec_ims_keys, rec_reg_rows, rec_reg_glued).
 
     The ids and PANs are set here; the number keys (a chain of regexes, the costly part) are
-    computed by the engine from the same polars functions: DuckDB in polars, both sides at once
-    (each side's keys are one chain of regexes on one core); Spark per partition on its
-    executors."""
+    computed by the engine from the same polars functions: Spark per partition on its
+    executors; an engine that maps in this process (DuckDB) computes the keys of each distinct
+    number once for both sides (`numbers.number_key_table`: the two sides mostly carry the same
+    numbers), then both sides at once."""
     docs, key_rows = ims_frames(ims)
     rows = in_scope_rows(register)
     engine.register("rec_ims_docs", docs)
-    engine.register_mapped(
-        {"rec_ims_keys": (key_rows, ims_keys), "rec_reg_rows": (rows, register_keys)}
-    )
+    ims_fn, reg_fn = ims_keys, register_keys
+    if engine.maps_in_process:
+        known = number_key_table([(key_rows, "key_number", "key_date"), (rows, *REG_NUMBER)])
+        ims_fn = functools.partial(ims_keys, known=known)
+        reg_fn = functools.partial(register_keys, known=known)
+    engine.register_mapped({"rec_ims_keys": (key_rows, ims_fn), "rec_reg_rows": (rows, reg_fn)})
     engine.register_mapped({"rec_reg_glued": ("rec_reg_rows", glued_rows)})
 
 
