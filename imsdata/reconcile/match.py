@@ -32,10 +32,15 @@ def _check_columns(frame: pl.DataFrame, columns: dict[str, pl.DataType], what: s
 
 
 def _check_unique(frame: pl.DataFrame, column: str, what: str) -> None:
-    nulls = frame.get_column(column).null_count()
+    values = frame.get_column(column)
+    nulls = values.null_count()
     if nulls:
         raise InputError(f"{what}: {nulls} row(s) have no {column}; identities must be set")
-    if frame.get_column(column).n_unique() == frame.height:  # the usual case: no grouping
+    # the usual case, without grouping: in a sorted column a duplicate is a neighbour
+    if values.is_sorted():
+        if not (values.head(-1) == values.tail(-1)).any():
+            return
+    elif values.n_unique() == frame.height:
         return
     dup = frame.group_by(column).len().filter(pl.col("len") > 1).sort(column)
     if dup.height:
@@ -59,14 +64,17 @@ def ims_frames(ims: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(ims_docs, key rows): one row per document, one per number it can be found by, before
     the number keys are added (`ims_keys`)."""
     _check_columns(ims, IMS_COLUMNS, "IMS")
-    _check_unique(ims, "doc_key", "IMS")
-    docs = ims.sort("doc_key").with_row_index("i_id").select(
-        pl.col("i_id").cast(pl.Int64),
-        "doc_key", "section", "doc_type", "is_amendment", "supplier_gstin",
+    # the columns are chosen before the sort (only they are reordered), the identities checked
+    # after it (a duplicate is then a neighbour)
+    docs = ims.select(
+        "doc_key", "section", "doc_type", pl.col("is_amendment").fill_null(False),
+        "supplier_gstin",
         pl.coalesce("supplier_pan", gst.pan_expr(pl.col("supplier_gstin"))).alias("supplier_pan"),
         "recipient_gstin", "doc_number", "doc_date", "orig_doc_number", "orig_doc_date",
         *AMOUNTS,
-    ).with_columns(pl.col("is_amendment").fill_null(False))  # fmt: skip
+    ).sort("doc_key").with_row_index("i_id")  # fmt: skip
+    docs = docs.with_columns(pl.col("i_id").cast(pl.Int64))
+    _check_unique(docs, "doc_key", "IMS")
     ident = ["i_id", "supplier_gstin", "supplier_pan", "doc_type", "recipient_gstin"]
     current = docs.select(
         *ident,
@@ -137,8 +145,7 @@ def prepare_register(register: pl.DataFrame) -> pl.DataFrame:
 
 def register_rows(rows: pl.DataFrame, *extra: str) -> pl.DataFrame:
     """Register rows with ids (in register_id order) and PAN, before the number keys."""
-    return rows.sort("register_id").with_row_index("r_id").select(
-        pl.col("r_id").cast(pl.Int64),
+    chosen = rows.select(  # before the sort: only these columns are reordered
         "register_id", "recipient_gstin", "supplier_gstin",
         pl.coalesce("supplier_pan", gst.pan_expr(pl.col("supplier_gstin"))).alias("supplier_pan"),
         "doc_type", "doc_number", "doc_date", *AMOUNTS, *extra,
@@ -147,6 +154,8 @@ def register_rows(rows: pl.DataFrame, *extra: str) -> pl.DataFrame:
         if "tax_heads" in rows.columns
         else pl.lit(False).alias("heads_unknown"),
     )  # fmt: skip
+    ordered = chosen.sort("register_id").with_row_index("r_id")
+    return ordered.with_columns(pl.col("r_id").cast(pl.Int64))
 
 
 #: The register's number and date columns (the keys' inputs).
