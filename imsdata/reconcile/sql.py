@@ -161,8 +161,7 @@ def pair_features(
     """Differences (IMS minus books), tolerance tests, status if paired, score 0-100, reasons.
 
     `admitted_only=False` keeps every candidate with its `admitted` flag (used by explain).
-    `columns` selects the output columns (default: every one); the reasons, the costly text,
-    are only written when they are among them.
+    `columns` selects the output columns (default: every one).
     """
     diffs = ",\n  ".join(
         f"coalesce(i.{h}, 0) - coalesce(r.{h}, 0) AS diff_{h}" for h in (*AMOUNT_HEADS, "doc_value")
@@ -227,36 +226,6 @@ def pair_features(
     + CASE WHEN other_recipient OR tier >= 1 THEN 0 ELSE {W_SAME_PARTIES} END
     - CASE WHEN ims_doc_type <> reg_doc_type THEN {P_OTHER_CLASS} ELSE 0 END
   )""")
-    reasons = ""
-    if columns is None or "reasons" in columns:
-        reasons = f""",
-  coalesce(nullif(concat_ws('; ',
-    CASE WHEN status = '{MatchStatus.WITHIN_TOLERANCE}' AND (amount_gap > 0 OR diff_days <> 0)
-         THEN 'within tolerance: ' || concat_ws(' and ',
-              CASE WHEN amount_gap > 0 THEN 'rounding' END,
-              CASE WHEN diff_days <> 0 THEN 'date' END) END,
-    CASE WHEN tier = 1 THEN 'booked under GSTIN ' || reg_gstin
-         || ' (same PAN, another branch; IMS from ' || ims_gstin || ')'
-         WHEN tier >= 2 THEN 'booked under another supplier ' || reg_gstin END,
-    CASE WHEN other_recipient THEN 'booked under recipient GSTIN ' || reg_recipient
-         || ', IMS is for ' || ims_recipient || ' (another registration of the buyer)' END,
-    CASE WHEN variant = 'original' THEN 'matched through the amendment''s original number '''
-         || key_number || ''' of ' || strftime(key_date, '%Y-%m-%d') END,
-    CASE WHEN number_level = 'normalised' THEN 'number matched after normalisation: '''
-         || key_number || ''' ~ ''' || reg_number || ''''
-         WHEN number_level = 'fuzzy' THEN 'number only fuzzily similar (numeric core '
-         || num_core || ' agrees): ''' || key_number || ''' ~ ''' || reg_number || ''''
-         WHEN number_level = 'different' THEN 'number differs: ''' || key_number
-         || ''' vs ''' || reg_number || '''' END,
-    CASE WHEN ims_doc_type <> reg_doc_type THEN 'document class differs (IMS '
-         || ims_doc_type || ', books ' || reg_doc_type || ')' END,
-    {money_sql},
-    CASE WHEN diff_days <> 0 THEN 'dated ' || abs(diff_days) || ' day'
-              || CASE WHEN abs(diff_days) = 1 THEN '' ELSE 's' END || ' apart ('
-              || CASE WHEN diff_days < 0 THEN 'later' ELSE 'earlier' END || ' in the books'
-              || CASE WHEN ok_date THEN ', within the {days}-day window)'
-                      ELSE ', outside the {days}-day window)' END END
-  ), ''), 'all fields agree') AS reasons"""
     return f"""
 WITH diffs AS (
   SELECT c.*, i.doc_key, r.register_id,
@@ -306,7 +275,34 @@ WITH diffs AS (
   FROM judged {"WHERE admitted" if admitted_only else ""}
 ), scored AS (
 SELECT *,
-  CAST(least(100, greatest(0, raw_score)) AS INTEGER) AS score{reasons}
+  CAST(least(100, greatest(0, raw_score)) AS INTEGER) AS score,
+  coalesce(nullif(concat_ws('; ',
+    CASE WHEN status = '{MatchStatus.WITHIN_TOLERANCE}' AND (amount_gap > 0 OR diff_days <> 0)
+         THEN 'within tolerance: ' || concat_ws(' and ',
+              CASE WHEN amount_gap > 0 THEN 'rounding' END,
+              CASE WHEN diff_days <> 0 THEN 'date' END) END,
+    CASE WHEN tier = 1 THEN 'booked under GSTIN ' || reg_gstin
+         || ' (same PAN, another branch; IMS from ' || ims_gstin || ')'
+         WHEN tier >= 2 THEN 'booked under another supplier ' || reg_gstin END,
+    CASE WHEN other_recipient THEN 'booked under recipient GSTIN ' || reg_recipient
+         || ', IMS is for ' || ims_recipient || ' (another registration of the buyer)' END,
+    CASE WHEN variant = 'original' THEN 'matched through the amendment''s original number '''
+         || key_number || ''' of ' || strftime(key_date, '%Y-%m-%d') END,
+    CASE WHEN number_level = 'normalised' THEN 'number matched after normalisation: '''
+         || key_number || ''' ~ ''' || reg_number || ''''
+         WHEN number_level = 'fuzzy' THEN 'number only fuzzily similar (numeric core '
+         || num_core || ' agrees): ''' || key_number || ''' ~ ''' || reg_number || ''''
+         WHEN number_level = 'different' THEN 'number differs: ''' || key_number
+         || ''' vs ''' || reg_number || '''' END,
+    CASE WHEN ims_doc_type <> reg_doc_type THEN 'document class differs (IMS '
+         || ims_doc_type || ', books ' || reg_doc_type || ')' END,
+    {money_sql},
+    CASE WHEN diff_days <> 0 THEN 'dated ' || abs(diff_days) || ' day'
+              || CASE WHEN abs(diff_days) = 1 THEN '' ELSE 's' END || ' apart ('
+              || CASE WHEN diff_days < 0 THEN 'later' ELSE 'earlier' END || ' in the books'
+              || CASE WHEN ok_date THEN ', within the {days}-day window)'
+                      ELSE ', outside the {days}-day window)' END END
+  ), ''), 'all fields agree') AS reasons
 FROM statused
 )
 SELECT {", ".join(columns) if columns else "*"} FROM scored
