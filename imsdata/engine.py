@@ -70,6 +70,7 @@ class DuckDBEngine:
     """
 
     dialect: Dialect = DUCKDB
+    maps_in_process: bool = True  # register_mapped runs the polars functions here
 
     def __init__(
         self,

@@ -35,6 +35,10 @@ class Engine(Protocol):
     """A SQL engine holding named relations for one run (see the module docstring)."""
 
     dialect: Dialect
+    #: True when `register_mapped` runs its functions in this process (DuckDB), where work the
+    #: functions share can be done once beforehand; False when they run elsewhere (Spark's
+    #: executors), where only the rows and the functions travel.
+    maps_in_process: bool
 
     def register(self, name: str, frame: pl.DataFrame) -> None:
         """Expose a polars frame as the relation `name` (replacing any earlier one)."""

@@ -132,6 +132,7 @@ class SparkEngine:
     """Spark SQL behind the engine protocol (`imsdata.engines.Engine`)."""
 
     dialect: Dialect = SPARK
+    maps_in_process: bool = False  # register_mapped runs the polars functions on executors
 
     def __init__(
         self,

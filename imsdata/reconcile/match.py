@@ -8,13 +8,15 @@ rounds, never over documents.
 
 from __future__ import annotations
 
+import functools
+
 import polars as pl
 
 from imsdata import gstin as gst
 from imsdata.engines import Engine, engine_scope
 from imsdata.errors import InputError
 from imsdata.reconcile import periods, sql
-from imsdata.reconcile.numbers import numeric_core_expr, with_number_keys
+from imsdata.reconcile.numbers import number_key_table, numeric_core_expr, with_number_keys
 from imsdata.reconcile.tolerances import Tolerances
 from imsdata.schemas import AMOUNT_HEADS, IMS_COLUMNS, MATCH_COLUMNS, REGISTER_COLUMNS, conform
 
@@ -30,9 +32,16 @@ def _check_columns(frame: pl.DataFrame, columns: dict[str, pl.DataType], what: s
 
 
 def _check_unique(frame: pl.DataFrame, column: str, what: str) -> None:
-    nulls = frame.get_column(column).null_count()
+    values = frame.get_column(column)
+    nulls = values.null_count()
     if nulls:
         raise InputError(f"{what}: {nulls} row(s) have no {column}; identities must be set")
+    # the usual case, without grouping: in a sorted column a duplicate is a neighbour
+    if values.is_sorted():
+        if not (values.head(-1) == values.tail(-1)).any():
+            return
+    elif values.n_unique() == frame.height:
+        return
     dup = frame.group_by(column).len().filter(pl.col("len") > 1).sort(column)
     if dup.height:
         first = dup.row(0, named=True)
@@ -55,14 +64,17 @@ def ims_frames(ims: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(ims_docs, key rows): one row per document, one per number it can be found by, before
     the number keys are added (`ims_keys`)."""
     _check_columns(ims, IMS_COLUMNS, "IMS")
-    _check_unique(ims, "doc_key", "IMS")
-    docs = ims.sort("doc_key").with_row_index("i_id").select(
-        pl.col("i_id").cast(pl.Int64),
-        "doc_key", "section", "doc_type", "is_amendment", "supplier_gstin",
+    # the columns are chosen before the sort (only they are reordered), the identities checked
+    # after it (a duplicate is then a neighbour)
+    docs = ims.select(
+        "doc_key", "section", "doc_type", pl.col("is_amendment").fill_null(False),
+        "supplier_gstin",
         pl.coalesce("supplier_pan", gst.pan_expr(pl.col("supplier_gstin"))).alias("supplier_pan"),
         "recipient_gstin", "doc_number", "doc_date", "orig_doc_number", "orig_doc_date",
         *AMOUNTS,
-    ).with_columns(pl.col("is_amendment").fill_null(False))  # fmt: skip
+    ).sort("doc_key").with_row_index("i_id")  # fmt: skip
+    docs = docs.with_columns(pl.col("i_id").cast(pl.Int64))
+    _check_unique(docs, "doc_key", "IMS")
     ident = ["i_id", "supplier_gstin", "supplier_pan", "doc_type", "recipient_gstin"]
     current = docs.select(
         *ident,
@@ -79,10 +91,11 @@ def ims_frames(ims: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return docs, pl.concat([current, original])
 
 
-def ims_keys(rows: pl.DataFrame) -> pl.DataFrame:
+def ims_keys(rows: pl.DataFrame, known: pl.DataFrame | None = None) -> pl.DataFrame:
     """The IMS key rows with their number keys, plus one row per glued key (rec_ims_keys).
-    Row-local (a row's keys depend on that row only): an engine may run it per partition."""
-    keys = with_number_keys(rows, "key_number", "key_date", glued=True)
+    Row-local (a row's keys depend on that row only): an engine may run it per partition.
+    `known`: the keys already computed (`numbers.number_key_table`)."""
+    keys = with_number_keys(rows, "key_number", "key_date", glued=True, known=known)
     return _with_glued_rows(keys).with_columns(_block(), _has_letters())
 
 
@@ -132,8 +145,7 @@ def prepare_register(register: pl.DataFrame) -> pl.DataFrame:
 
 def register_rows(rows: pl.DataFrame, *extra: str) -> pl.DataFrame:
     """Register rows with ids (in register_id order) and PAN, before the number keys."""
-    return rows.sort("register_id").with_row_index("r_id").select(
-        pl.col("r_id").cast(pl.Int64),
+    chosen = rows.select(  # before the sort: only these columns are reordered
         "register_id", "recipient_gstin", "supplier_gstin",
         pl.coalesce("supplier_pan", gst.pan_expr(pl.col("supplier_gstin"))).alias("supplier_pan"),
         "doc_type", "doc_number", "doc_date", *AMOUNTS, *extra,
@@ -142,11 +154,17 @@ def register_rows(rows: pl.DataFrame, *extra: str) -> pl.DataFrame:
         if "tax_heads" in rows.columns
         else pl.lit(False).alias("heads_unknown"),
     )  # fmt: skip
+    ordered = chosen.sort("register_id").with_row_index("r_id")
+    return ordered.with_columns(pl.col("r_id").cast(pl.Int64))
 
 
-def register_keys(rows: pl.DataFrame) -> pl.DataFrame:
+#: The register's number and date columns (the keys' inputs).
+REG_NUMBER: tuple[str, str] = ("doc_number", "doc_date")
+
+
+def register_keys(rows: pl.DataFrame, known: pl.DataFrame | None = None) -> pl.DataFrame:
     """Register rows with their number keys (rec_reg_rows); row-local, like `ims_keys`."""
-    keyed = with_number_keys(rows, "doc_number", "doc_date", glued=True)
+    keyed = with_number_keys(rows, "doc_number", "doc_date", glued=True, known=known)
     return keyed.with_columns(_block(), _has_letters())
 
 
@@ -166,28 +184,29 @@ def load(engine: Engine, ims: pl.DataFrame, register: pl.DataFrame) -> None:
     """Register the prepared inputs (rec_ims_docs, rec_ims_keys, rec_reg_rows, rec_reg_glued).
 
     The ids and PANs are set here; the number keys (a chain of regexes, the costly part) are
-    computed by the engine from the same polars functions: DuckDB in polars, both sides at once
-    (each side's keys are one chain of regexes on one core); Spark per partition on its
-    executors."""
+    computed by the engine from the same polars functions: Spark per partition on its
+    executors; an engine that maps in this process (DuckDB) computes the keys of each distinct
+    number once for both sides (`numbers.number_key_table`: the two sides mostly carry the same
+    numbers), then both sides at once."""
     docs, key_rows = ims_frames(ims)
     rows = in_scope_rows(register)
     engine.register("rec_ims_docs", docs)
-    engine.register_mapped(
-        {"rec_ims_keys": (key_rows, ims_keys), "rec_reg_rows": (rows, register_keys)}
-    )
+    ims_fn, reg_fn = ims_keys, register_keys
+    if engine.maps_in_process:
+        known = number_key_table([(key_rows, "key_number", "key_date"), (rows, *REG_NUMBER)])
+        ims_fn = functools.partial(ims_keys, known=known)
+        reg_fn = functools.partial(register_keys, known=known)
+    engine.register_mapped({"rec_ims_keys": (key_rows, ims_fn), "rec_reg_rows": (rows, reg_fn)})
     engine.register_mapped({"rec_reg_glued": ("rec_reg_rows", glued_rows)})
 
 
 def score_candidates(engine: Engine, tolerances: Tolerances) -> None:
     """Steps rec_superseded, rec_live_keys, rec_cand, rec_scored: every admissible pair with its
-    status, score and reasons."""
-    for name, step in (
-        ("rec_superseded", sql.SUPERSEDED),
-        ("rec_live_keys", sql.LIVE_KEYS),
-        ("rec_cand", sql.candidate_pairs(tolerances, engine.dialect)),
-        ("rec_scored", sql.pair_features(tolerances, engine.dialect)),
-    ):
-        engine.materialise(name, step)
+    status, score and reasons. The live keys are read once (by the candidates): a view."""
+    engine.materialise("rec_superseded", sql.SUPERSEDED)
+    engine.view("rec_live_keys", sql.LIVE_KEYS)
+    engine.materialise("rec_cand", sql.candidate_pairs(tolerances, engine.dialect))
+    engine.materialise("rec_scored", sql.scored(tolerances, engine.dialect))
 
 
 def assign(engine: Engine) -> int:
@@ -237,8 +256,8 @@ def reconcile(
         load(eng, ims, register)
         score_candidates(eng, tol)
         assign(eng)
-        eng.materialise("rec_paired", sql.PAIRED)
         eng.materialise("rec_duplicates", sql.DUPLICATES)
+        eng.view("rec_paired", sql.PAIRED)  # read once, by the result
         out = eng.query(sql.RESULT, step="result")
     out = periods.apply_periods(out, register, periods.current_period(register, period), claimed)
     return conform(out, MATCH_COLUMNS)  # sorted by the SQL: IMS rows by doc_key, then books

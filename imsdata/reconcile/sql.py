@@ -12,6 +12,7 @@ block, so numbers whose serials (numeric cores) differ never meet.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from imsdata.dialects import DUCKDB, Dialect
@@ -155,10 +156,12 @@ def pair_features(
     *,
     source: str = "rec_cand",
     admitted_only: bool = True,
+    columns: Sequence[str] | None = None,
 ) -> str:
     """Differences (IMS minus books), tolerance tests, status if paired, score 0-100, reasons.
 
     `admitted_only=False` keeps every candidate with its `admitted` flag (used by explain).
+    `columns` selects the output columns (default: every one).
     """
     diffs = ",\n  ".join(
         f"coalesce(i.{h}, 0) - coalesce(r.{h}, 0) AS diff_{h}" for h in (*AMOUNT_HEADS, "doc_value")
@@ -270,7 +273,7 @@ WITH diffs AS (
     || CASE WHEN variant = 'original' THEN '_original' ELSE '' END AS match_pass,
   {raw_score} AS raw_score
   FROM judged {"WHERE admitted" if admitted_only else ""}
-)
+), scored AS (
 SELECT *,
   CAST(least(100, greatest(0, raw_score)) AS INTEGER) AS score,
   coalesce(nullif(concat_ws('; ',
@@ -301,6 +304,8 @@ SELECT *,
                       ELSE ', outside the {days}-day window)' END END
   ), ''), 'all fields agree') AS reasons
 FROM statused
+)
+SELECT {", ".join(columns) if columns else "*"} FROM scored
 """
 
 
@@ -337,18 +342,34 @@ WHERE NOT EXISTS (SELECT 1 FROM rec_round_pairs p WHERE p.i_id = l.i_id)
   AND NOT EXISTS (SELECT 1 FROM rec_round_pairs p WHERE p.r_id = l.r_id)
 """
 
-#: The assigned pairs with all their features.
+#: What the later steps need of each admissible candidate (`rec_scored`): what ranks it, and
+#: what the result reports of it if it is assigned (the features in between are not stored).
+SCORED_COLUMNS: tuple[str, ...] = (
+    "i_id", "r_id", "ims_pan", "tier", "score", "amount_gap", "diff_days", "similarity",
+    "register_id", "status", "match_pass", "reasons",
+    *(f"diff_{h}" for h in (*AMOUNT_HEADS, "doc_value")),
+)  # fmt: skip
+
+
+def scored(tol: Tolerances, dialect: Dialect = DUCKDB) -> str:
+    """Every admissible candidate with its score, status and reasons (`SCORED_COLUMNS`)."""
+    return pair_features(tol, dialect, columns=SCORED_COLUMNS)
+
+
+#: The assigned pairs with what the result reports of them.
 PAIRED = """
-SELECT s.*, p.ord FROM rec_scored s JOIN rec_pairs p ON p.i_id = s.i_id AND p.r_id = s.r_id
+SELECT s.* FROM rec_scored s JOIN rec_pairs p ON p.i_id = s.i_id AND p.r_id = s.r_id
 """
 
 #: Unpaired register rows whose number equals that of a document paired with another row.
 DUPLICATES = """
 WITH extra AS (
-  SELECT c.r_id, p.register_id AS duplicate_of, c.doc_key AS duplicate_doc, o.ord
-  FROM rec_scored c
+  SELECT c.r_id, b.register_id AS duplicate_of, d.doc_key AS duplicate_doc, o.ord
+  FROM rec_cand c
   JOIN rec_ranked o ON o.i_id = c.i_id AND o.r_id = c.r_id
-  JOIN rec_paired p ON p.i_id = c.i_id AND p.r_id <> c.r_id
+  JOIN rec_pairs p ON p.i_id = c.i_id AND p.r_id <> c.r_id
+  JOIN rec_reg_rows b ON b.r_id = p.r_id
+  JOIN rec_ims_docs d ON d.i_id = c.i_id
   WHERE c.tier = 0 AND c.number_level IN ('raw', 'normalised')
     AND NOT EXISTS (SELECT 1 FROM rec_pairs q WHERE q.r_id = c.r_id)
 )
@@ -356,9 +377,19 @@ SELECT r_id, duplicate_of, duplicate_doc FROM extra
 QUALIFY row_number() OVER (PARTITION BY r_id ORDER BY ord) = 1
 """
 
+#: The result's columns, in order (`imsdata.schemas.MATCH_COLUMNS` before the periods).
+RESULT_COLUMNS: tuple[str, ...] = (
+    "doc_key", "register_id", "match_status", "match_score", "match_pass", "reasons",
+    *(f"diff_{h}" for h in (*AMOUNT_HEADS, "doc_value")), "diff_days", "duplicate_of",
+    "superseded_by",
+)  # fmt: skip
+
+#: One row per IMS document, then one per unpaired in-scope register row: documents in doc_key
+#: order, rows in register_id order (the ids are numbered in those orders, so the sort is on
+#: integers, not on the text).
 RESULT = f"""
 WITH ims_side AS (
-  SELECT d.doc_key, p.register_id,
+  SELECT 0 AS side, d.i_id AS row_id, d.doc_key, p.register_id,
     coalesce(p.status, '{MatchStatus.MISSING_IN_REGISTER}') AS match_status,
     coalesce(p.score, 0) AS match_score,
     p.match_pass,
@@ -374,7 +405,7 @@ WITH ims_side AS (
   LEFT JOIN rec_paired p ON p.i_id = d.i_id
   LEFT JOIN rec_superseded s ON s.i_id = d.i_id
 ), books_side AS (
-  SELECT CAST(NULL AS VARCHAR) AS doc_key, r.register_id,
+  SELECT 1 AS side, r.r_id AS row_id, CAST(NULL AS VARCHAR) AS doc_key, r.register_id,
     '{MatchStatus.MISSING_IN_IMS}' AS match_status,
     0 AS match_score, CAST(NULL AS VARCHAR) AS match_pass,
     CASE WHEN u.duplicate_of IS NOT NULL
@@ -388,8 +419,9 @@ WITH ims_side AS (
   LEFT JOIN rec_duplicates u ON u.r_id = r.r_id
   WHERE NOT EXISTS (SELECT 1 FROM rec_pairs p WHERE p.r_id = r.r_id)
 )
-SELECT * FROM (SELECT * FROM ims_side UNION ALL SELECT * FROM books_side)
-ORDER BY doc_key IS NULL, doc_key, register_id
+SELECT {", ".join(RESULT_COLUMNS)}
+FROM (SELECT * FROM ims_side UNION ALL SELECT * FROM books_side)
+ORDER BY side, row_id
 """
 
 

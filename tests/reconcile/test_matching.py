@@ -262,6 +262,12 @@ def test_duplicate_identities_are_input_errors():
     reg = register_frame([{"register_id": "7"}, {"register_id": "7"}])
     with pytest.raises(InputError, match="register_id '7'"):
         reconcile(ims_frame([{}]).clear(), reg)
+    # found whether or not the identities come sorted, and the first duplicate is named
+    ids = ["9", "3", "9", "1", "3"]
+    reg = register_frame([{"register_id": i, "doc_number": f"N{n}"} for n, i in enumerate(ids)])
+    for books in (reg, reg.sort("register_id")):
+        with pytest.raises(InputError, match=r"register_id '3' appears 2 times \(2 dup"):
+            reconcile(ims_frame([{}]).clear(), books)
 
 
 def test_missing_columns_are_input_errors():

@@ -63,3 +63,27 @@ def test_frame_helper_and_expression_agree_including_fallbacks():
     expr = frame.select(normalise_number_expr("n", "d"))["n"].to_list()
     assert helper == expr
     assert helper[:4] == ["42", "202526", "INV", ""]
+
+
+def test_keys_shared_by_both_sides_equal_each_sides_own_keys():
+    """The register and the download are keyed once per distinct (number, FY) for both; a
+    side whose rows span other FYs, glued FYs, FY-only numbers and gaps gets the same keys,
+    row for row, as when it is keyed alone."""
+    from imsdata.reconcile.numbers import number_key_table, with_number_keys
+
+    numbers = [
+        "INV/2025-26/0042", "INV25261230", "19492526", "TI1253202526", "006202526", "2025-26",
+        "FY25-26", "2025/00026", "INV/24-25/42", "2425/42", "INV", None, "12526", "INV24251230",
+    ]  # fmt: skip
+    dates = [NOV_2025, dt.date(2025, 2, 1), None, dt.date(2024, 6, 1)]
+    books = pl.DataFrame(
+        {"n": numbers * 4, "d": [d for d in dates for _ in numbers], "id": range(len(numbers) * 4)}
+    )
+    ims = pl.DataFrame({"k": numbers[::-1], "kd": [NOV_2025] * len(numbers)})
+    table = number_key_table([(ims, "k", "kd"), (books, "n", "d")])
+    assert table.height < ims.height + books.height  # the shared numbers are keyed once
+    for frame, number, date in ((books, "n", "d"), (ims, "k", "kd")):
+        alone = with_number_keys(frame, number, date, glued=True)
+        shared = with_number_keys(frame, number, date, glued=True, known=table)
+        assert shared.equals(alone)
+    assert alone["num_glued"].drop_nulls().len() >= 3  # the glued readings are exercised
