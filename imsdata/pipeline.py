@@ -441,11 +441,11 @@ def _write_outputs(
             created=generated_at,
         )
 
-    def review_then_tables() -> list[Path]:
+    def review_then_tables() -> tuple[ReviewScope, list[Path]]:
         with step("review"):
-            result.review = review()
+            scope = review()
         with step("tables"):
-            return tables()
+            return scope, tables()
 
     if result.ims.height <= SIDE_BY_SIDE_DOCUMENTS:
         # the report beside the review and the tables (polars, zlib and DuckDB release the GIL)
@@ -453,16 +453,16 @@ def _write_outputs(
             with step("report"):
                 rest = pool.submit(review_then_tables)
                 report_files = report()
-            table_files = rest.result()
+            scope, table_files = rest.result()
     else:
         # one after the other, the reconciliation frame last: the report's and review's peaks
         # come without it
         with step("report"):
             report_files = report()
-        table_files = review_then_tables()
-    written = [*table_files, *upload_files, *report_files, result.review.path]
+        scope, table_files = review_then_tables()
+    written = [*table_files, *upload_files, *report_files, scope.path]
     result.files.extend(result.out_dir / p.relative_to(out) for p in written)
-    result.review = dataclasses.replace(result.review, path=result.files[-1])
+    result.review = dataclasses.replace(scope, path=result.files[-1])
 
 
 def summary_tables(result: RunResult) -> dict[str, pl.DataFrame]:
