@@ -662,8 +662,9 @@ class Workspace:
             # only the documents just decided have a new current decision: theirs are computed
             # (the same query, on the log's tail) and the others' kept as they were
             tail = self._current_status(since=start)
-            after = pl.concat([before.join(tail, on="doc_key", how="anti"), tail])
-            self._known = (self._log_state(), after.sort("doc_key"))
+            kept = before.filter(~pl.col("doc_key").is_in(tail["doc_key"].implode()))
+            after = kept.merge_sorted(tail, key="doc_key") if kept.height else tail  # both sorted
+            self._known = (self._log_state(), after)
         return counts
 
     def check_decisions(
