@@ -112,9 +112,7 @@ def test_decision_log_of_one_source_and_import_is_that_part_of_the_whole_log(tmp
         log = ws.decision_log()
         for source, import_id in [("portal", "ims-0001"), ("portal", second.import_id)]:
             part = ws.decision_log(source=source, import_id=import_id)
-            expected = log.filter(
-                (pl.col("source") == source) & (pl.col("import_id") == import_id)
-            )
+            expected = log.filter((pl.col("source") == source) & (pl.col("import_id") == import_id))
             assert_frame_equal(part, expected)
             assert part.height
         assert_frame_equal(ws.decision_log(source="rule"), log.filter(pl.col("source") == "rule"))
