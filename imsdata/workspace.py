@@ -510,6 +510,8 @@ class Workspace:
         import_id = ims_ids[-1] if ims_ids else None
         start = int(self._scalar("SELECT coalesce(max(decision_id), 0) + 1 FROM decisions"))
         self.engine.register("_ws_frame", frame.with_row_index("_i"))
+        # one record_hash per document of the import (a download's doc_keys are unique; were
+        # one repeated, the smallest): a grouped join, not a window over every decision
         self._transaction(
             [
                 (
@@ -517,8 +519,9 @@ class Workspace:
                     SELECT ? + f._i AS decision_id, ? AS import_id, d.record_hash,
                            {_names(DECISION_COLUMNS, "f")}
                     FROM _ws_frame f
-                    LEFT JOIN ims_documents d ON d.import_id = ? AND d.doc_key = f.doc_key
-                    QUALIFY row_number() OVER (PARTITION BY f._i) = 1""",
+                    LEFT JOIN (SELECT doc_key, min(record_hash) AS record_hash
+                               FROM ims_documents WHERE import_id = ? GROUP BY doc_key) d
+                      ON d.doc_key = f.doc_key""",
                     [start, import_id, import_id],
                 )
             ]
