@@ -329,7 +329,9 @@ def from_workspace(ws: Workspace, *, gstin: str | None = None, period: str | Non
 
     ims = ws.latest_ims()
     ids = ws.imports().filter(pl.col("kind") == "ims")["import_id"].to_list()
-    ims = portal_state(ims, ws.decision_log(), import_id=ids[-1] if ids else None)
+    import_id = ids[-1] if ids else None
+    portal = ws.decision_log(source=DecisionSource.PORTAL, import_id=import_id)
+    ims = portal_state(ims, portal, import_id=import_id)
     rtin = recipient_gstin(gstin, ims, ws.latest_register())
     return Month(
         ims=with_recipient(ims, rtin),

@@ -81,10 +81,12 @@ def reconcile_and_suggest(
     are always saved: the same files reconciled with other tolerances give other matches.
     """
     resolved = rl.resolve_period(ims, period)
-    with step("reconcile"):
-        # Books of every month imported before (issue 14): read before the imports start.
-        books, claimed = _books_of_every_period(ws, register, resolved)
-        with ThreadPoolExecutor(max_workers=1) as pool:
+    # The workspace's connection is used by one thread at a time: the side thread holds it while
+    # the main thread reconciles (then runs the rules) on its own engine.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        with step("reconcile"):
+            # Books of every month imported before (issue 14): read before the imports start.
+            books, claimed = _books_of_every_period(ws, register, resolved)
             imported = pool.submit(
                 _import_inputs, ws, ims, register, ims_paths, register_path, labels, resolved
             )
@@ -97,12 +99,15 @@ def reconcile_and_suggest(
                 engine=engine,
             )
             ims_import, register_import = imported.result()
-        ws.save_matches(matches)
-    with step("suggest"):
-        state = dec.portal_state(ims, ws.decision_log(), import_id=ims_import.import_id)
-        suggestions = rl.suggest(state, matches, rules=rules, period=resolved, engine=engine)
-        stored = ws.store_suggestions(suggestions)
-        decisions = ws.current_decisions()
+            import_id = ims_import.import_id
+            portal = ws.decision_log(source=DecisionSource.PORTAL, import_id=import_id)
+            saved = pool.submit(ws.save_matches, matches)  # stored while the rules run
+        with step("suggest"):
+            state = dec.portal_state(ims, portal, import_id=import_id)
+            suggestions = rl.suggest(state, matches, rules=rules, period=resolved, engine=engine)
+            saved.result()  # the matches are in before any suggestion is logged
+            stored = ws.store_suggestions(suggestions)
+            decisions = ws.current_decisions()
     return Suggested(
         ims=state,
         matches=matches,

@@ -15,10 +15,12 @@ import datetime as dt
 import hashlib
 from pathlib import Path
 
+import polars as pl
+
 from imsdata.errors import InputError
 from imsdata.outdir import checkpoint
 from imsdata.portal.write import UploadFile, write_files
-from imsdata.workspace import Workspace, file_hash
+from imsdata.workspace import UPLOAD_COLUMNS, Workspace, _names, file_hash
 
 WRITTEN, CONFIRMED = "written", "confirmed"
 
@@ -81,18 +83,25 @@ def write_recorded(
         n += 1
         if f"upload-{n:04d}" not in taken:
             ids.append(f"upload-{n:04d}")
-    statements: list[tuple[str, list[object] | None]] = []
-    for uid, item in zip(ids, plan, strict=True):
-        statements.append(
-            (
-                "INSERT INTO uploads VALUES (?, ?, ?, ?)",
-                [uid, str(_final(item.path, recorded_dir)), created, sorted(item.doc_keys)],
-            )
-        )
-        statements.append(
-            ("INSERT INTO upload_states VALUES (?, ?, ?)", [uid, _sha(item.text), WRITTEN])
-        )
-    ws._transaction(statements)
+    # one INSERT per table from a frame: the doc_keys (every uploaded document) bound as
+    # parameters row by row cost more than the rest of the export's bookkeeping
+    rows = pl.DataFrame(
+        {
+            "upload_id": ids,
+            "file": [str(_final(item.path, recorded_dir)) for item in plan],
+            "created": [created] * len(plan),
+            "doc_keys": [sorted(item.doc_keys) for item in plan],
+            "sha256": [_sha(item.text) for item in plan],
+        },
+        schema={**UPLOAD_COLUMNS, "sha256": pl.String()},
+    )
+    ws.engine.register("_ws_uploads", rows)
+    ws._transaction(
+        [
+            (f"INSERT INTO uploads SELECT {_names(UPLOAD_COLUMNS)} FROM _ws_uploads", None),
+            ("INSERT INTO upload_states SELECT upload_id, sha256, ? FROM _ws_uploads", [WRITTEN]),
+        ]
+    )
     checkpoint("upload-recorded")
     write_files(plan)
     checkpoint("upload-written")

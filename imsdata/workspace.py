@@ -106,10 +106,11 @@ _DECIDED_CONTENT: tuple[str, ...] = (*MONEY_COLUMNS, *DATE_COLUMNS, "doc_number"
 #: The current decision per document (the latest decision_id wins): the one definition, behind
 #: the `current_decisions` view and the temp table of `Workspace._current`. A grouped max and a
 #: semi join, not a window: at a million decisions it stays within the engine's memory limit.
-_CURRENT = (
+_CURRENT_OF = (
     "SELECT x.* FROM decisions x SEMI JOIN (SELECT max(decision_id) AS decision_id "
-    "FROM decisions GROUP BY doc_key) m ON m.decision_id = x.decision_id"
+    "FROM decisions {where}GROUP BY doc_key) m ON m.decision_id = x.decision_id"
 )
+_CURRENT = _CURRENT_OF.format(where="")
 #: The temp table `Workspace._current` fills (dropped after each use).
 _CURRENT_TABLE = "_ws_current"
 
@@ -234,11 +235,14 @@ class Workspace:
         name = self.engine.execute("SELECT current_database()").fetchall()[0][0]
         self._catalog = '"' + str(name).replace('"', '""') + '"'
         self._rows("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+        #: (log and imports it was computed on, the current decisions): see `current_decisions`
+        self._known: tuple[tuple, pl.DataFrame] | None = None
 
     # ------------------------------------------------------------------ plumbing
 
     def close(self) -> None:
         """Close the file."""
+        self._known = None
         self.engine.close()
 
     def __enter__(self) -> Workspace:
@@ -279,9 +283,12 @@ class Workspace:
             self._rows("COMMIT")
 
     @contextlib.contextmanager
-    def _current(self) -> Iterator[str]:
-        """The current decisions (`_CURRENT`) as a temp table for one query; its name."""
-        self._rows(f"CREATE OR REPLACE TEMP TABLE {_CURRENT_TABLE} AS {_CURRENT}", step="current")
+    def _current(self, since: int | None = None) -> Iterator[str]:
+        """The current decisions (`_CURRENT`) as a temp table for one query; its name. `since`:
+        only the documents decided from that decision id on (their latest decision is there)."""
+        where = "" if since is None else f"WHERE decision_id >= {int(since)} "
+        current = _CURRENT_OF.format(where=where)
+        self._rows(f"CREATE OR REPLACE TEMP TABLE {_CURRENT_TABLE} AS {current}", step="current")
         try:
             yield _CURRENT_TABLE
         finally:
@@ -503,6 +510,8 @@ class Workspace:
         import_id = ims_ids[-1] if ims_ids else None
         start = int(self._scalar("SELECT coalesce(max(decision_id), 0) + 1 FROM decisions"))
         self.engine.register("_ws_frame", frame.with_row_index("_i"))
+        # one record_hash per document of the import (a download's doc_keys are unique; were
+        # one repeated, the smallest): a grouped join, not a window over every decision
         self._transaction(
             [
                 (
@@ -510,17 +519,30 @@ class Workspace:
                     SELECT ? + f._i AS decision_id, ? AS import_id, d.record_hash,
                            {_names(DECISION_COLUMNS, "f")}
                     FROM _ws_frame f
-                    LEFT JOIN ims_documents d ON d.import_id = ? AND d.doc_key = f.doc_key
-                    QUALIFY row_number() OVER (PARTITION BY f._i) = 1""",
+                    LEFT JOIN (SELECT doc_key, min(record_hash) AS record_hash
+                               FROM ims_documents WHERE import_id = ? GROUP BY doc_key) d
+                      ON d.doc_key = f.doc_key""",
                     [start, import_id, import_id],
                 )
             ]
         )
         return start
 
-    def decision_log(self) -> pl.DataFrame:
-        """The whole append-only log, oldest first."""
-        frame = self._query("SELECT * FROM decisions ORDER BY decision_id", step="log")
+    def decision_log(
+        self, *, source: str | None = None, import_id: str | None = None
+    ) -> pl.DataFrame:
+        """The append-only log, oldest first: whole, or only the rows of one `source` and/or
+        made against one `import_id` (e.g. the portal's, for `decisions.portal_state`: at a
+        million decisions the whole log is a frame of its own)."""
+        where = " AND ".join(
+            f"{col} = '{_quote(val)}'"
+            for col, val in (("source", source), ("import_id", import_id))
+            if val is not None
+        )
+        frame = self._query(
+            f"SELECT * FROM decisions {f'WHERE {where} ' if where else ''}ORDER BY decision_id",
+            step="log",
+        )
         return frame.select(pl.col(n).cast(t) for n, t in LOG_COLUMNS.items())
 
     def current_decisions(self) -> pl.DataFrame:
@@ -529,13 +551,29 @@ class Workspace:
 
         The latest decisions are a temp table first (one statement with both joins ran out of
         the engine's memory limit at a million decisions); content is compared only for
-        decisions taken on an earlier import (one taken on the latest has its content).
+        decisions taken on an earlier import (one taken on the latest has its content). The
+        frame is kept while the log and the IMS imports stay as they are (both only grow).
         """
+        state = self._log_state()
+        if self._known is not None and self._known[0] == state:
+            return self._known[1]
+        frame = self._current_status()
+        self._known = (state, frame)
+        return frame
+
+    def _log_state(self) -> tuple:
+        """What the current decisions are computed on: the log's size and last id (the log is
+        append-only) and the IMS imports (each immutable)."""
+        count, last = self._rows("SELECT count(*), max(decision_id) FROM decisions")[0]
+        return count, last, tuple(self._import_ids("ims"))
+
+    def _current_status(self, since: int | None = None) -> pl.DataFrame:
+        """`current_decisions` computed (`since`: of the documents decided from that id on)."""
         ids = self._import_ids("ims")
         latest = _quote(ids[-1]) if ids else ""
         content = _names(("doc_key", "record_hash", *_DECIDED_CONTENT))
         gone, review, valid = DecisionStatus.GONE, DecisionStatus.REVIEW, DecisionStatus.VALID
-        with self._current() as current:
+        with self._current(since) as current:
             frame = self._query(
                 f"""SELECT c.*, CASE
                       WHEN d.doc_key IS NULL THEN '{gone}'
@@ -548,11 +586,11 @@ class Workspace:
                 LEFT JOIN (SELECT import_id, {content} FROM ims_documents
                            WHERE import_id <> '{latest}' AND import_id IN
                              (SELECT import_id FROM {current})) p
-                  ON p.import_id = c.import_id AND p.doc_key = c.doc_key
-                ORDER BY c.doc_key""",
+                  ON p.import_id = c.import_id AND p.doc_key = c.doc_key""",
                 step="current_decisions",
             )
-        return frame.select(pl.col(n).cast(t) for n, t in CURRENT_COLUMNS.items())
+        # one row per doc_key: sorted here, where it is cheaper than DuckDB's ORDER BY on strings
+        return frame.select(pl.col(n).cast(t) for n, t in CURRENT_COLUMNS.items()).sort("doc_key")
 
     def changes_since_previous(self, import_id: str | None = None) -> pl.DataFrame:
         """Documents added, changed (new record_hash), removed or unchanged between an IMS import
@@ -593,7 +631,8 @@ class Workspace:
         document has no decision, its current decision is an older different rule decision, or
         the supplier changed the document since it was decided. Returns counts."""
         compare = ["action", "rule_id", "reason", "remarks", "itc_reduction"]
-        cur = self.current_decisions().select(
+        before = self.current_decisions()
+        cur = before.select(
             "doc_key",
             pl.col("source").alias("cur_source"),
             pl.col("status").alias("cur_status"),
@@ -622,7 +661,13 @@ class Workspace:
             "kept_human": joined.filter(~pl.col("_append") & pl.col("_human")).height,
         }
         if to_add.height:
-            self._append(to_add, source=DecisionSource.RULE, user=user or "imsdata")
+            start = self._append(to_add, source=DecisionSource.RULE, user=user or "imsdata")
+            # only the documents just decided have a new current decision: theirs are computed
+            # (the same query, on the log's tail) and the others' kept as they were
+            tail = self._current_status(since=start)
+            kept = before.filter(~pl.col("doc_key").is_in(tail["doc_key"].implode()))
+            after = kept.merge_sorted(tail, key="doc_key") if kept.height else tail  # both sorted
+            self._known = (self._log_state(), after)
         return counts
 
     def check_decisions(
