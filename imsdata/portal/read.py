@@ -26,8 +26,9 @@ import io
 import json
 import os
 import re
+import struct
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -423,31 +424,71 @@ def _arrow_table(data: bytes, start: int, end: int, schema: pa.Schema) -> pa.Tab
     a string is refused). It accepts `{..}{..}` with no comma, so the row count must equal the
     separator count + 1: otherwise not proven.
     """
-    lines, separators = _SEPARATOR.subn(b"}\n{", data[start:end])
+    lines, separators = _as_lines(data, start, end)
+    table = _parse_lines(lines, schema)
+    del lines
+    if table is None or table.num_rows != separators + 1:
+        # the separators are not all written alike: replace each one, whatever its whitespace
+        replaced, every = _SEPARATOR.subn(b"}\n{", data[start:end])
+        if every == separators:
+            return None  # the same text again: refused as it is
+        table, separators = _parse_lines(pa.py_buffer(replaced), schema), every
+        if table is None or table.num_rows != separators + 1:
+            return None
+    if _negative(table):
+        return None
+    return table
+
+
+def _as_lines(data: bytes, start: int, end: int) -> tuple[pa.Buffer, int]:
+    """`data[start:end]` with its record separators turned into line breaks, and their count.
+
+    A file writes its separators alike (`},{` on one line, `},\n{` one record per line,
+    `},\n  {` pretty), so the first one found is replaced throughout by Arrow's substring
+    replace (no copy of the span first, no GIL held); a separator written otherwise stays, and
+    Arrow refuses it (the caller then replaces each one). The replacement has another length
+    than the separator, so the change in length counts them.
+    """
+    first = _SEPARATOR.search(data, start, end)
+    if first is None:
+        return pa.py_buffer(data[start:end]), 0
+    separator = first.group()
+    line_break = b"}\n{" if len(separator) != 3 else b"}\n\n{"
+    span = pa.py_buffer(data).slice(start, end - start)
+    offsets = pa.py_buffer(struct.pack("<qq", 0, end - start))
+    text = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, span])
+    lines = _compute().replace_substring(text, separator, line_break)[0].as_buffer()
+    return lines, abs(lines.size - span.size) // abs(len(line_break) - len(separator))
+
+
+def _compute() -> Any:
+    """pyarrow.compute, imported when the fast path first needs it (~40 ms to import)."""
+    import pyarrow.compute as pc
+
+    return pc
+
+
+def _parse_lines(lines: pa.Buffer, schema: pa.Schema) -> pa.Table | None:
+    """One record per line -> an Arrow table of `schema`, or None when Arrow refuses any."""
     options = pj.ParseOptions(
         explicit_schema=schema, unexpected_field_behavior="error", newlines_in_values=True
     )
     try:
-        table = pj.read_json(
-            pa.BufferReader(pa.py_buffer(lines)),
-            read_options=pj.ReadOptions(use_threads=False, block_size=len(lines) + 1),
+        return pj.read_json(
+            pa.BufferReader(lines),
+            read_options=pj.ReadOptions(use_threads=False, block_size=lines.size + 1),
             parse_options=options,
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    if table.num_rows != separators + 1 or _negative(table):
-        return None
-    return table
 
 
 def _negative(table: pa.Table) -> bool:
     """True when an amount is negative: that record is rejected quoting its wire text, which
     only the exact path keeps (so every layout gives the same reject)."""
-    import pyarrow.compute as pc  # only the fast path needs it (~40 ms to import)
-
     for column, field in zip(table.columns, table.schema, strict=True):
         if pa.types.is_decimal(field.type) and column.null_count < len(column):
-            low = pc.min(column).as_py()
+            low = _compute().min(column).as_py()
             if low is not None and low < 0:
                 return True
     return False
@@ -534,7 +575,7 @@ def _region_frames(
             tables.append(part)
             continue
         if tables:
-            frame = pl.from_arrow(pa.concat_tables(tables), rechunk=False)
+            frame = pl.from_arrow(_without_empty(pa.concat_tables(tables)), rechunk=False)
             assert isinstance(frame, pl.DataFrame)
             frames.append(
                 frame.with_columns(
@@ -549,6 +590,14 @@ def _region_frames(
             issues += found
             count += len(part)
     return frames, count - start, issues
+
+
+def _without_empty(table: pa.Table) -> pa.Table:
+    """`table` without its all-null columns: a key no record carries (most alias keys of a
+    section) costs nothing further; staging reads an absent key as null, the same values."""
+    empty = [f.name for f, c in zip(table.schema, table.columns, strict=True)
+             if c.null_count == table.num_rows]  # fmt: skip
+    return table.drop_columns(empty) if empty and len(empty) < table.num_columns else table
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -798,6 +847,12 @@ def _finish(staged: list[pl.LazyFrame], issues: list[dict[str, Any]]) -> IngestR
         pl.concat(parts, how="vertical").collect(engine="in-memory") if parts else pl.DataFrame()
     )
     del parts
+    # one chunk per column, a column at a time: the sections' chunks differ from column to
+    # column (a constant spans several sections), and polars would otherwise copy the whole
+    # frame into single chunks again in every eager operation that follows
+    columns = combined.get_columns()
+    del combined
+    combined = _column_by_column(columns, pl.Series.rechunk)
     if combined.height:
         combined = _record_hash(combined)
         with ThreadPoolExecutor(1) as pool:  # the sort runs on the other core meanwhile
@@ -806,11 +861,11 @@ def _finish(staged: list[pl.LazyFrame], issues: list[dict[str, Any]]) -> IngestR
             rejects = _wire_names(rejects, combined)
             warnings = _wire_names(warnings, combined)
             order = ordering.result()
-        good = shape(combined, IMS_COLUMNS)
+        columns = shape(combined, IMS_COLUMNS).get_columns()
         del combined  # its wire-text companions are no longer needed: freed before the gather
-        good = good[order]
         if not keep.all():
-            good = good.filter(keep.gather(order))
+            order = order.filter(keep.gather(order))  # the good rows, in document order
+        good = _column_by_column(columns, lambda column: column.gather(order))
     else:
         good = pl.DataFrame(schema=IMS_COLUMNS)
         rejects = warnings = pl.DataFrame(schema=ISSUE_COLUMNS)
@@ -859,6 +914,18 @@ def _finish(staged: list[pl.LazyFrame], issues: list[dict[str, Any]]) -> IngestR
         warnings=sort_issues(conform(warnings, ISSUE_COLUMNS)),
         duplicates=sort_issues(conform(duplicates, ISSUE_COLUMNS)),
     )
+
+
+def _column_by_column(
+    columns: list[pl.Series], step: Callable[[pl.Series], pl.Series]
+) -> pl.DataFrame:
+    """A frame of `step` applied to each column in turn, each result replacing its column in
+    `columns` (the caller holds no other reference): only one column's old and new copy are
+    alive at once, where a whole-frame operation holds both copies of every column."""
+    for i, column in enumerate(columns):
+        columns[i] = step(column)
+        del column
+    return pl.DataFrame(columns)
 
 
 def _wire_names(issues: pl.DataFrame, staged: pl.DataFrame) -> pl.DataFrame:
