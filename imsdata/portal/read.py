@@ -778,7 +778,8 @@ def _keep_wish(raw: pl.DataFrame) -> pl.Expr:
 
 
 def _stage(raw: pl.DataFrame, sec: Section, name: str, recipient: str | None) -> pl.LazyFrame:
-    """Raw section frame -> canonical columns plus `<col>__raw` wire text and `<col>__key`.
+    """Raw section frame -> canonical columns plus `<col>__raw` wire text and `<col>__key` (the
+    spelling a record used, only when the frame has another than the first).
 
     Lazy: the sections are staged together in one parallel query by `_finish`.
     """
@@ -790,7 +791,7 @@ def _stage(raw: pl.DataFrame, sec: Section, name: str, recipient: str | None) ->
     exprs: list[pl.Expr] = []
     for col, keys in section_fields(sec).items():
         wire = pl.coalesce(*(text(k) for k in keys)) if len(keys) > 1 else text(keys[0])
-        if len(keys) > 1:
+        if any(k in present for k in keys[1:]):  # else the first spelling, as `_wire_names` reads
             chosen = pl.lit(keys[0])
             for k in reversed(keys[1:]):
                 chosen = (
