@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import itertools
 import json
 import os
 import re
@@ -625,12 +626,9 @@ def _region_frames(
             frame = pl.from_arrow(table, rechunk=False)
             del table
             assert isinstance(frame, pl.DataFrame)
-            frames.append(
-                frame.with_columns(
-                    extra_json=pl.lit(None, pl.String),
-                    source_index=pl.int_range(count, count + frame.height, dtype=pl.Int64),
-                )
-            )
+            frame = frame.with_columns(extra_json=pl.lit(None, pl.String))
+            frame.insert_column(frame.width, _index(count, frame))
+            frames.append(frame)
             count, tables = count + frame.height, []
         if part is not None:  # records Arrow refused: the exact path decides each one
             frame, found = _raw_from_records(part, sec, name, count)
@@ -638,6 +636,17 @@ def _region_frames(
             issues += found
             count += len(part)
     return frames, count - start, issues
+
+
+def _index(start: int, frame: pl.DataFrame) -> pl.Series:
+    """`source_index` of a frame's rows from `start`, in the frame's own chunks (a column
+    chunked otherwise would make polars copy the whole frame into one chunk at every step)."""
+    lengths = frame.to_series(0).chunk_lengths() if frame.width else [frame.height]
+    ends = list(itertools.accumulate(lengths, initial=start))
+    return pl.concat(
+        [pl.int_range(a, b, dtype=pl.Int64, eager=True) for a, b in itertools.pairwise(ends)],
+        rechunk=False,
+    ).alias("source_index")
 
 
 def _without_empty(table: pa.Table) -> pa.Table:
