@@ -328,8 +328,6 @@ def _issue(file: str, section: str | None, index: int | None, key: str | None,
 # ------------------------------------------------------------------------- fast path
 
 _KEY_BEFORE = re.compile(rb'"([A-Za-z0-9_]+)"\s*:\s*$')
-#: The end of a section's array: a record's `}` then `]`.
-_ARRAY_END = re.compile(rb"\}[ \t\r\n]*\]")
 _PLACEHOLDER = "\x00imsdata-region-{}"
 _ARROW_MONEY = pa.decimal128(MONEY.precision, MONEY.scale)  # MONEY, as Arrow reads it
 #: Bytes of a section array parsed as one piece; pieces are parsed concurrently, one per core.
@@ -389,14 +387,31 @@ def _section_regions(data: bytes) -> list[tuple[str, int, int]]:
         head = _KEY_BEFORE.search(data, max(0, pos - 64), pos)
         if head and head.group(1).decode().lower() in SECTIONS:
             body = data[pos + 1 : pos + 65].lstrip()
-            close = _ARRAY_END.search(data, pos) if body.startswith(b"{") else None
-            if close is not None:
-                end = close.end() - 1
+            end = _array_end(data, pos) if body.startswith(b"{") else -1
+            if end != -1:
                 regions.append((head.group(1).decode().lower(), pos, end))
                 pos = data.find(b"[", end)
                 continue
         pos = data.find(b"[", pos + 1)
     return regions
+
+
+def _array_end(data: bytes, pos: int) -> int:
+    """Index of the first `]` from `pos` that follows a record's `}` (JSON whitespace between
+    them allowed), or -1. A byte search for `]` (a regular expression would stop at every
+    record's `}`)."""
+    while (close := data.find(b"]", pos)) != -1:
+        before = close - 1
+        while before > pos and data[before] in _WHITESPACE:
+            before -= 1
+        if before > pos and data[before] == _CLOSE_BRACE:
+            return close
+        pos = close + 1
+    return -1
+
+
+_WHITESPACE = b" \t\r\n"
+_CLOSE_BRACE = ord("}")
 
 
 def _pieces(data: bytes, begin: int, end: int, size: int | None = None) -> list[tuple[int, int]]:
