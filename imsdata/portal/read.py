@@ -550,7 +550,7 @@ class _SectionSchema:
 def _parse_piece(
     data: bytes, start: int, end: int, schema: _SectionSchema, sub_piece: int
 ) -> list[Any] | None:
-    """The records of one piece, in order: Arrow tables for what Arrow proves, and lists of
+    """The records of one piece, in order: frames of what Arrow proves, and lists of
     `json.loads` records for the small spans it refuses (only those go through the exact,
     per-record path). None when a refused span is not valid JSON on its own: the whole file is
     then read exactly, which names the problem.
@@ -563,7 +563,7 @@ def _parse_piece(
     elif table is not None and tried is schema.full:
         schema.learn(table)
     if table is not None:
-        return [table]
+        return [_frame(table)]
     full = schema.full
     spans = _pieces(data, start, end, sub_piece)
     parts: list[Any] = []
@@ -574,7 +574,7 @@ def _parse_piece(
             e = end  # the rest of the piece at once, without more Arrow tries
         table = None if giving_up or len(spans) == 1 else _arrow_table(data, s, e, full)
         if table is not None:
-            parts.append(table)
+            parts.append(_frame(table))
             refused = 0
             continue
         refused += 1
@@ -623,8 +623,8 @@ def _region_frames(
     parts: list[Any], sec: Section, name: str, start: int
 ) -> tuple[list[pl.DataFrame], int, list[dict[str, Any]]]:
     """Raw frames of one region's parts (numbered from `start`), its record count and the issues
-    of the records read by the exact path. Consecutive Arrow tables make one frame. Empties
-    `parts` as it goes, so each Arrow table is freed once converted."""
+    of the records read by the exact path. Consecutive proven pieces make one frame. Empties
+    `parts` as it goes."""
     frames: list[pl.DataFrame] = []
     issues: list[dict[str, Any]] = []
     count, tables = start, []
@@ -632,15 +632,12 @@ def _region_frames(
     parts.reverse()
     while parts:
         part = parts.pop()
-        if isinstance(part, pa.Table):
+        if isinstance(part, pl.DataFrame):
             tables.append(part)
             continue
         if tables:
             # pieces read with the narrow or the full schema: the same keys, nulls where absent
-            table = pa.concat_tables([_without_empty(t) for t in tables], promote_options="default")
-            frame = pl.from_arrow(table, rechunk=False)
-            del table
-            assert isinstance(frame, pl.DataFrame)
+            frame = pl.concat(tables, how="diagonal") if len(tables) > 1 else tables[0]
             frame = frame.with_columns(extra_json=pl.lit(None, pl.String))
             frame.insert_column(frame.width, _index(count, frame))
             frames.append(frame)
@@ -662,6 +659,14 @@ def _index(start: int, frame: pl.DataFrame) -> pl.Series:
         [pl.int_range(a, b, dtype=pl.Int64, eager=True) for a, b in itertools.pairwise(ends)],
         rechunk=False,
     ).alias("source_index")
+
+
+def _frame(table: pa.Table) -> pl.DataFrame:
+    """A proven Arrow table as a polars frame, made in the worker that parsed it (beside the
+    other worker's parse, not after all of them), without its all-null columns."""
+    frame = pl.from_arrow(_without_empty(table), rechunk=False)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
 
 
 def _without_empty(table: pa.Table) -> pa.Table:
