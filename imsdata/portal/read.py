@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import codecs
 import io
+import itertools
 import json
 import os
 import re
+import struct
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -326,8 +328,6 @@ def _issue(file: str, section: str | None, index: int | None, key: str | None,
 # ------------------------------------------------------------------------- fast path
 
 _KEY_BEFORE = re.compile(rb'"([A-Za-z0-9_]+)"\s*:\s*$')
-#: The end of a section's array: a record's `}` then `]`.
-_ARRAY_END = re.compile(rb"\}[ \t\r\n]*\]")
 _PLACEHOLDER = "\x00imsdata-region-{}"
 _ARROW_MONEY = pa.decimal128(MONEY.precision, MONEY.scale)  # MONEY, as Arrow reads it
 #: Bytes of a section array parsed as one piece; pieces are parsed concurrently, one per core.
@@ -387,14 +387,31 @@ def _section_regions(data: bytes) -> list[tuple[str, int, int]]:
         head = _KEY_BEFORE.search(data, max(0, pos - 64), pos)
         if head and head.group(1).decode().lower() in SECTIONS:
             body = data[pos + 1 : pos + 65].lstrip()
-            close = _ARRAY_END.search(data, pos) if body.startswith(b"{") else None
-            if close is not None:
-                end = close.end() - 1
+            end = _array_end(data, pos) if body.startswith(b"{") else -1
+            if end != -1:
                 regions.append((head.group(1).decode().lower(), pos, end))
                 pos = data.find(b"[", end)
                 continue
         pos = data.find(b"[", pos + 1)
     return regions
+
+
+def _array_end(data: bytes, pos: int) -> int:
+    """Index of the first `]` from `pos` that follows a record's `}` (JSON whitespace between
+    them allowed), or -1. A byte search for `]` (a regular expression would stop at every
+    record's `}`)."""
+    while (close := data.find(b"]", pos)) != -1:
+        before = close - 1
+        while before > pos and data[before] in _WHITESPACE:
+            before -= 1
+        if before > pos and data[before] == _CLOSE_BRACE:
+            return close
+        pos = close + 1
+    return -1
+
+
+_WHITESPACE = b" \t\r\n"
+_CLOSE_BRACE = ord("}")
 
 
 def _pieces(data: bytes, begin: int, end: int, size: int | None = None) -> list[tuple[int, int]]:
@@ -423,47 +440,131 @@ def _arrow_table(data: bytes, start: int, end: int, schema: pa.Schema) -> pa.Tab
     a string is refused). It accepts `{..}{..}` with no comma, so the row count must equal the
     separator count + 1: otherwise not proven.
     """
-    lines, separators = _SEPARATOR.subn(b"}\n{", data[start:end])
+    lines, separators = _as_lines(data, start, end)
+    table = _parse_lines(lines, schema)
+    del lines
+    if table is None or table.num_rows != separators + 1:
+        # the separators are not all written alike: replace each one, whatever its whitespace
+        replaced, every = _SEPARATOR.subn(b"}\n{", data[start:end])
+        if every == separators:
+            return None  # the same text again: refused as it is
+        table, separators = _parse_lines(pa.py_buffer(replaced), schema), every
+        if table is None or table.num_rows != separators + 1:
+            return None
+    if _negative(table):
+        return None
+    return table
+
+
+def _as_lines(data: bytes, start: int, end: int) -> tuple[pa.Buffer, int]:
+    """`data[start:end]` with its record separators turned into line breaks, and their count.
+
+    A file writes its separators alike (`},{` on one line, `},\n{` one record per line,
+    `},\n  {` pretty), so the first one found is replaced throughout by Arrow's substring
+    replace (no copy of the span first, no GIL held); a separator written otherwise stays, and
+    Arrow refuses it (the caller then replaces each one). The replacement has another length
+    than the separator, so the change in length counts them.
+    """
+    first = _SEPARATOR.search(data, start, end)
+    if first is None:
+        return pa.py_buffer(data[start:end]), 0
+    separator = first.group()
+    line_break = b"}\n{" if len(separator) != 3 else b"}\n\n{"
+    span = pa.py_buffer(data).slice(start, end - start)
+    offsets = pa.py_buffer(struct.pack("<qq", 0, end - start))
+    text = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, span])
+    lines = _compute().replace_substring(text, separator, line_break, memory_pool=_pool())
+    lines = lines[0].as_buffer()
+    return lines, abs(lines.size - span.size) // abs(len(line_break) - len(separator))
+
+
+def _pool() -> pa.MemoryPool:
+    """Arrow's memory for the fast path: jemalloc where the wheel has it (it hands freed pages
+    back to the system; the default mimalloc pool keeps them, about 85 MB more at the peak of
+    a 200k-document read), else the system allocator. Only these calls use it: the process's
+    default pool is left as it is."""
+    try:
+        return pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        return pa.system_memory_pool()
+
+
+def _compute() -> Any:
+    """pyarrow.compute, imported when the fast path first needs it (~40 ms to import)."""
+    import pyarrow.compute as pc
+
+    return pc
+
+
+def _parse_lines(lines: pa.Buffer, schema: pa.Schema) -> pa.Table | None:
+    """One record per line -> an Arrow table of `schema`, or None when Arrow refuses any."""
     options = pj.ParseOptions(
         explicit_schema=schema, unexpected_field_behavior="error", newlines_in_values=True
     )
     try:
-        table = pj.read_json(
-            pa.BufferReader(pa.py_buffer(lines)),
-            read_options=pj.ReadOptions(use_threads=False, block_size=len(lines) + 1),
+        return pj.read_json(
+            pa.BufferReader(lines),
+            read_options=pj.ReadOptions(use_threads=False, block_size=lines.size + 1),
             parse_options=options,
+            memory_pool=_pool(),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    if table.num_rows != separators + 1 or _negative(table):
-        return None
-    return table
 
 
 def _negative(table: pa.Table) -> bool:
     """True when an amount is negative: that record is rejected quoting its wire text, which
     only the exact path keeps (so every layout gives the same reject)."""
-    import pyarrow.compute as pc  # only the fast path needs it (~40 ms to import)
-
     for column, field in zip(table.columns, table.schema, strict=True):
         if pa.types.is_decimal(field.type) and column.null_count < len(column):
-            low = pc.min(column).as_py()
+            low = _compute().min(column).as_py()
             if low is not None and low < 0:
                 return True
     return False
 
 
+class _SectionSchema:
+    """The Arrow schema a section's pieces are parsed with: every key the section knows, or,
+    once a piece has been read, only the keys that piece carried (Arrow parses a record about
+    a quarter faster without the absent keys of the other spellings). A piece holding another
+    known key is refused under the narrow schema and parsed again with the full one, which the
+    section then keeps: the result never depends on the guess, only the speed does."""
+
+    def __init__(self, sec: Section) -> None:
+        self.full = _arrow_schema(sec)
+        self.narrow: pa.Schema | None = None
+        self.missed = False
+
+    def guess(self) -> pa.Schema:
+        """The schema to try first."""
+        return self.narrow if self.narrow is not None and not self.missed else self.full
+
+    def learn(self, table: pa.Table) -> None:
+        """Narrow to the keys `table` (read with the full schema) carries, once."""
+        if self.narrow is None and table.num_rows:
+            keep = [f for f, c in zip(table.schema, table.columns, strict=True)
+                    if c.null_count < table.num_rows]  # fmt: skip
+            self.narrow = pa.schema(keep) if keep else self.full
+
+
 def _parse_piece(
-    data: bytes, start: int, end: int, schema: pa.Schema, sub_piece: int
+    data: bytes, start: int, end: int, schema: _SectionSchema, sub_piece: int
 ) -> list[Any] | None:
-    """The records of one piece, in order: Arrow tables for what Arrow proves, and lists of
+    """The records of one piece, in order: frames of what Arrow proves, and lists of
     `json.loads` records for the small spans it refuses (only those go through the exact,
     per-record path). None when a refused span is not valid JSON on its own: the whole file is
     then read exactly, which names the problem.
     """
-    table = _arrow_table(data, start, end, schema)
+    tried = schema.guess()
+    table = _arrow_table(data, start, end, tried)
+    if table is None and tried is not schema.full:
+        schema.missed = True  # a key the narrow schema lacks (or a bad record): back to full
+        table = _arrow_table(data, start, end, schema.full)
+    elif table is not None and tried is schema.full:
+        schema.learn(table)
     if table is not None:
-        return [table]
+        return [_frame(table)]
+    full = schema.full
     spans = _pieces(data, start, end, sub_piece)
     parts: list[Any] = []
     refused = 0
@@ -471,9 +572,9 @@ def _parse_piece(
         giving_up = refused >= _GIVE_UP  # most records refused (a new key in each?)
         if giving_up:
             e = end  # the rest of the piece at once, without more Arrow tries
-        table = None if giving_up or len(spans) == 1 else _arrow_table(data, s, e, schema)
+        table = None if giving_up or len(spans) == 1 else _arrow_table(data, s, e, full)
         if table is not None:
-            parts.append(table)
+            parts.append(_frame(table))
             refused = 0
             continue
         refused += 1
@@ -494,9 +595,10 @@ def _parse_regions(
 ) -> list[list[Any]] | None:
     """The parts of every region (see `_parse_piece`), its pieces parsed concurrently (Arrow
     releases the GIL); None when a piece cannot be read at all."""
+    schemas = [_SectionSchema(SECTIONS[key]) for key, _, _ in regions]
     jobs = [
-        (i, span, _arrow_schema(SECTIONS[key]))
-        for i, (key, begin, end) in enumerate(regions)
+        (i, span, schemas[i])
+        for i, (_, begin, end) in enumerate(regions)
         for span in _pieces(data, begin + 1, end, opts.piece_bytes)
     ]
     with ThreadPoolExecutor(opts.workers) as pool:
@@ -521,8 +623,8 @@ def _region_frames(
     parts: list[Any], sec: Section, name: str, start: int
 ) -> tuple[list[pl.DataFrame], int, list[dict[str, Any]]]:
     """Raw frames of one region's parts (numbered from `start`), its record count and the issues
-    of the records read by the exact path. Consecutive Arrow tables make one frame. Empties
-    `parts` as it goes, so each Arrow table is freed once converted."""
+    of the records read by the exact path. Consecutive proven pieces make one frame. Empties
+    `parts` as it goes."""
     frames: list[pl.DataFrame] = []
     issues: list[dict[str, Any]] = []
     count, tables = start, []
@@ -530,18 +632,15 @@ def _region_frames(
     parts.reverse()
     while parts:
         part = parts.pop()
-        if isinstance(part, pa.Table):
+        if isinstance(part, pl.DataFrame):
             tables.append(part)
             continue
         if tables:
-            frame = pl.from_arrow(pa.concat_tables(tables), rechunk=False)
-            assert isinstance(frame, pl.DataFrame)
-            frames.append(
-                frame.with_columns(
-                    extra_json=pl.lit(None, pl.String),
-                    source_index=pl.int_range(count, count + frame.height, dtype=pl.Int64),
-                )
-            )
+            # pieces read with the narrow or the full schema: the same keys, nulls where absent
+            frame = pl.concat(tables, how="diagonal") if len(tables) > 1 else tables[0]
+            frame = frame.with_columns(extra_json=pl.lit(None, pl.String))
+            frame.insert_column(frame.width, _index(count, frame))
+            frames.append(frame)
             count, tables = count + frame.height, []
         if part is not None:  # records Arrow refused: the exact path decides each one
             frame, found = _raw_from_records(part, sec, name, count)
@@ -549,6 +648,33 @@ def _region_frames(
             issues += found
             count += len(part)
     return frames, count - start, issues
+
+
+def _index(start: int, frame: pl.DataFrame) -> pl.Series:
+    """`source_index` of a frame's rows from `start`, in the frame's own chunks (a column
+    chunked otherwise would make polars copy the whole frame into one chunk at every step)."""
+    lengths = frame.to_series(0).chunk_lengths() if frame.width else [frame.height]
+    ends = list(itertools.accumulate(lengths, initial=start))
+    return pl.concat(
+        [pl.int_range(a, b, dtype=pl.Int64, eager=True) for a, b in itertools.pairwise(ends)],
+        rechunk=False,
+    ).alias("source_index")
+
+
+def _frame(table: pa.Table) -> pl.DataFrame:
+    """A proven Arrow table as a polars frame, made in the worker that parsed it (beside the
+    other worker's parse, not after all of them), without its all-null columns."""
+    frame = pl.from_arrow(_without_empty(table), rechunk=False)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def _without_empty(table: pa.Table) -> pa.Table:
+    """`table` without its all-null columns: a key no record carries (most alias keys of a
+    section) costs nothing further; staging reads an absent key as null, the same values."""
+    empty = [f.name for f, c in zip(table.schema, table.columns, strict=True)
+             if c.null_count == table.num_rows]  # fmt: skip
+    return table.drop_columns(empty) if empty and len(empty) < table.num_columns else table
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -681,7 +807,8 @@ def _keep_wish(raw: pl.DataFrame) -> pl.Expr:
 
 
 def _stage(raw: pl.DataFrame, sec: Section, name: str, recipient: str | None) -> pl.LazyFrame:
-    """Raw section frame -> canonical columns plus `<col>__raw` wire text and `<col>__key`.
+    """Raw section frame -> canonical columns plus `<col>__raw` wire text and `<col>__key` (the
+    spelling a record used, only when the frame has another than the first).
 
     Lazy: the sections are staged together in one parallel query by `_finish`.
     """
@@ -693,7 +820,7 @@ def _stage(raw: pl.DataFrame, sec: Section, name: str, recipient: str | None) ->
     exprs: list[pl.Expr] = []
     for col, keys in section_fields(sec).items():
         wire = pl.coalesce(*(text(k) for k in keys)) if len(keys) > 1 else text(keys[0])
-        if len(keys) > 1:
+        if any(k in present for k in keys[1:]):  # else the first spelling, as `_wire_names` reads
             chosen = pl.lit(keys[0])
             for k in reversed(keys[1:]):
                 chosen = (
@@ -798,6 +925,12 @@ def _finish(staged: list[pl.LazyFrame], issues: list[dict[str, Any]]) -> IngestR
         pl.concat(parts, how="vertical").collect(engine="in-memory") if parts else pl.DataFrame()
     )
     del parts
+    # one chunk per column, a column at a time: the sections' chunks differ from column to
+    # column (a constant spans several sections), and polars would otherwise copy the whole
+    # frame into single chunks again in every eager operation that follows
+    columns = combined.get_columns()
+    del combined
+    combined = _column_by_column(columns, pl.Series.rechunk)
     if combined.height:
         combined = _record_hash(combined)
         with ThreadPoolExecutor(1) as pool:  # the sort runs on the other core meanwhile
@@ -806,11 +939,11 @@ def _finish(staged: list[pl.LazyFrame], issues: list[dict[str, Any]]) -> IngestR
             rejects = _wire_names(rejects, combined)
             warnings = _wire_names(warnings, combined)
             order = ordering.result()
-        good = shape(combined, IMS_COLUMNS)
+        columns = shape(combined, IMS_COLUMNS).get_columns()
         del combined  # its wire-text companions are no longer needed: freed before the gather
-        good = good[order]
         if not keep.all():
-            good = good.filter(keep.gather(order))
+            order = order.filter(keep.gather(order))  # the good rows, in document order
+        good = _column_by_column(columns, lambda column: column.gather(order))
     else:
         good = pl.DataFrame(schema=IMS_COLUMNS)
         rejects = warnings = pl.DataFrame(schema=ISSUE_COLUMNS)
@@ -859,6 +992,18 @@ def _finish(staged: list[pl.LazyFrame], issues: list[dict[str, Any]]) -> IngestR
         warnings=sort_issues(conform(warnings, ISSUE_COLUMNS)),
         duplicates=sort_issues(conform(duplicates, ISSUE_COLUMNS)),
     )
+
+
+def _column_by_column(
+    columns: list[pl.Series], step: Callable[[pl.Series], pl.Series]
+) -> pl.DataFrame:
+    """A frame of `step` applied to each column in turn, each result replacing its column in
+    `columns` (the caller holds no other reference): only one column's old and new copy are
+    alive at once, where a whole-frame operation holds both copies of every column."""
+    for i, column in enumerate(columns):
+        columns[i] = step(column)
+        del column
+    return pl.DataFrame(columns)
 
 
 def _wire_names(issues: pl.DataFrame, staged: pl.DataFrame) -> pl.DataFrame:
