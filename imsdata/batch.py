@@ -189,6 +189,7 @@ def run_client(item: BatchItem, out_root: Path, engine: Any = None) -> dict[str,
             out_dir=out_dir,
             workspace=out_dir / "imsdata.duckdb",
             engine=engine,
+            side_by_side=False,  # a client per core already: no second thread per client
         )
     except ImsdataError as exc:
         return _failed_row(item, out_dir, str(exc), time.perf_counter() - start)

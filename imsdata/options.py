@@ -42,3 +42,7 @@ class RunOptions:
     #: The time written into report.html and the workbooks' properties; None: now. A fixed
     #: time gives the same bytes for the same inputs (the golden-output test).
     generated_at: dt.datetime | None = None
+    #: Read the two inputs, and write the report beside the review and tables, in two threads
+    #: (one run using both cores). `imsdata batch` turns it off: it already runs a client per
+    #: core, where a second thread per client only competes with the other clients.
+    side_by_side: bool = True

@@ -248,9 +248,9 @@ def run(
     # of a 200k month's wall. A refused register still stops the run with its own line.
     with ThreadPoolExecutor(max_workers=1) as pool:
         with step("ingest"):
-            reading = pool.submit(books)
+            reading = pool.submit(books) if opts.side_by_side else None
             ims_result = portal_read.read(list(ims_paths))
-        reg_result = reading.result()
+        reg_result = reading.result() if reading else books()
     ims, register = ims_result.documents, reg_result.documents
     if ims.is_empty():
         raise InputError(f"{', '.join(map(str, ims_paths))}: no IMS document could be loaded")
@@ -305,6 +305,7 @@ def run(
             generated_at=opts.generated_at,
             into=staging,
             step=step,
+            side_by_side=opts.side_by_side,
         )
     if any(p.parent.name == "upload" for p in result.files) and source == "ims":
         with Workspace(workspace) as ws:  # the upload files are in place: confirm their rows
@@ -329,14 +330,15 @@ def _write_outputs(
     generated_at: dt.datetime | None = None,
     into: Path | None = None,
     step: Step = no_progress,
+    side_by_side: bool = True,
 ) -> None:
     """Write the contract's files into `into` (the output folder's staging copy; default the
     output folder itself), each atomically; one `step` each: upload, report, review, tables.
 
     The upload (guards on every outgoing record: the memory peak) goes first. Then the report
-    beside the review workbook and the reconciliation frame's files, for months up to
-    SIDE_BY_SIDE_DOCUMENTS; bigger ones write them one after the other, as side by side they
-    would raise the month's memory peak. Fills `result.reconciliation` and `files` (listed in
+    beside the review workbook and the reconciliation frame's files (`side_by_side`), for months
+    up to SIDE_BY_SIDE_DOCUMENTS; bigger ones write them one after the other, as side by side
+    they would raise the month's memory peak. Fills `result.reconciliation` and `files` (listed in
     the contract's order).
     """
     out = into or result.out_dir
@@ -447,7 +449,7 @@ def _write_outputs(
         with step("tables"):
             return scope, tables()
 
-    if result.ims.height <= SIDE_BY_SIDE_DOCUMENTS:
+    if side_by_side and result.ims.height <= SIDE_BY_SIDE_DOCUMENTS:
         # the report beside the review and the tables (polars, zlib and DuckDB release the GIL)
         with ThreadPoolExecutor(max_workers=1) as pool:
             with step("report"):
