@@ -314,8 +314,8 @@ def run(
 
 
 #: Up to this many IMS documents the report is written beside the review workbook and the tables
-#: (200k: ~1 s less wall on 2 cores, peak +~0.2 GB); above it one after the other (1M: the report
-#: step alone peaks at ~4.5 GB).
+#: (200k: 1-2 s less wall on 2 cores, peak +~0.2 GB); above it one after the other (at 1M the
+#: month's memory peak, ~4 GB, is close to these steps' own).
 SIDE_BY_SIDE_DOCUMENTS = 400_000
 
 
