@@ -258,8 +258,9 @@ def with_number_keys(
     return out
 
 
-#: Column names of `number_key_table`: the number, and the FY its keys were read for.
-KEY_NUMBER, KEY_FY = "number", "fiscal_year"
+#: Column names of `number_key_table`: the number, the FY its keys were read for, and the
+#: prefix of its key columns (`with_number_keys`).
+KEY_NUMBER, KEY_FY, _TABLE_PREFIX = "number", "fiscal_year", "key"
 
 
 def number_key_table(sources: Iterable[tuple[pl.DataFrame, str, str]]) -> pl.DataFrame:
@@ -278,18 +279,24 @@ def number_key_table(sources: Iterable[tuple[pl.DataFrame, str, str]]) -> pl.Dat
         .with_columns(fiscal_year_expr(pl.col("_date")).alias(KEY_FY))
         .unique([KEY_NUMBER, KEY_FY], keep="any")
     )
-    return with_number_keys(distinct, KEY_NUMBER, "_date", glued=True).drop("_date")
+    return with_number_keys(distinct, KEY_NUMBER, "_date", glued=True, prefix=_TABLE_PREFIX).drop(
+        "_date"
+    )
 
 
 def _with_known_keys(
     frame: pl.DataFrame, number: str, date: str, prefix: str, glued: bool, known: pl.DataFrame
 ) -> pl.DataFrame:
     """`with_number_keys` by lookup in a `number_key_table` (same columns, same order)."""
-    names = ["num_norm", "num_core", *(("num_glued", "num_glued_short") if glued else ())]
+    keys = [c for c in known.columns if c.startswith(f"{_TABLE_PREFIX}_")]
     table = known.select(
         pl.col(KEY_NUMBER).alias(number),
         pl.col(KEY_FY).alias("_fy"),
-        *(pl.col(name).alias(name.replace("num", prefix, 1)) for name in names),
+        *(
+            pl.col(key).alias(prefix + key.removeprefix(_TABLE_PREFIX))
+            for key in keys
+            if glued or "_glued" not in key
+        ),
     )
     return (
         frame.with_columns(fiscal_year_expr(pl.col(date)).alias("_fy"))
